@@ -1,0 +1,70 @@
+"""The ``triage`` command. Core commands live in triage/; training/ and api/ add theirs
+through the ``triage.commands`` entry-point group, so triage/ never imports them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from triage.errors import TriageError
+
+app = typer.Typer(
+    name="triage",
+    help="Petition triage: classify, route and de-duplicate citizen requests.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print a one-line error to stderr and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def print_json(obj: object) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
+
+
+@app.command()
+def classify(
+    text: Annotated[str, typer.Argument(help="Message text, or '-' to read it from stdin.")],
+    model: Annotated[Path | None, typer.Option(help="Model directory (default: the shipped model).")] = None,
+) -> None:
+    """Triage one message and print the suggestion as JSON."""
+    from triage.intake import decode_text
+    from triage.pipeline import Triager
+
+    try:
+        raw = decode_text(sys.stdin.buffer.read()) if text == "-" else text
+        result = Triager.load(model).triage(raw)
+    except TriageError as exc:
+        raise fail(str(exc)) from None
+    print_json(result.to_dict())
+
+
+# Modules inside triage/ that add command groups (each exposes ``register(app)``).
+CORE_COMMAND_MODULES: list[str] = []
+
+
+def _register_plugins() -> None:
+    from importlib import import_module
+
+    for module in CORE_COMMAND_MODULES:
+        import_module(module).register(app)
+    for ep in entry_points(group="triage.commands"):
+        ep.load()(app)
+
+
+def main() -> None:
+    _register_plugins()
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""The one result object every pipeline stage fills in (spaCy's ``Doc`` idea).
+
+API responses, stored suggestions and batch output rows are all views of this object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class CategoryScore:
+    label: str
+    probability: float
+
+
+@dataclass(slots=True)
+class RouteOption:
+    """One possible destination: a department at a handling level with a deadline."""
+
+    department_code: str
+    department: str
+    level: str  # 网格 / 社区 / 街道 / 区 / 市
+    deadline_hours: int
+    category: str
+    subcategory: str | None = None
+    reason: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class RouteDecision:
+    """What the routing stage decided, with the reason and the runner-up options."""
+
+    category: str
+    subcategory: str | None
+    department_code: str
+    department: str
+    level: str
+    deadline_hours: int
+    priority: str  # "urgent" | "high" | "normal"
+    reason: dict[str, Any]  # {"source": "rule", "rule_id", "matched_terms"} or {"source": "model", ...}
+    alternatives: list[RouteOption] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class DuplicateCandidate:
+    case_id: str
+    score: float  # cosine similarity in [0, 1] after LSH candidate generation
+
+
+@dataclass(slots=True)
+class TriageResult:
+    """Everything the engine knows about one message. Stages fill fields in order."""
+
+    text: str  # normalised text
+    masked_text: str = ""
+    tokens: list[str] = field(default_factory=list)
+    # classify stage
+    category: str = ""
+    confidence: float = 0.0
+    top_k: list[CategoryScore] = field(default_factory=list)
+    explanation: list[str] = field(default_factory=list)
+    needs_review: bool = True
+    model_category: str = ""  # the classifier's own top label, before routing rules
+    # route stage
+    subcategory: str | None = None
+    department_code: str = ""
+    department: str = ""
+    level: str = ""
+    deadline_hours: int = 0
+    priority: str = "normal"
+    route_reason: dict[str, Any] = field(default_factory=dict)
+    route_alternatives: list[RouteOption] = field(default_factory=list)
+    # duplicate stage
+    duplicates: list[DuplicateCandidate] = field(default_factory=list)
+    model_version: str = ""
+
+    def to_dict(self, *, include_tokens: bool = False) -> dict[str, Any]:
+        out = asdict(self)
+        if not include_tokens:
+            out.pop("tokens")
+        return out
