@@ -48,8 +48,8 @@ def decode_text(data: bytes, *, field: str = "text") -> str:
 
 def normalize_text(text: str) -> str:
     """Canonical form used everywhere: NFKC (full-width → half-width), no tags, tidy spaces."""
+    text = _TAG_RE.sub(" ", text)  # tags first, so escaped "&lt;…&gt;" written by a citizen stays text
     text = html.unescape(text)
-    text = _TAG_RE.sub(" ", text)
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL_RE.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")

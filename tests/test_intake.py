@@ -1,0 +1,78 @@
+"""Text intake: normalisation, validation errors and PII masking."""
+
+from __future__ import annotations
+
+import pytest
+
+from triage.errors import InputError
+from triage.intake import MAX_TEXT_CHARS, decode_text, mask_pii, normalize_text, prepare_text
+
+
+def test_full_width_forms_become_half_width() -> None:
+    assert normalize_text("ＡＢＣ１２３，小区") == "ABC123,小区"
+
+
+def test_html_tags_and_entities_are_removed() -> None:
+    assert normalize_text("<p>井盖&nbsp;丢失</p><br/>&lt;急&gt;") == "井盖 丢失 <急>"
+
+
+def test_whitespace_and_control_characters_are_tidied() -> None:
+    raw = "  楼道\u3000\u3000堆物\x00\x07 \t\r\n\r\n\r\n消防通道\u200b堵塞  "
+    assert normalize_text(raw) == "楼道 堆物\n消防通道堵塞"
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", "empty_text"),
+        ("   \n\t\u3000 ", "empty_text"),
+        ("<p></p>", "empty_text"),
+        ("hello world 123", "no_chinese"),
+        ("小区\ufffd\ufffd路灯", "bad_encoding"),
+        ("路" * (MAX_TEXT_CHARS + 1), "text_too_long"),
+        ("路" * (MAX_TEXT_CHARS * 3), "text_too_long"),
+        (None, "missing_text"),
+        (12345, "wrong_type"),
+    ],
+)
+def test_bad_input_is_rejected_with_a_typed_error(text: object, code: str) -> None:
+    with pytest.raises(InputError) as info:
+        prepare_text(text, field="body")  # type: ignore[arg-type]
+    assert info.value.code == code
+    assert info.value.field == "body"
+    assert info.value.to_dict()["field"] == "body"
+    assert info.value.message
+
+
+def test_text_at_the_limit_is_accepted() -> None:
+    assert len(prepare_text("路" * MAX_TEXT_CHARS)) == MAX_TEXT_CHARS
+
+
+def test_bytes_are_decoded_utf8_bom_and_gb18030() -> None:
+    assert prepare_text("小区噪音扰民".encode()) == "小区噪音扰民"
+    assert prepare_text(b"\xef\xbb\xbf" + "小区噪音扰民".encode()) == "小区噪音扰民"
+    assert prepare_text("小区噪音扰民".encode("gb18030")) == "小区噪音扰民"
+
+
+def test_undecodable_bytes_are_rejected() -> None:
+    with pytest.raises(InputError) as info:
+        decode_text(b"\xff\xfe\xfa\x80\x81", field="file")
+    assert info.value.code == "bad_encoding"
+    assert info.value.field == "file"
+
+
+def test_mask_pii_masks_mobile_landline_and_id_numbers() -> None:
+    text = "联系人手机13912345678，座机0731-88886666，身份证号11010519491231002X，门牌号12号"
+    masked = mask_pii(text)
+    assert "13912345678" not in masked and "139****5678" in masked
+    assert "88886666" not in masked and "0731-****66" in masked
+    assert "11010519491231002X" not in masked and masked.count("*") == 11 + 4 + 4
+    assert "门牌号12号" in masked
+
+
+def test_mask_pii_leaves_ordinary_numbers_alone() -> None:
+    assert mask_pii("2019年5月9日有3栋楼共120户") == "2019年5月9日有3栋楼共120户"
+
+
+def test_mobile_with_country_code_and_dashes_is_masked() -> None:
+    assert "5678" in mask_pii("+86 139-1234-5678") and "1234" not in mask_pii("+86 139-1234-5678")

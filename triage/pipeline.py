@@ -1,0 +1,229 @@
+"""The triage pipeline: named stages over one :class:`TriageResult` per message.
+
+``Triager.load()`` builds the default pipeline (intake → tokenize → classify → route →
+duplicates). Each stage is a small object with a ``name`` and ``__call__(results)`` that
+fills fields of a batch of results in place, so a stage can be replaced or removed
+without touching the others (spaCy's pipeline idea). The API, the web UI and batch jobs
+all call :meth:`Triager.triage` / :meth:`Triager.triage_many`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from triage.config import Settings, get_settings
+from triage.dedup import DuplicateIndex
+from triage.errors import InputError
+from triage.intake import mask_pii, prepare_text
+from triage.model_io import ModelBundle, load_bundle
+from triage.result import CategoryScore, TriageResult
+from triage.routing import Router
+from triage.tokenizer import tokenize
+
+log = logging.getLogger(__name__)
+
+
+class Stage(Protocol):
+    name: str
+
+    def __call__(self, results: list[TriageResult]) -> None: ...
+
+
+class TokenizeStage:
+    """jieba tokens shared by every later stage (tokenize once)."""
+
+    name = "tokenize"
+
+    def __call__(self, results: list[TriageResult]) -> None:
+        for r in results:
+            r.tokens = tokenize(r.text)
+
+
+class ClassifyStage:
+    """Category probabilities, top-k, explanation and the needs-review flag."""
+
+    name = "classify"
+
+    def __init__(self, bundle: ModelBundle, *, top_k: int = 3, review_threshold: float = 0.6) -> None:
+        self.bundle = bundle
+        self.top_k = top_k
+        self.review_threshold = review_threshold
+        self.model_version = str(bundle.metadata.get("model_version", "unknown"))
+
+    def __call__(self, results: list[TriageResult]) -> None:
+        model = self.bundle.category
+        token_lists = [r.tokens for r in results]
+        proba = model.predict_proba(token_lists)
+        order = np.argsort(-proba, axis=1)[:, : self.top_k]
+        best = order[:, 0]
+        explanations = model.explain(token_lists, best, n_terms=5)
+        classes = model.classes_
+        for r, row, idx, terms in zip(results, proba, order, explanations, strict=True):
+            r.top_k = [CategoryScore(str(classes[i]), round(float(row[i]), 4)) for i in idx]
+            r.model_category = r.category = r.top_k[0].label
+            r.confidence = r.top_k[0].probability
+            r.explanation = list(terms)
+            r.needs_review = r.confidence < self.review_threshold
+            r.model_version = self.model_version
+
+
+class RouteStage:
+    """Department, handling level, deadline and priority from the routing configuration."""
+
+    name = "route"
+
+    def __init__(self, router: Router, bundle: ModelBundle | None = None) -> None:
+        self.router = router
+        self.department_model = bundle.department if bundle is not None else None
+
+    def _department_scores(self, results: list[TriageResult]) -> list[list[tuple[str, float]] | None]:
+        if self.department_model is None:
+            return [None] * len(results)
+        proba = self.department_model.predict_proba([r.tokens for r in results])
+        classes = self.department_model.classes_
+        out: list[list[tuple[str, float]] | None] = []
+        for row in proba:
+            idx = np.argsort(-row)[:3]
+            out.append([(str(classes[i]), float(row[i])) for i in idx])
+        return out
+
+    def __call__(self, results: list[TriageResult]) -> None:
+        for r, dept_scores in zip(results, self._department_scores(results), strict=True):
+            d = self.router.route(r.text, r.tokens, r.top_k, dept_scores)
+            r.category = d.category
+            r.subcategory = d.subcategory
+            r.department_code = d.department_code
+            r.department = d.department
+            r.level = d.level
+            r.deadline_hours = d.deadline_hours
+            r.priority = d.priority
+            r.route_reason = d.reason
+            r.route_alternatives = d.alternatives
+            if d.category != r.model_category and d.reason.get("source") == "rule":
+                # A keyword rule moved the case to another category: a human should confirm.
+                r.needs_review = True
+
+
+class DuplicateStage:
+    """Candidates among existing cases (the index is owned and kept in step by the case store)."""
+
+    name = "duplicates"
+
+    def __init__(self, index: DuplicateIndex, *, k: int = 5) -> None:
+        self.index = index
+        self.k = k
+        self.now: datetime | None = None  # None: the index uses the current time
+
+    def __call__(self, results: list[TriageResult]) -> None:
+        if len(self.index) == 0:
+            return
+        found = self.index.query_many([r.text for r in results], now=self.now, k=self.k)
+        for r, candidates in zip(results, found, strict=True):
+            r.duplicates = candidates
+
+
+class Triager:
+    """Runs the stages in order. Build with :meth:`load`; customise via ``replace``/``remove``."""
+
+    def __init__(self, stages: Sequence[Stage], *, max_text_chars: int = 20_000) -> None:
+        self.stages: list[Stage] = list(stages)
+        self.max_text_chars = max_text_chars
+
+    @classmethod
+    def load(
+        cls,
+        model_path: str | Path | None = None,
+        *,
+        routing_path: str | Path | None = None,
+        duplicate_index: DuplicateIndex | None = None,
+        settings: Settings | None = None,
+    ) -> Triager:
+        """Load the model bundle (default: the shipped model) and the routing configuration."""
+        settings = settings or get_settings()
+        bundle = load_bundle(Path(model_path) if model_path else settings.model_path)
+        router = Router.load(Path(routing_path) if routing_path else settings.routing_path)
+        index = duplicate_index or DuplicateIndex(
+            threshold=settings.duplicate_threshold, window_days=settings.duplicate_window_days
+        )
+        stages: list[Stage] = [
+            TokenizeStage(),
+            ClassifyStage(bundle, top_k=settings.top_k, review_threshold=settings.review_threshold),
+            RouteStage(router, bundle),
+            DuplicateStage(index),
+        ]
+        triager = cls(stages, max_text_chars=settings.max_text_chars)
+        triager.bundle = bundle
+        triager.router = router
+        return triager
+
+    # -- stage management -------------------------------------------------------------
+    @property
+    def stage_names(self) -> list[str]:
+        return [s.name for s in self.stages]
+
+    def get_stage(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(f"no stage named {name!r}; stages: {self.stage_names}")
+
+    def replace_stage(self, name: str, stage: Stage) -> None:
+        self.stages[self.stage_names.index(name)] = stage
+
+    def remove_stage(self, name: str) -> None:
+        del self.stages[self.stage_names.index(name)]
+
+    @property
+    def duplicate_index(self) -> DuplicateIndex:
+        stage = self.get_stage("duplicates")
+        assert isinstance(stage, DuplicateStage)
+        return stage.index
+
+    @property
+    def model_version(self) -> str:
+        return str(self.bundle.metadata.get("model_version", "unknown"))
+
+    # -- running ------------------------------------------------------------------------
+    def _new_result(self, text: str | bytes, field: str) -> TriageResult:
+        clean = prepare_text(text, field=field, max_chars=self.max_text_chars)
+        return TriageResult(text=clean, masked_text=mask_pii(clean))
+
+    def _run(self, results: list[TriageResult]) -> None:
+        if results:
+            for stage in self.stages:
+                stage(results)
+
+    def triage(self, text: str | bytes) -> TriageResult:
+        """Triage one message; bad input raises :class:`InputError` naming the field."""
+        result = self._new_result(text, "text")
+        self._run([result])
+        return result
+
+    def triage_many(
+        self, texts: Iterable[str | bytes], *, skip_invalid: bool = False
+    ) -> list[TriageResult | InputError]:
+        """Triage a batch with vectorised stages.
+
+        With ``skip_invalid`` a bad text yields its :class:`InputError` in its position
+        (batch jobs report it and carry on); otherwise the first bad text raises.
+        """
+        out: list[TriageResult | InputError] = []
+        valid: list[TriageResult] = []
+        for i, text in enumerate(texts):
+            try:
+                result = self._new_result(text, f"texts[{i}]")
+            except InputError as exc:
+                if not skip_invalid:
+                    raise
+                out.append(exc)
+                continue
+            out.append(result)
+            valid.append(result)
+        self._run(valid)
+        return out
