@@ -1,0 +1,272 @@
+"""The error contract: every 4xx/5xx body is ``{"error": {"code", "message", "field"?}}``.
+
+Handlers here turn every exception (HTTP, validation, :class:`TriageError`, anything else)
+into that shape, and :class:`BodySizeLimitMiddleware` answers oversized bodies with 413
+before the framework reads them, whether or not the client sent a Content-Length.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError as PydanticValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from triage.errors import ConfigError, ModelLoadError, TriageError
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+# Default codes for bare HTTP statuses (404 for unknown paths, 405 for wrong methods …).
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error raised by the API layer itself, with its HTTP status."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        field: str | None = None,
+        allowed: Sequence[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+        self.allowed = list(allowed) if allowed is not None else None
+        self.headers = headers
+
+
+def error_body(
+    code: str, message: str, field: str | None = None, allowed: Sequence[str] | None = None
+) -> dict[str, Any]:
+    err: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        err["field"] = field
+    if allowed is not None:
+        err["allowed"] = list(allowed)
+    return {"error": err}
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    field: str | None = None,
+    allowed: Sequence[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    return JSONResponse(error_body(code, message, field, allowed), status_code=status, headers=headers)
+
+
+def unknown_value(field: str, value: object, allowed: Sequence[str], *, code: str | None = None) -> ApiError:
+    """422 for a category/department/state outside the configured set, listing the allowed ones."""
+    code = code or f"unknown_{field.rsplit('.', 1)[-1]}"
+    return ApiError(422, code, f"unknown {field} {value!r}", field=field, allowed=allowed)
+
+
+# -- TriageError → status ----------------------------------------------------------------
+# The store and engine raise TriageError subclasses; the status follows the class name or
+# code, so new subclasses need no change here unless they carry ``status_code`` themselves.
+_NAME_STATUS = (
+    ("notfound", 404),
+    ("permission", 403),
+    ("forbidden", 403),
+    ("conflict", 409),
+    ("lease", 409),
+    ("stale", 409),
+    ("version", 409),
+    ("transition", 409),
+    ("claim", 409),
+)
+
+
+def status_for(exc: TriageError) -> int:
+    explicit = getattr(exc, "status_code", None)
+    if isinstance(explicit, int) and 400 <= explicit < 600:
+        return explicit
+    if isinstance(exc, ModelLoadError | ConfigError):
+        return 503
+    names = [cls.__name__.lower() for cls in type(exc).__mro__] + [str(exc.code).lower().replace("_", "")]
+    for needle, status in _NAME_STATUS:
+        if any(needle in name for name in names):
+            return status
+    return 422
+
+
+# -- validation errors -------------------------------------------------------------------
+def field_name(loc: Sequence[int | str]) -> str:
+    """('body', 'items', 0, 'x') → 'items[0].x'; the request part is dropped."""
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie", "form"):
+        parts = parts[1:]
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        else:
+            out += f".{p}" if out else str(p)
+    return out
+
+
+async def _validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": "invalid"}
+    if first.get("type") == "json_invalid":
+        return error_response(400, "malformed_json", f"request body is not valid JSON: {first.get('msg')}")
+    field = field_name(first.get("loc", ()))
+    ctx = first.get("ctx") or {}
+    allowed = None
+    if first.get("type") == "enum" and "expected" in ctx:
+        allowed = [s.strip().strip("'") for s in str(ctx["expected"]).replace(" or ", ",").split(",")]
+    message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+    if len(errors) > 1:
+        message += f" (and {len(errors) - 1} more)"
+    return error_response(422, "validation_error", message, field or None, allowed)
+
+
+async def _model_validation_handler(request: Request, exc: PydanticValidationError) -> JSONResponse:
+    """A model built inside an endpoint rejected a value the request carried: still the caller's 422."""
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid value"}
+    field = field_name(first.get("loc", ()))
+    return error_response(
+        422,
+        "validation_error",
+        f"{field}: {first.get('msg')}" if field else str(first.get("msg")),
+        field or None,
+    )
+
+
+async def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    detail = exc.detail
+    code = _STATUS_CODES.get(exc.status_code, "http_error")
+    if isinstance(detail, dict) and "code" in detail:
+        return error_response(
+            exc.status_code,
+            detail["code"],
+            str(detail.get("message", "")),
+            detail.get("field"),
+            None,
+            exc.headers,
+        )
+    return error_response(exc.status_code, code, str(detail), headers=exc.headers)
+
+
+async def _api_handler(request: Request, exc: ApiError) -> JSONResponse:
+    return error_response(exc.status, exc.code, exc.message, exc.field, exc.allowed, exc.headers)
+
+
+async def _triage_handler(request: Request, exc: TriageError) -> JSONResponse:
+    allowed = getattr(exc, "allowed", None)
+    return error_response(status_for(exc), exc.code, exc.message, exc.field, allowed)
+
+
+async def _catch_all(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(500, "internal_error", "internal server error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(PydanticValidationError, _model_validation_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(ApiError, _api_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(TriageError, _triage_handler)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _catch_all)
+
+
+# -- body size limit -----------------------------------------------------------------------
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+    payload = json.dumps(body, ensure_ascii=False).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class BodySizeLimitMiddleware:
+    """Reject request bodies over ``max_bytes`` with 413, counting bytes as they arrive.
+
+    The body is buffered (it is small by construction) and replayed to the app, so a
+    chunked upload without Content-Length is cut off as soon as it passes the limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        too_large = error_body("payload_too_large", f"request body exceeds {self.max_bytes} bytes")
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await _send_json(send, 400, error_body("bad_request", "invalid Content-Length header"))
+                    return
+                if declared > self.max_bytes:
+                    await _send_json(send, 413, too_large)
+                    return
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # client went away
+                return
+            body = message.get("body", b"")
+            total += len(body)
+            if total > self.max_bytes:
+                await _send_json(send, 413, too_large)
+                return
+            chunks.append(body)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

@@ -1,0 +1,118 @@
+"""The FastAPI application: ``create_app(settings=None) -> FastAPI``.
+
+JSON API under ``/api/v1``, Open311 GeoReport v2 under ``/open311/v2``, operations at
+``/healthz`` and ``/metrics``. The web UI (pages under ``/``) plugs in as the optional
+module ``api.web``: when it exists, its ``router`` is included and its ``setup(app)`` (static
+files, templates, session middleware …) is called.
+
+Start-up (lifespan) loads the Triager once, creates the database and applies migrations
+if needed, and rebuilds the duplicate index from open cases.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from api.batching import TriageBatcher
+from api.errors import MAX_BODY_BYTES, BodySizeLimitMiddleware, install_error_handlers
+from api.metrics import Metrics, MetricsMiddleware
+from api.security import TokenCache
+from triage.config import Settings, get_settings
+from triage.pipeline import Triager
+from triage.store.db import Database
+from triage.store.registry import sync_departments
+from triage.store.service import CaseService
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "1.0.0"
+
+
+def _start_store(app: FastAPI) -> None:
+    """Blocking start-up work: model, schema, duplicate index (runs in a worker thread)."""
+    settings: Settings = app.state.settings
+    if app.state.triager is None:
+        app.state.triager = Triager.load(settings=settings)
+    if app.state.db is None:
+        app.state.db = Database(settings=settings)
+        app.state.owns_db = True
+    app.state.db.ensure_schema(upgrade=getattr(settings, "auto_migrate", True))
+    service = CaseService(app.state.db, app.state.triager, settings=settings)  # rebuilds the duplicate index
+    sync_departments(app.state.db, service.catalog)
+    app.state.service = service
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Re-entrant: a second lifespan on the same app (test clients) reuses what the first started.
+    if app.state.service is None:
+        await run_in_threadpool(_start_store, app)
+        # Share the service's lock: the duplicate index must not change while a batch reads it.
+        app.state.batcher = TriageBatcher(app.state.triager, lock=app.state.service._lock)
+        app.state.metrics.model_info.labels(app.state.triager.model_version).set(1)
+        log.info(
+            "triage service ready: model %s, database %s",
+            app.state.triager.model_version,
+            app.state.db.dialect,
+        )
+    app.state.lifespans += 1
+    try:
+        yield
+    finally:
+        app.state.lifespans -= 1
+        if app.state.lifespans == 0 and app.state.owns_db:
+            app.state.db.dispose()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    triager: Triager | None = None,
+    database: Database | None = None,
+) -> FastAPI:
+    """Build the app. ``triager``/``database`` let tests share a loaded model or an engine."""
+    from api.routers import cases, health, lists, open311, review, triage
+
+    app = FastAPI(
+        title="Petition triage service",
+        version=API_VERSION,
+        description="Classify, route and de-duplicate citizen petitions; review queue and case lifecycle.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings or get_settings()
+    app.state.triager = triager
+    app.state.db = database
+    app.state.owns_db = False
+    app.state.lifespans = 0
+    app.state.service = None
+    app.state.batcher = None
+    app.state.metrics = Metrics()
+    app.state.token_cache = TokenCache()
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
+
+    for module in (health, triage, cases, review, lists, open311):
+        app.include_router(module.router)
+    _include_web_ui(app)
+    return app
+
+
+def _include_web_ui(app: FastAPI) -> None:
+    try:
+        web = importlib.import_module("api.web")
+    except ModuleNotFoundError as exc:
+        if exc.name != "api.web":
+            raise
+        return
+    if hasattr(web, "setup"):
+        web.setup(app)
+    if hasattr(web, "router"):
+        app.include_router(web.router)

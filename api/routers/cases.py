@@ -1,0 +1,182 @@
+"""Cases: submit (idempotent), search, read with history, transitions and feedback."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Path, Query
+from fastapi.responses import JSONResponse
+
+from api import access
+from api.deps import CurrentUser, DatabaseDep, MetricsDep, ServiceDep
+from api.errors import ApiError
+from api.idempotency import HEADER, request_hash, run_idempotent
+from api.queries import CaseFilter, search_cases, submitted_by
+from api.schemas import (
+    ERROR_RESPONSES,
+    CaseCreate,
+    CaseDetail,
+    CaseOut,
+    CasePage,
+    FeedbackRequest,
+    TransitionRequest,
+)
+from api.security import Principal
+from api.validation import check_category, check_department
+from api.views import case_detail, case_out
+from triage.store.errors import IllegalTransitionError
+from triage.store.lifecycle import allowed_targets
+from triage.store.models import Case, CaseStatus, Role
+from triage.store.service import CaseService
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=ERROR_RESPONSES)
+
+CaseNo = Annotated[str, Path(max_length=20, description="Public case number, e.g. 2026112200001.")]
+
+
+def load_visible(service: CaseService, user: Principal, case_no: str) -> Case:
+    """The case, or 403 when it lies outside the caller's department/grids."""
+    case = service.get(case_no)
+    if user.role not in access.READ_ALL:
+        owner = submitted_by(service.db, case) if user.role == Role.GRID_WORKER else None
+        if not access.can_see(user, case, owner):
+            raise access.forbidden(f"case {case_no} is outside your scope")
+    return case
+
+
+def submit_case(service: CaseService, user: Principal, body: CaseCreate, source: str | None = None) -> Case:
+    access.require(user, access.SUBMIT, "submit cases")
+    grid = body.grid or (user.grids[0] if user.grids else None)
+    return service.submit(
+        body.text,
+        title=body.title,
+        source=source or (body.source.value if body.source else access.DEFAULT_SOURCE.get(user.role, "web")),
+        reporter_name=body.reporter_name,
+        reporter_contact=body.reporter_phone,
+        grid_code=grid,
+        address=body.address,
+        actor=user.username,
+    )
+
+
+@router.post("", status_code=201, response_model=CaseOut)
+def create_case(
+    body: CaseCreate,
+    service: ServiceDep,
+    db: DatabaseDep,
+    metrics: MetricsDep,
+    user: CurrentUser,
+    idempotency_key: Annotated[
+        str | None, Header(alias=HEADER, description="Retry-safe key: a retry returns the first response.")
+    ] = None,
+) -> JSONResponse:
+    """Triage and store a case; 201 with the case, its suggestion and duplicate candidates."""
+    access.require(user, access.SUBMIT, "submit cases")
+
+    def create() -> tuple[int, object]:
+        case = submit_case(service, user, body)
+        metrics.cases_created.labels(case.source).inc()
+        return 201, case_out(case, service.clock()).model_dump(mode="json")
+
+    payload = body.model_dump(mode="json")
+    return run_idempotent(db, user, idempotency_key, request_hash("POST", "/api/v1/cases", payload), create)
+
+
+@router.get("", response_model=CasePage)
+def list_cases(
+    service: ServiceDep,
+    user: CurrentUser,
+    status: Annotated[list[CaseStatus] | None, Query(description="Repeat for several statuses.")] = None,
+    category: Annotated[str | None, Query(max_length=64)] = None,
+    department: Annotated[str | None, Query(max_length=64, description="Department code.")] = None,
+    grid: Annotated[str | None, Query(max_length=64)] = None,
+    date_from: Annotated[date | None, Query(description="Created on or after (local date).")] = None,
+    date_to: Annotated[date | None, Query(description="Created on or before (local date).")] = None,
+    overdue: Annotated[bool | None, Query(description="Only (true) or no (false) overdue cases.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> CasePage:
+    """Cases in the caller's scope, newest first."""
+    if category:
+        check_category(service, category)
+    if department:
+        check_department(service, department, field="department")
+    if date_from and date_to and date_from > date_to:
+        raise ApiError(422, "invalid_date_range", "date_from is after date_to", field="date_from")
+    f = CaseFilter(
+        status=[s.value for s in status] if status else None,
+        category=category,
+        department_code=department,
+        grid_code=grid,
+        date_from=date_from,
+        date_to=date_to,
+        overdue=overdue,
+        limit=limit,
+        offset=offset,
+    )
+    now = service.clock()
+    rows = search_cases(service.db, f, access.scope_of(user), now)
+    return CasePage(
+        items=[case_out(c, now) for c in rows],
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if len(rows) == limit else None,
+    )
+
+
+@router.get("/{case_no}", response_model=CaseDetail)
+def get_case(case_no: CaseNo, service: ServiceDep, user: CurrentUser) -> CaseDetail:
+    """One case with its audit history and feedback."""
+    case = load_visible(service, user, case_no)
+    return case_detail(case, service.audit_trail(case_no), service.feedbacks(case_no), service.clock())
+
+
+def _check_transition_details(case: Case, body: TransitionRequest) -> None:
+    """The details each target needs, named by their API field (the store names its own)."""
+    to = body.to
+    if to not in allowed_targets(case.status):  # 409 before asking for details the move cannot use
+        raise IllegalTransitionError(case.case_no, case.status, to.value, allowed_targets(case.status))
+    if to == CaseStatus.CLOSED and body.satisfaction is None:
+        raise ApiError(
+            422, "satisfaction_required", "closing a case needs satisfaction (1-5)", field="satisfaction"
+        )
+    if to == CaseStatus.MERGED and not body.into:
+        raise ApiError(
+            422, "into_required", "merging needs `into`: the case number to merge into", field="into"
+        )
+    reopening = to == CaseStatus.IN_PROGRESS and case.status == CaseStatus.RESOLVED
+    if (to in (CaseStatus.REJECTED, CaseStatus.PENDING_REVIEW) or reopening) and not (
+        body.note or ""
+    ).strip():
+        raise ApiError(
+            422, "reason_required", f"moving a case to {to.value} needs a reason in `note`", field="note"
+        )
+    if to == CaseStatus.RESOLVED and not (body.result or "").strip():
+        raise ApiError(422, "result_required", "resolving a case needs the handling `result`", field="result")
+
+
+@router.post("/{case_no}/transition", response_model=CaseOut)
+def transition(case_no: CaseNo, body: TransitionRequest, service: ServiceDep, user: CurrentUser) -> CaseOut:
+    """Move a case along its lifecycle (start, resolve, return, reopen, close …)."""
+    case = load_visible(service, user, case_no)
+    access.check_transition(user, case, body.to.value)
+    details: dict[str, object] = {"version": body.version}
+    if body.note:
+        details["reason"] = body.note
+    for name in ("result", "requirement", "into", "satisfaction", "comment"):
+        value = getattr(body, name)
+        if value is not None:
+            details[name] = value
+    _check_transition_details(case, body)
+    updated = service.transition(case_no, body.to.value, user.username, **details)
+    return case_out(updated, service.clock())
+
+
+@router.post("/{case_no}/feedback", response_model=CaseOut)
+def feedback(case_no: CaseNo, body: FeedbackRequest, service: ServiceDep, user: CurrentUser) -> CaseOut:
+    """回访: the citizen's satisfaction (1-5); closes the resolved case."""
+    access.require(user, access.FEEDBACK, "record feedback")
+    load_visible(service, user, case_no)
+    updated = service.feedback(case_no, user.username, body.satisfaction, body.comment, version=body.version)
+    return case_out(updated, service.clock())

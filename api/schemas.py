@@ -1,0 +1,260 @@
+"""Request and response models of the JSON API (they are the OpenAPI schema)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from triage.store.models import CaseStatus, Source
+
+MAX_TEXT_CHARS = 20_000
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+    allowed: list[str] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+# Documented on every operation so clients (and schemathesis) know the error shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": desc}
+    for status, desc in (
+        (400, "Malformed request"),
+        (401, "Missing or invalid token"),
+        (403, "Wrong role or scope"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (413, "Body over 64 KB"),
+        (422, "Validation error"),
+    )
+}
+
+
+class TriageRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="The citizen's message (Chinese).")
+
+
+class CategoryScoreOut(BaseModel):
+    label: str
+    probability: float
+
+
+class RouteOptionOut(BaseModel):
+    department_code: str
+    department: str
+    level: str
+    deadline_hours: int
+    category: str
+    subcategory: str | None = None
+    reason: dict[str, Any] = {}
+
+
+class DuplicateOut(BaseModel):
+    case_id: str
+    score: float
+
+
+class TriageResponse(BaseModel):
+    """The machine suggestion: category, route, deadline and likely duplicates (nothing is stored)."""
+
+    category: str
+    subcategory: str | None = None
+    confidence: float
+    top_k: list[CategoryScoreOut]
+    explanation: list[str]
+    needs_review: bool
+    model_category: str
+    department_code: str
+    department: str
+    level: str
+    deadline_hours: int
+    priority: str
+    route_reason: dict[str, Any]
+    route_alternatives: list[RouteOptionOut]
+    duplicates: list[DuplicateOut]
+    model_version: str
+    masked_text: str = Field(description="The normalised text with phone and ID numbers masked.")
+
+
+class Health(BaseModel):
+    status: str
+    model_version: str
+    database: str
+
+
+# -- cases ---------------------------------------------------------------------------------
+class CaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    title: str | None = Field(default=None, max_length=200)
+    source: Source | None = Field(default=None, description="Default follows the caller's role.")
+    grid: str | None = Field(
+        default=None, max_length=64, description="Grid code (default: the caller's grid)."
+    )
+    address: str | None = Field(default=None, max_length=256)
+    reporter_name: str | None = Field(default=None, max_length=64)
+    reporter_phone: str | None = Field(default=None, max_length=64)
+
+
+class SuggestionOut(BaseModel):
+    """The machine suggestion stored with the case, apart from the human decision."""
+
+    category: str | None
+    subcategory: str | None
+    department_code: str | None
+    department: str | None
+    level: str | None
+    priority: str | None
+    deadline_hours: int | None
+    model_category: str | None
+    model_version: str | None
+    confidence: float
+    needs_review: bool
+    top_k: list[dict[str, Any]]
+    explanation: list[str]
+    route_reason: dict[str, Any]
+    route_alternatives: list[dict[str, Any]]
+
+
+class DuplicateCandidateOut(BaseModel):
+    case_no: str
+    score: float
+
+
+class LeaseOut(BaseModel):
+    owner: str | None
+    expires_at: datetime | None
+
+
+class CaseOut(BaseModel):
+    """A case as the API shows it: text and contact PII-masked, suggestion kept apart."""
+
+    case_no: str
+    title: str | None
+    text: str = Field(description="PII-masked text.")
+    source: str
+    reporter_name: str | None
+    reporter_contact: str | None = Field(description="Masked.")
+    grid_code: str | None
+    community: str | None
+    street: str | None
+    address: str | None
+    created_at: datetime
+    updated_at: datetime
+    status: str
+    category: str | None
+    subcategory: str | None
+    department_code: str | None
+    department: str | None
+    level: str | None
+    priority: str
+    deadline_hours: int
+    deadline: datetime
+    overdue: bool
+    requirement: str | None
+    result: str | None
+    satisfaction: int | None
+    duplicate_of: str | None
+    citizens: int = Field(description="Citizens who raised this matter (1 + merged duplicates).")
+    duplicate_candidates: list[DuplicateCandidateOut]
+    suggestion: SuggestionOut
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    corrected: bool
+    dispatched_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    reject_reason: str | None
+    return_reason: str | None
+    returned_count: int
+    lease: LeaseOut
+    version: int
+    allowed_transitions: list[str]
+
+
+class AuditEventOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    note: str | None
+
+
+class FeedbackOut(BaseModel):
+    satisfaction: int
+    comment: str | None
+    created_by: str | None
+    created_at: datetime
+
+
+class CaseDetail(CaseOut):
+    history: list[AuditEventOut]
+    feedback: list[FeedbackOut]
+
+
+class CasePage(BaseModel):
+    items: list[CaseOut]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page, or null on the last page.")
+
+
+class QueuePage(BaseModel):
+    items: list[CaseOut]
+    limit: int
+    next_cursor: str | None = Field(description="Pass as `after` for the next page (keyset paging).")
+
+
+# -- review and handling -------------------------------------------------------------------------
+class ReviewAction(StrEnum):
+    ACCEPT = "accept"
+    CORRECT = "correct"
+    MERGE = "merge"
+    REJECT = "reject"
+
+
+class ReviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: ReviewAction
+    category: str | None = Field(default=None, max_length=64, description="correct: the right category.")
+    subcategory: str | None = Field(default=None, max_length=64)
+    department_code: str | None = Field(
+        default=None, max_length=64, description="correct: the right department."
+    )
+    level: str | None = Field(default=None, max_length=16, description="correct: 网格/社区/街道/区/市.")
+    priority: str | None = Field(default=None, max_length=8, description="urgent | high | normal | low.")
+    requirement: str | None = Field(default=None, max_length=2000, description="Handling requirement (交办).")
+    into: str | None = Field(default=None, max_length=20, description="merge: the case number to merge into.")
+    reason: str | None = Field(default=None, max_length=2000, description="reject: why it is not actionable.")
+    note: str | None = Field(default=None, max_length=2000)
+    version: int | None = Field(default=None, description="Optimistic lock: the version you reviewed.")
+
+
+class TransitionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: CaseStatus
+    note: str | None = Field(default=None, max_length=2000, description="Reason (return, reject, reopen).")
+    result: str | None = Field(default=None, max_length=5000, description="resolved: the handling result.")
+    requirement: str | None = Field(default=None, max_length=2000)
+    into: str | None = Field(default=None, max_length=20)
+    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+    version: int | None = None
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    satisfaction: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+    version: int | None = None

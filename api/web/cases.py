@@ -1,0 +1,195 @@
+"""案件详情 (case page: text, suggestion vs decision, timeline, allowed transitions, feedback) and
+部门工作台 (the department desk). Changes go through the API's ``transition`` and ``feedback``
+functions, so the pages apply exactly the API's role and scope rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError as PydanticValidationError
+from starlette.responses import Response
+
+from api import access
+from api.errors import ApiError
+from api.queries import CaseFilter, search_cases
+from api.routers.cases import feedback as api_feedback
+from api.routers.cases import load_visible
+from api.routers.cases import transition as api_transition
+from api.schemas import FeedbackRequest, TransitionRequest
+from api.security import Principal
+from api.views import is_overdue
+from api.web.auth import DESK, REVIEW, CsrfForm, PageUser, flash, form_str, require_role, safe_next
+from api.web.render import PageRoute, describe, redirect, render
+from triage.errors import TriageError
+from triage.store.display import mask_contact, mask_name
+from triage.store.lifecycle import allowed_targets
+from triage.store.models import Case, CaseStatus, Role
+from triage.store.service import CaseService
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+S = CaseStatus
+PAGE_SIZE = 25
+DONE_MESSAGES = {
+    "start": "已签收，开始办理",
+    "resolve": "已办结",
+    "return": "已退回审核",
+    "reopen": "已重新办理",
+    "feedback": "已记录回访并结案",
+}
+DESK_TABS = {
+    "todo": ("待办", [S.DISPATCHED.value, S.IN_PROGRESS.value]),
+    "overdue": ("超期", None),
+    "done": ("已办结", [S.RESOLVED.value, S.CLOSED.value]),
+}
+
+
+def _service(request: Request) -> CaseService:
+    return request.app.state.service
+
+
+def allowed_actions(user: Principal, case: Case) -> list[str]:
+    """The forms to offer: what the lifecycle allows from this status *and* the user's role allows."""
+    out: list[str] = []
+    for to in sorted(allowed_targets(case.status)):
+        try:
+            access.check_transition(user, case, to)
+        except ApiError:
+            continue
+        if to in (S.DISPATCHED, S.MERGED, S.REJECTED):
+            action = "review" if user.role in REVIEW else None
+        elif to == S.IN_PROGRESS:
+            action = "reopen" if case.status == S.RESOLVED else "start"
+        elif to == S.RESOLVED:
+            action = "resolve"
+        elif to == S.PENDING_REVIEW:
+            action = "return"
+        else:  # closed
+            action = "feedback" if user.role in access.FEEDBACK else None
+        if action and action not in out:
+            out.append(action)
+    return out
+
+
+def case_context(service: CaseService, case: Case, user: Principal) -> dict[str, Any]:
+    now = service.clock()
+    decision = [
+        ("分类", case.suggested_category, case.category),
+        ("子类", case.suggested_subcategory, case.subcategory),
+        ("部门", case.suggested_department, case.department),
+        ("层级", case.suggested_level, case.level),
+        ("优先级", case.suggested_priority, case.priority if case.reviewed_at else None),
+        ("时限（小时）", case.suggested_deadline_hours, case.deadline_hours if case.reviewed_at else None),
+    ]
+    return {
+        "case": case,
+        "now": now,
+        "overdue": is_overdue(case, now),
+        "reporter_name": mask_name(case.reporter_name),
+        "reporter_contact": mask_contact(case.reporter_contact),
+        "decision": decision,
+        "terms": list(case.explanation or []) + list((case.route_reason or {}).get("matched_terms") or []),
+        "events": service.audit_trail(case.case_no),
+        "feedback": service.feedbacks(case.case_no),
+        "actions": allowed_actions(user, case),
+        "candidates": [d for d in case.duplicate_candidates or [] if d.get("case_no") != case.case_no],
+        "errors": {},
+        "values": {},
+        "open": "",
+    }
+
+
+@router.get("/cases/{case_no}")
+def case_page(request: Request, case_no: str, user: PageUser) -> Response:
+    service = _service(request)
+    case = load_visible(service, user, case_no[:20])
+    return render(request, "case.html", case_context(service, case, user))
+
+
+def _action_request(action: str, form: Any, version: int | None) -> tuple[str, Any]:
+    """(kind, request model) for a posted action; kind is "transition" or "feedback"."""
+    text = {n: form_str(form, n, 6000) or None for n in ("note", "result", "comment")}
+    if action == "feedback":
+        score = form_str(form, "satisfaction", 2)
+        satisfaction = int(score) if score.isdigit() else 0
+        return "feedback", FeedbackRequest(
+            satisfaction=satisfaction, comment=text["comment"], version=version
+        )
+    to = {"start": S.IN_PROGRESS, "reopen": S.IN_PROGRESS, "resolve": S.RESOLVED, "return": S.PENDING_REVIEW}
+    if action not in to:
+        raise ApiError(404, "not_found", "unknown action")
+    return "transition", TransitionRequest(
+        to=to[action], note=text["note"], result=text["result"], version=version
+    )
+
+
+@router.post("/cases/{case_no}/{action}")
+def act(request: Request, case_no: str, action: str, user: PageUser, form: CsrfForm) -> Response:
+    """start / resolve / return / reopen / feedback, then back to where the form was."""
+    service = _service(request)
+    case_no = case_no[:20]
+    version = form_str(form, "version", 12)
+    back = safe_next(form_str(form, "back", 500))
+    errors: dict[str, str] = {}
+    status = 422
+    try:
+        kind, body = _action_request(action, form, int(version) if version.isdigit() else None)
+        if kind == "feedback":
+            api_feedback(case_no, body, service, user)
+        else:
+            api_transition(case_no, body, service, user)
+    except PydanticValidationError as exc:
+        loc = exc.errors()[0].get("loc") or ("",)
+        field = str(loc[0])
+        errors[field] = "请选择 1 到 5 分。" if field == "satisfaction" else "内容过长或格式不正确。"
+    except (ApiError, TriageError) as exc:
+        status, message = describe(exc)
+        if status in (403, 404):
+            raise
+        field = getattr(exc, "field", None)
+        errors[field if field in ("note", "result", "satisfaction", "comment") else "_"] = message
+    else:
+        flash(request, f"案件 {case_no} {DONE_MESSAGES.get(action, '已更新')}。")
+        return redirect(back or f"/cases/{case_no}")
+    case = load_visible(service, user, case_no)
+    ctx = case_context(service, case, user)
+    ctx.update(errors=errors, open=action, values={n: form_str(form, n, 6000) for n in form})
+    return render(request, "case.html", ctx, status=status)
+
+
+@router.get("/desk")
+def desk(
+    request: Request, user: PageUser, tab: str = "todo", page: int = 1, department: str | None = None
+) -> Response:
+    require_role(user, DESK)
+    service = _service(request)
+    departments = service._catalog().departments()
+    dept = user.department_code if user.role == Role.DEPARTMENT else (department or None)
+    if dept and dept not in {d.code for d in departments}:
+        dept = None
+    tab = tab if tab in DESK_TABS else "todo"
+    page = max(1, min(page, 10_000))
+    offset = (page - 1) * PAGE_SIZE
+    now = service.clock()
+    if tab == "overdue":
+        rows = service.overdue(department_code=dept, limit=PAGE_SIZE + 1, offset=offset)
+        rows = [c for c in rows if c.status != S.PENDING_REVIEW] if user.role == Role.DEPARTMENT else rows
+    else:
+        f = CaseFilter(status=DESK_TABS[tab][1], department_code=dept, limit=PAGE_SIZE + 1, offset=offset)
+        rows = search_cases(service.db, f, access.scope_of(user), now)
+    ctx = {
+        "rows": rows[:PAGE_SIZE],
+        "has_next": len(rows) > PAGE_SIZE,
+        "page": page,
+        "tab": tab,
+        "tabs": {k: v[0] for k, v in DESK_TABS.items()},
+        "now": now,
+        "department": dept,
+        "department_name": next((d.name for d in departments if d.code == dept), None),
+        "departments": departments if user.role == Role.ADMIN else [],
+        "overdue": {c.case_no: is_overdue(c, now) for c in rows},
+        "row_actions": {c.case_no: allowed_actions(user, c) for c in rows},
+        "back": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+    }
+    return render(request, "desk.html", ctx)

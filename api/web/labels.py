@@ -1,0 +1,101 @@
+"""Chinese labels for statuses, roles, priorities, sources and audit actions, and Chinese messages
+for the store's and the API's error codes (the pages never show an English error or a traceback)."""
+
+from __future__ import annotations
+
+STATUS = {
+    "pending_review": "待审核",
+    "dispatched": "已交办",
+    "in_progress": "办理中",
+    "resolved": "已办结",
+    "closed": "已回访",
+    "merged": "已合并",
+    "rejected": "不予受理",
+}
+ROLE = {
+    "operator": "热线接线员",
+    "grid_worker": "网格员",
+    "reviewer": "审核员",
+    "department": "职能部门",
+    "deputy": "人大代表",
+    "admin": "管理员",
+}
+PRIORITY = {"urgent": "紧急", "high": "较急", "normal": "一般"}
+SOURCE = {
+    "hotline": "12345热线",
+    "grid": "网格上报",
+    "deputy": "代表收集",
+    "web": "网上来信",
+    "open311": "Open311",
+    "batch": "批量导入",
+}
+ACTION = {
+    "submit": "受理登记",
+    "claim": "领取审核",
+    "release": "放弃领取",
+    "accept": "审核通过并交办",
+    "correct": "修正后交办",
+    "merge": "合并为重复件",
+    "absorb": "并入重复诉求",
+    "reject": "不予受理",
+    "start": "部门签收办理",
+    "resolve": "办结",
+    "return": "部门退回",
+    "close": "回访并结案",
+    "reopen": "重新办理",
+    "reclassify": "模型重新分类",
+    "flag": "标记复核",
+}
+FIELD = {
+    "category": "分类",
+    "subcategory": "子类",
+    "department_code": "部门",
+    "department": "部门",
+    "level": "层级",
+    "priority": "优先级",
+    "deadline_hours": "时限（小时）",
+}
+LIST_KINDS = {"problems": "问题清单", "assignments": "交办清单", "completions": "办结清单"}
+SATISFACTION = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+
+# Error codes (store, engine, API) → message for the person at the screen.
+ERROR = {
+    "case_not_found": "案件不存在。",
+    "illegal_transition": "案件当前状态不允许此操作，请刷新页面。",
+    "lease_held": "该案件已被其他审核员领取。",
+    "version_conflict": "案件已被他人修改，请刷新页面后重试。",
+    "reason_required": "请填写原因。",
+    "result_required": "请填写办理结果。",
+    "satisfaction_required": "请选择满意度。",
+    "invalid_satisfaction": "满意度须为 1 到 5 分。",
+    "unknown_category": "请选择有效的分类。",
+    "unknown_subcategory": "请选择该分类下有效的子类。",
+    "unknown_department": "请选择有效的部门。",
+    "unknown_level": "请选择有效的层级。",
+    "unknown_priority": "请选择有效的优先级。",
+    "category_required": "请选择分类。",
+    "department_required": "请选择部门。",
+    "correction_required": "请至少修改分类、部门、层级或优先级中的一项。",
+    "nothing_to_accept": "系统建议不完整，请使用“修正”指定分类和部门。",
+    "merge_into_self": "不能合并到自身。",
+    "merge_target_closed": "目标案件已结束，只能合并到未结案件。",
+    "into_required": "请填写要合并到的案件编号。",
+    "missing_text": "请输入诉求内容。",
+    "empty_text": "请输入诉求内容。",
+    "no_chinese": "诉求内容须包含中文。",
+    "text_too_long": "诉求内容过长，请精简后再提交。",
+    "bad_encoding": "诉求内容含有无法识别的字符。",
+    "wrong_type": "诉求内容格式不正确。",
+    "forbidden": "您的账号无权执行此操作。",
+    "unauthorized": "请先登录。",
+    "not_found": "页面不存在。",
+    "unknown_source": "来源无效。",
+    "unknown_status": "状态无效。",
+    "no_triager": "分拨模型尚未加载，请稍后再试。",
+    "no_routing": "分拨配置尚未加载，请稍后再试。",
+    "csrf": "页面已过期，请刷新后重试。",
+}
+
+
+def error_message(code: str | None, fallback: str = "操作未能完成，请稍后再试。") -> str:
+    return ERROR.get(code or "", fallback)

@@ -1,0 +1,165 @@
+"""审核队列 (review queue) and the review workbench: claim, accept / correct / merge / reject.
+
+Decisions go through the API's ``review`` function (same validation, same store calls).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError as PydanticValidationError
+from starlette.responses import Response
+
+from api.errors import ApiError
+from api.routers.review import review as api_review
+from api.schemas import ReviewRequest
+from api.security import Principal
+from api.web import labels
+from api.web.auth import REVIEW, CsrfForm, PageUser, flash, form_str, require_role
+from api.web.render import PageRoute, describe, redirect, render
+from triage.errors import TriageError
+from triage.store.catalog import LEVELS
+from triage.store.models import PRIORITY_RANK, Case, CaseStatus
+from triage.store.queue import QueueCursor
+from triage.store.service import CaseService
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False)
+
+PAGE_SIZE = 25
+ACTIONS = {"accept": "已审核通过并交办", "correct": "已修正并交办", "merge": "已合并", "reject": "已不予受理"}
+GENERAL = {None, "", "case_no", "version", "status", "action"}
+
+
+def _service(request: Request) -> CaseService:
+    return request.app.state.service
+
+
+@router.get("/review")
+def queue_page(request: Request, user: PageUser, after: str | None = None) -> Response:
+    require_role(user, REVIEW)
+    service = _service(request)
+    try:
+        rows = service.queue(limit=PAGE_SIZE, after=after, include_claimed=True)
+    except (ValueError, TypeError):  # a hand-edited cursor: start from the top
+        after, rows = None, service.queue(limit=PAGE_SIZE, include_claimed=True)
+    now = service.clock()
+    ctx = {
+        "rows": rows,
+        "now": now,
+        "waiting": service.queue_count(),
+        "next_cursor": QueueCursor.after(rows[-1]).encode() if len(rows) == PAGE_SIZE else None,
+        "first_page": after is None,
+        "holders": {c.case_no: _holder(c, now) for c in rows},
+    }
+    return render(request, "queue.html", ctx)
+
+
+def _holder(case: Case, now: Any) -> str | None:
+    live = case.lease_owner and case.lease_expires_at and case.lease_expires_at > now
+    return case.lease_owner if live else None
+
+
+@router.post("/review/next")
+def claim_next(request: Request, user: PageUser, form: CsrfForm) -> Response:
+    require_role(user, REVIEW)
+    case = _service(request).claim_next(user.username)
+    if case is None:
+        flash(request, "审核队列中暂无可领取的案件。", "warn")
+        return redirect("/review")
+    return redirect(f"/review/{case.case_no}")
+
+
+@router.post("/review/{case_no}/claim")
+def claim(request: Request, case_no: str, user: PageUser, form: CsrfForm) -> Response:
+    require_role(user, REVIEW)
+    try:
+        _service(request).claim(case_no[:20], user.username)
+    except TriageError as exc:
+        flash(request, labels.error_message(exc.code), "error")
+        return redirect("/review")
+    return redirect(f"/review/{case_no}")
+
+
+@router.post("/review/{case_no}/release")
+def release(request: Request, case_no: str, user: PageUser, form: CsrfForm) -> Response:
+    require_role(user, REVIEW)
+    _service(request).release(case_no[:20], user.username)
+    flash(request, f"已放弃领取案件 {case_no}。")
+    return redirect("/review")
+
+
+def workbench_context(service: CaseService, case: Case, user: Principal) -> dict[str, Any]:
+    catalog = service._catalog()
+    categories = catalog.category_names()
+    now = service.clock()
+    return {
+        "case": case,
+        "now": now,
+        "holder": _holder(case, now),
+        "mine": _holder(case, now) == user.username,
+        "categories": categories,
+        "subcategories": {c: catalog.subcategory_names(c) or [] for c in categories},
+        "departments": catalog.departments(),
+        "levels": LEVELS,
+        "priorities": list(PRIORITY_RANK),
+        "terms": list(case.explanation or []) + list((case.route_reason or {}).get("matched_terms") or []),
+        "candidates": [d for d in case.duplicate_candidates or [] if d.get("case_no") != case.case_no],
+        "pending": case.status == CaseStatus.PENDING_REVIEW,
+        "errors": {},
+        "values": {},
+        "open": "",
+    }
+
+
+@router.get("/review/{case_no}")
+def workbench(request: Request, case_no: str, user: PageUser) -> Response:
+    require_role(user, REVIEW)
+    service = _service(request)
+    case = service.get(case_no[:20])
+    return render(request, "review.html", workbench_context(service, case, user))
+
+
+def _values(form: Any, action: str) -> dict[str, Any]:
+    names = {
+        "accept": ("requirement",),
+        "correct": ("category", "subcategory", "department_code", "level", "priority", "requirement", "note"),
+        "merge": ("into", "note"),
+        "reject": ("reason",),
+    }[action]
+    return {n: form_str(form, n, 5000) for n in names}
+
+
+@router.post("/review/{case_no}/{action}")
+def decide(request: Request, case_no: str, action: str, user: PageUser, form: CsrfForm) -> Response:
+    require_role(user, REVIEW)
+    if action not in ACTIONS:
+        return render(request, "error.html", {"status": 404, "message": "页面不存在。"}, status=404)
+    service = _service(request)
+    case_no = case_no[:20]
+    values = _values(form, action)
+    version = form_str(form, "version", 12)
+    errors: dict[str, str] = {}
+    status = 422
+    try:
+        body = ReviewRequest(
+            action=action,
+            version=int(version) if version.isdigit() else None,
+            **{k: (v or None) for k, v in values.items()},
+        )
+        case = api_review(case_no, body, service, user)
+    except PydanticValidationError as exc:
+        loc = exc.errors()[0].get("loc") or ("",)
+        errors[str(loc[0])] = "内容过长或格式不正确。"
+    except (ApiError, TriageError) as exc:
+        status, message = describe(exc)
+        if status == 403:
+            raise
+        field = getattr(exc, "field", None)
+        errors["_" if field in GENERAL else str(field)] = message
+    else:
+        flash(request, f"案件 {case.case_no} {ACTIONS[action]}。")
+        return redirect("/review")
+    ctx = workbench_context(service, service.get(case_no), user)
+    ctx.update(errors=errors, values=values, open=action)
+    return render(request, "review.html", ctx, status=status)

@@ -1,0 +1,256 @@
+"""Batch classify: scaling, throughput against raw jieba, peak memory, kill -9 + resume.
+
+    python bench/bench_batch.py [--rows 100000] [--rss-rows 1000000] [--skip-rss] [--json]
+
+Builds CSV files by repeating ``messages.csv`` (title, body; fresh ids), then, in one run:
+
+1. ``jieba.lcut`` rate over the first ``--jieba-rows`` texts of the same file (the reference);
+2. ``triage batch classify --workers 1`` and ``--workers 2`` end to end (wall clock of the
+   command, model load included), each ``--repeat`` times; targets: workers 2 ≥ 1.8 × workers 1,
+   workers 1 ≥ 0.8 × jieba;
+3. peak RSS of a ``--rss-rows`` classify (sum over the main process and its workers, sampled
+   every 0.2 s with psutil, plus ``ru_maxrss`` of the largest process); target < 1 GB;
+4. a run killed with SIGKILL part-way, then ``--resume``: compared row by row with the
+   uninterrupted output (same rows, no duplicates, same results).
+
+The machine is shared: the load average is printed next to each timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "tipdm2020" / "messages.csv"
+
+
+def read_messages(path: Path) -> list[tuple[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return [(row["title"], row["body"]) for row in csv.DictReader(f)]
+
+
+def write_repeated(
+    messages: list[tuple[str, str]], rows: int, path: Path, *, titles_only: bool = False
+) -> None:
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["id", "title", "body"])
+        for i in range(rows):
+            title, body = messages[i % len(messages)]
+            out.writerow([f"r{i + 1}", title, "" if titles_only else body])
+
+
+def load() -> float:
+    return os.getloadavg()[0]
+
+
+class PeakRSS:
+    """Samples the summed RSS of a process and all its descendants."""
+
+    def __init__(self, pid: int, every: float = 0.2) -> None:
+        import psutil
+
+        self.proc = psutil.Process(pid)
+        self.peak_sum = 0
+        self.peak_procs = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+        self._thread.start()
+
+    def _run(self, every: float) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                procs = [self.proc, *self.proc.children(recursive=True)]
+                total = 0
+                for p in procs:
+                    with contextlib.suppress(psutil.Error):
+                        total += p.memory_info().rss
+                if total > self.peak_sum:
+                    self.peak_sum, self.peak_procs = total, len(procs)
+            except psutil.Error:
+                return
+            self._stop.wait(every)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+EXTRA_ARGS: list[str] = []  # e.g. --model PATH, passed to every classify run
+
+
+def classify_cmd(inp: Path, out: Path, workers: int, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "triage.cli", "batch", "classify", "--input", str(inp), "--output", str(out),
+        "--text-col", "title", "--text-col", "body", "--id-col", "id", "--workers", str(workers), "--quiet",
+        "--json", *EXTRA_ARGS, *extra,
+    ]  # fmt: skip
+
+
+def run_classify(inp: Path, out: Path, workers: int, *extra: str, sample_rss: bool = False) -> dict:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start_load = load()
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        classify_cmd(inp, out, workers, *extra), cwd=REPO, stdout=subprocess.PIPE, text=True
+    )
+    sampler = PeakRSS(proc.pid) if sample_rss else None
+    stdout, _ = proc.communicate()
+    seconds = time.perf_counter() - start
+    if sampler:
+        sampler.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"classify failed with exit code {proc.returncode}")
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    maxrss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result = {
+        "workers": workers,
+        "rows": summary["rows_read"],
+        "seconds": round(seconds, 2),
+        "rows_per_s": round(summary["rows_read"] / seconds, 1),
+        "job_rows_per_s": summary["rate"],
+        "load_before": round(start_load, 2),
+        "load_after": round(load(), 2),
+    }
+    if sampler:
+        result["peak_rss_sum_mb"] = round(sampler.peak_sum / 2**20, 1)
+        result["processes"] = sampler.peak_procs
+        result["largest_process_maxrss_mb"] = (
+            round(max(maxrss, before) / 1024, 1) if maxrss > before else None
+        )
+    return result
+
+
+def jieba_rate(messages: list[tuple[str, str]], n: int) -> float:
+    import jieba
+
+    jieba.initialize()
+    texts = [f"{t}\n{b}" for t, b in (messages[i % len(messages)] for i in range(n))]
+    start = time.perf_counter()
+    for text in texts:
+        jieba.lcut(text)
+    return n / (time.perf_counter() - start)
+
+
+def read_output(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        return list(csv.reader(f))
+
+
+def kill_and_resume(inp: Path, reference: Path, tmp: Path, *, kill_after_rows: int) -> dict:
+    """SIGKILL a classify run once its checkpoint passes ``kill_after_rows``, resume, compare."""
+    out = tmp / "killed.csv"
+    ckpt = tmp / "killed.csv.checkpoint.json"
+    proc = subprocess.Popen(
+        classify_cmd(inp, out, 2, "--chunk-size", "250"), cwd=REPO, stdout=subprocess.DEVNULL
+    )
+    killed_at = None
+    while proc.poll() is None:
+        if ckpt.exists():
+            try:
+                done = json.loads(ckpt.read_text())["rows_read"]
+            except (ValueError, KeyError, OSError):
+                done = 0
+            if done >= kill_after_rows:
+                time.sleep(0.3)  # land somewhere inside the next chunk
+                proc.send_signal(signal.SIGKILL)
+                killed_at = done
+                break
+        time.sleep(0.05)
+    proc.wait()
+    resumed = run_classify(inp, out, 2, "--chunk-size", "250", "--resume")
+    got, want = read_output(out), read_output(reference)
+    ids = [row[0] for row in got[1:]]
+    return {
+        "killed_after_checkpoint_rows": killed_at,
+        "resumed_rows_read": resumed["rows"],
+        "output_rows": len(got) - 1,
+        "input_rows": len(want) - 1,
+        "duplicate_ids": len(ids) - len(set(ids)),
+        "rows_differing_from_uninterrupted": sum(1 for a, b in zip(got, want, strict=False) if a != b)
+        + abs(len(got) - len(want)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--jieba-rows", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--rss-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--rss-titles-only", action="store_true", help="1M-row file with empty bodies (faster)"
+    )
+    parser.add_argument("--skip-rss", action="store_true")
+    parser.add_argument("--skip-scaling", action="store_true")
+    parser.add_argument("--kill-rows", type=int, default=20_000)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--model", type=Path, default=None, help="model directory (default: the shipped one)")
+    parser.add_argument("--triager-factory", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    if args.model:
+        EXTRA_ARGS.extend(["--model", str(args.model)])
+    if args.triager_factory:
+        EXTRA_ARGS.extend(["--triager-factory", args.triager_factory])
+
+    messages = read_messages(args.data)
+    report: dict = {"cpus": os.cpu_count(), "rows": args.rows}
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmpdir:
+        tmp = Path(tmpdir)
+        data = tmp / "records.csv"
+        write_repeated(messages, args.rows, data)
+        if not args.skip_scaling:
+            report["jieba_load_before"] = round(load(), 2)
+            report["jieba_rows_per_s"] = round(jieba_rate(messages, args.jieba_rows), 1)
+            runs = []
+            for _ in range(args.repeat):
+                for workers in (1, 2):
+                    runs.append(run_classify(data, tmp / f"out{workers}.csv", workers))
+                    print(json.dumps(runs[-1]), file=sys.stderr)
+            report["runs"] = runs
+            best = {w: max(r["rows_per_s"] for r in runs if r["workers"] == w) for w in (1, 2)}
+            report["workers2_over_workers1"] = round(best[2] / best[1], 3)
+            report["workers1_over_jieba"] = round(best[1] / report["jieba_rows_per_s"], 3)
+        kill_data = tmp / "kill.csv"
+        write_repeated(messages, args.kill_rows, kill_data)
+        run_classify(kill_data, tmp / "kill_ref.csv", 2, "--chunk-size", "250")
+        report["kill9_resume"] = kill_and_resume(
+            kill_data, tmp / "kill_ref.csv", tmp, kill_after_rows=args.kill_rows // 3
+        )
+        print(json.dumps(report["kill9_resume"]), file=sys.stderr)
+        if not args.skip_rss:
+            big = tmp / "big.csv"
+            write_repeated(messages, args.rss_rows, big, titles_only=args.rss_titles_only)
+            report["rss_file_mb"] = round(big.stat().st_size / 2**20, 1)
+            for workers in (2,):
+                report[f"rss_workers{workers}"] = run_classify(
+                    big, tmp / "big_out.csv", workers, sample_rss=True
+                )
+                print(json.dumps(report[f"rss_workers{workers}"]), file=sys.stderr)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        for key, value in report.items():
+            print(f"{key}: {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+"""The web UI in a real browser (headless Chromium via Playwright).
+
+Full flow: a grid worker pastes a message, sees the live suggestion and submits; a reviewer
+claims (keyboard), corrects and dispatches; the department accepts and resolves; the
+citizen's feedback closes the case; the dashboard shows it. Also: duplicate offered and
+merged at intake, department scope, phone width. A screenshot of every page goes to
+test-output/screenshots/.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from openpyxl import load_workbook
+
+pytest.importorskip("playwright")
+
+from playwright.sync_api import expect  # noqa: E402
+
+# Hand-written messages (not from any data set).
+FLOOD = (
+    "幸福里社区5栋楼下的下水道堵了好几天，污水倒灌进一楼住户家里，臭气熏天，"
+    "老人孩子都没法住，反映人电话13912345678，请尽快派人疏通。"
+)
+LAMP = "锦绣花园东门外的三盏路灯坏了半个多月，晚上一片漆黑，老人散步摔倒过两次，希望尽快修好。"
+
+
+def test_full_flow(open_browser, live_server, tmp_path) -> None:
+    # -- grid worker: login, paste, live suggestion, submit --------------------------------------
+    grid = open_browser()
+    grid.goto("/intake")
+    expect(grid.page).to_have_url(re.compile(r"/login\?next="))
+    grid.shot("01-login")
+    grid.login("grid1")
+    expect(grid.page).to_have_url(re.compile(r"/intake$"))
+    grid.page.fill("#text", FLOOD)
+    category = grid.page.locator("#sugg-category")
+    expect(category).not_to_be_empty()
+    expect(grid.page.locator("#sugg-department")).not_to_be_empty()
+    expect(grid.page.locator("#suggestion mark.term").first).to_be_visible()
+    suggestion = grid.page.locator("#suggestion").inner_text()
+    assert "置信度" in suggestion and "办理时限" in suggestion
+    assert "139****5678" in suggestion and "13912345678" not in suggestion  # phone masked
+    grid.shot("02-intake-suggestion")
+    grid.page.fill("#reporter_phone", "13912345678")
+    grid.page.click("#submit-case")
+    expect(grid.page.locator(".flash-ok")).to_contain_text("已受理")
+    case_no = grid.case_no_from_url()
+    expect(grid.page.locator(".badge.status-pending_review").first).to_be_visible()
+    body = grid.page.locator("main").inner_text()
+    assert "13912345678" not in body and "139****5678" in body
+    grid.shot("03-case-submitted")
+
+    # -- reviewer: queue, claim with the keyboard, correct, dispatch -----------------------------
+    rev = open_browser()
+    rev.login("reviewer")
+    expect(rev.page).to_have_url(re.compile(r"/review$"))
+    expect(rev.page.locator(f"tr[data-row] a:text('{case_no}')")).to_be_visible()
+    rev.shot("04-review-queue")
+    rows = rev.page.locator("tr[data-row]")
+    position = [rows.nth(i).get_attribute("data-href") for i in range(rows.count())].index(
+        f"/review/{case_no}"
+    )
+    for _ in range(position + 1):
+        rev.page.keyboard.press("j")
+    rev.page.keyboard.press("Enter")
+    expect(rev.page).to_have_url(re.compile(rf"/review/{case_no}$"))
+    expect(rev.page.locator("#accept-form")).to_be_visible()
+    rev.page.keyboard.press("e")  # focus the correction's category
+    expect(rev.page.locator("#category")).to_be_focused()
+    rev.page.select_option("#category", "城乡建设")
+    rev.page.select_option("#department_code", "housing")
+    rev.page.fill("#correct-requirement", "三日内疏通并回复群众")
+    rev.shot("05-review-workbench")
+    rev.page.click("#correct-form button.primary")
+    expect(rev.page.locator(".flash-ok")).to_contain_text(case_no)
+    rev.goto(f"/cases/{case_no}")
+    expect(rev.page.locator(".badge.status-dispatched").first).to_be_visible()
+    expect(rev.page.locator(".timeline")).to_contain_text("交办")
+
+    # -- another department cannot open it ---------------------------------------------------------
+    other = open_browser()
+    other.login("dept_other")
+    response = other.goto(f"/cases/{case_no}")
+    assert response is not None and response.status == 403
+    expect(other.page.locator("h1")).to_have_text("无权访问")
+    assert "Traceback" not in other.page.content()
+    other.shot("06-other-department-forbidden")
+
+    # -- the department: accept (签收), resolve ------------------------------------------------------
+    dept = open_browser()
+    dept.login("dept_housing")
+    expect(dept.page).to_have_url(re.compile(r"/desk"))
+    card = dept.page.locator(f"li.case-card[data-case='{case_no}']")
+    expect(card).to_be_visible()
+    dept.shot("07-department-desk")
+    card.locator("button:text('签收办理')").click()
+    expect(dept.page.locator(".flash-ok")).to_contain_text("开始办理")
+    card = dept.page.locator(f"li.case-card[data-case='{case_no}']")
+    card.locator("summary:text('办结')").click()
+    card.locator("textarea[name=result]").fill("已组织疏通管道并清理污水，群众表示认可。")
+    card.locator("button:text('确认办结')").click()
+    expect(dept.page.locator(".flash-ok")).to_contain_text("已办结")
+
+    # -- feedback (回访) by the grid worker closes the case ------------------------------------------------
+    grid.goto(f"/cases/{case_no}")
+    grid.page.check("input[name=satisfaction][value='5']")
+    grid.page.fill("textarea[name=comment]", "处理及时")
+    grid.page.click("button:text('提交回访并结案')")
+    expect(grid.page.locator(".badge.status-closed").first).to_be_visible()
+    expect(grid.page.locator(".timeline")).to_contain_text("回访")
+    grid.shot("08-case-closed")
+
+    # -- the dashboard shows the case ---------------------------------------------------------------
+    admin = open_browser()
+    admin.login("admin")
+    expect(admin.page).to_have_url(re.compile(r"/dashboard"))
+    assert int(admin.page.locator("#kpi-received").inner_text()) >= 1
+    expect(admin.page.locator("svg.chart").first).to_be_visible()
+    expect(admin.page.locator("main")).to_contain_text(case_no)
+    expect(admin.page.locator("svg.chart text:text('城乡建设')").first).to_be_attached()
+    admin.shot("09-dashboard")
+
+    # -- lists and XLSX export ---------------------------------------------------------------------
+    admin.goto("/grids?view=completions")
+    expect(admin.page.locator("main")).to_contain_text(case_no)
+    admin.shot("10-grids-completions")
+    with admin.page.expect_download() as info:
+        admin.page.click("#export")
+    assert info.value.suggested_filename.endswith(".xlsx")
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    sheet = load_workbook(path).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][0] == "案件编号" and any(r[0] == case_no for r in rows[1:])
+
+    for b in (grid, rev, other, dept, admin):
+        assert not b.errors, b.errors
+
+
+def test_duplicate_is_offered_and_merged(open_browser, live_server) -> None:
+    grid = open_browser()
+    grid.login("grid1")
+    grid.page.fill("#text", LAMP)
+    expect(grid.page.locator("#sugg-category")).not_to_be_empty()
+    grid.page.click("#submit-case")
+    first = grid.case_no_from_url()
+
+    grid.goto("/intake")
+    grid.page.fill("#text", LAMP)
+    offer = grid.page.locator(f"li.dupe:has(a:text('{first}'))")
+    expect(offer).to_be_visible()
+    expect(offer).to_contain_text("相似度")
+    grid.shot("11-intake-duplicate-offered")
+    before = live_server.case_count()
+    offer.locator("button.merge-dupe").click()
+    expect(grid.page.locator(".flash-ok").last).to_contain_text(f"合并到案件 {first}")
+    second = grid.case_no_from_url()
+    assert second != first and live_server.case_count() == before + 1
+    expect(grid.page.locator(".badge.status-merged").first).to_be_visible()
+    grid.shot("12-case-merged")
+    grid.page.click(f"a:text('{first}')")
+    expect(grid.page.locator("#citizens")).to_have_text("2 人")
+    assert not grid.errors, grid.errors
+
+
+def test_phone_width_and_role_navigation(open_browser, live_server) -> None:
+    phone = open_browser(width=390, height=844)
+    phone.login("grid1")
+    phone.page.fill("#text", "人民公园北门的公共厕所好几天没人打扫，气味很大，希望环卫部门及时清理。")
+    expect(phone.page.locator("#sugg-category")).not_to_be_empty()
+    overflow = phone.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, f"page is {overflow}px wider than the phone screen"
+    nav = phone.page.locator("nav.nav a").all_inner_texts()
+    assert nav == ["受理", "网格与代表", "统计看板"]  # a grid worker sees no review queue or desk
+    phone.shot("13-phone-intake")
+    response = phone.goto("/review")
+    assert response is not None and response.status == 403
+    phone.goto("/grids")
+    overflow = phone.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1
+    phone.shot("14-phone-grids")
+    phone.goto("/dashboard")
+    phone.shot("15-phone-dashboard")
+    assert not phone.errors, phone.errors

@@ -1,0 +1,203 @@
+"""Batch job records in the case database, and a background runner for the HTTP job API.
+
+Database-backed jobs (reclassify, import) keep their checkpoint in their ``batch_jobs`` row and
+update it in the same transaction as each chunk's writes, so a chunk and its checkpoint are
+committed together: after a crash, ``--resume`` continues exactly after the last committed
+chunk. :class:`JobRunner` starts jobs in threads and reports progress (``POST /api/v1/jobs``,
+``GET /api/v1/jobs/{id}``).
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, is_dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from triage.batch.progress import JobProgress, JobSummary
+from triage.batch.tables import BatchJob
+from triage.errors import InputError, TriageError
+from triage.store.db import Database
+from triage.store.models import utcnow
+
+RUNNING, INTERRUPTED, DONE, FAILED = "running", "interrupted", "done", "failed"
+
+
+def new_job_id(kind: str, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    return f"{kind}-{now:%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, value in params.items():
+        if value is None or isinstance(value, bool | int | float | str):
+            out[key] = value
+        elif isinstance(value, list | tuple):
+            out[key] = [str(v) for v in value]
+        elif isinstance(value, datetime):
+            out[key] = value.isoformat()
+        else:
+            out[key] = str(value)
+    return out
+
+
+def start_job(
+    db: Database, kind: str, params: dict[str, Any], *, job_id: str | None, resume: bool, created_by: str
+) -> BatchJob:
+    """A new job row, or (``resume``) the unfinished job of this kind with the same parameters."""
+    params = _plain(params)
+    with db.session(write=True) as session:
+        job = session.get(BatchJob, job_id) if job_id else None
+        if job is None and resume:
+            stmt = (
+                select(BatchJob)
+                .where(BatchJob.kind == kind, BatchJob.status.in_([RUNNING, INTERRUPTED]))
+                .order_by(BatchJob.created_at.desc())
+            )
+            job = next((j for j in session.exec(stmt) if (j.params or {}) == params), None)
+        if job is not None:
+            if job.kind != kind:
+                raise InputError(f"job {job.id} is a {job.kind} job, not {kind}", code="bad_job")
+            if job.status == DONE:
+                raise InputError(f"job {job.id} is already done", code="job_done")
+            if resume and (job.params or {}) != params:
+                raise InputError(
+                    f"job {job.id} ran with other parameters; resume with the same ones",
+                    code="checkpoint_mismatch",
+                )
+            job.status, job.updated_at = RUNNING, utcnow()
+            session.add(job)
+            return job
+        now = utcnow()
+        job = BatchJob(
+            id=job_id or new_job_id(kind, now),
+            kind=kind,
+            status=RUNNING,
+            params=params,
+            checkpoint={},
+            created_by=created_by,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(job)
+        return job
+
+
+def save_checkpoint(session: Session, job_id: str, checkpoint: dict[str, Any], progress: JobProgress) -> None:
+    """Store the checkpoint inside the caller's (chunk) transaction."""
+    job = session.get(BatchJob, job_id)
+    assert job is not None
+    job.checkpoint = dict(checkpoint)
+    job.progress = progress.to_dict()
+    job.updated_at = utcnow()
+    session.add(job)
+
+
+def finish_job(db: Database, job_id: str, summary: JobSummary, *, error: str | None = None) -> None:
+    with db.session(write=True) as session:
+        job = session.get(BatchJob, job_id)
+        if job is None:
+            return
+        job.status = FAILED if error else (INTERRUPTED if summary.interrupted else DONE)
+        job.summary = summary.to_dict()
+        job.error = error
+        job.model_version = summary.details.get("model_version") or job.model_version
+        job.updated_at = utcnow()
+        if job.status in (DONE, FAILED):
+            job.finished_at = job.updated_at
+        session.add(job)
+
+
+def get_job(db: Database, job_id: str) -> BatchJob | None:
+    with db.session() as session:
+        return session.get(BatchJob, job_id)
+
+
+def list_jobs(db: Database, kind: str | None = None, limit: int = 20) -> list[BatchJob]:
+    with db.session() as session:
+        stmt = select(BatchJob).order_by(BatchJob.created_at.desc()).limit(limit)
+        if kind:
+            stmt = stmt.where(BatchJob.kind == kind)
+        return list(session.exec(stmt))
+
+
+class JobRunner:
+    """Runs batch jobs in background threads and remembers their latest progress.
+
+    ``start("reclassify", ReclassifyOptions(...))`` returns a job id at once; ``status(id)``
+    gives the live progress, then the summary. Jobs of the same kind are not run twice at
+    once. ``cancel(id)`` stops a job after its current chunk (it can be resumed).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: dict[str, dict[str, Any]] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        self._stops: dict[str, threading.Event] = {}
+
+    def start(self, kind: str, options: Any) -> str:
+        from triage.batch import RUNNERS
+
+        if kind not in RUNNERS:
+            raise InputError(f"unknown job kind {kind!r}; use one of {', '.join(RUNNERS)}", code="bad_job")
+        with self._lock:
+            busy = [j for j, t in self._threads.items() if t.is_alive() and self._state[j]["kind"] == kind]
+            if busy:
+                raise InputError(f"a {kind} job is already running ({busy[0]})", code="job_running")
+            job_id = getattr(options, "job_id", None) or new_job_id(kind)
+            if hasattr(options, "job_id"):
+                options.job_id = job_id
+            stop = threading.Event()
+            options.stop = stop
+            self._state[job_id] = {"id": job_id, "kind": kind, "status": RUNNING, "progress": None}
+            self._stops[job_id] = stop
+            thread = threading.Thread(
+                target=self._run, args=(job_id, kind, options), daemon=True, name=job_id
+            )
+            self._threads[job_id] = thread
+        thread.start()
+        return job_id
+
+    def _run(self, job_id: str, kind: str, options: Any) -> None:
+        from triage.batch import RUNNERS
+
+        def on_progress(p: JobProgress) -> None:
+            self._state[job_id]["progress"] = p.to_dict()
+
+        try:
+            summary = RUNNERS[kind](options, on_progress)
+            status = INTERRUPTED if summary.interrupted else DONE
+            self._state[job_id].update(status=status, summary=summary.to_dict())
+        except TriageError as exc:
+            self._state[job_id].update(status=FAILED, error=exc.to_dict())
+        except Exception as exc:  # noqa: BLE001 - a failed job is reported, not raised in a thread
+            self._state[job_id].update(status=FAILED, error={"code": "job_failed", "message": repr(exc)})
+
+    def status(self, job_id: str) -> dict[str, Any] | None:
+        state = self._state.get(job_id)
+        return dict(state) if state is not None else None
+
+    def cancel(self, job_id: str) -> bool:
+        stop = self._stops.get(job_id)
+        if stop is None:
+            return False
+        stop.set()
+        return True
+
+    def wait(self, job_id: str, timeout: float | None = None) -> dict[str, Any] | None:
+        thread = self._threads.get(job_id)
+        if thread is not None:
+            thread.join(timeout)
+        return self.status(job_id)
+
+
+def options_dict(options: Any) -> dict[str, Any]:
+    return asdict(options) if is_dataclass(options) and not isinstance(options, type) else dict(vars(options))
+
+
+Callback = Callable[[JobProgress], None]

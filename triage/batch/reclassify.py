@@ -1,0 +1,282 @@
+"""``triage batch reclassify``: run the current model over stored cases.
+
+For every selected case the new suggestion is stored in ``case_suggestions`` with its model
+version, next to the suggestion that was in force before. Human decisions are never touched:
+
+* unreviewed cases (pending review, not leased) get the new suggestion as their current one,
+  through the store's audited :func:`~triage.store.lifecycle.change`;
+* reviewed cases keep everything; when the reviewed category now disagrees with the model the
+  suggestion row is ``flagged`` for re-review and a ``flag_rereview`` audit event is written.
+
+Cases are read in id order in chunks; each chunk's writes and the job checkpoint (last case id)
+commit in one transaction, so ``resume=True`` neither loses nor repeats a case.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from triage.batch.engine import make_engine
+from triage.batch.jobs import finish_job, save_checkpoint, start_job
+from triage.batch.progress import JobSummary, ProgressCallback, Ticker
+from triage.batch.tables import CaseSuggestion
+from triage.batch.worker import model_version, spec_of, suggest_chunk, warm
+from triage.errors import InputError
+from triage.store.db import Database
+from triage.store.lifecycle import change, record
+from triage.store.models import Case, CaseStatus, utcnow
+from triage.store.queue import current_holder
+from triage.store.service import triage_text
+
+ERROR_COLUMNS = ["case_no", "error_code", "reason"]
+SUGGESTION_FIELDS = {
+    "suggested_category": "category",
+    "suggested_subcategory": "subcategory",
+    "suggested_department_code": "department_code",
+    "suggested_department": "department",
+    "suggested_level": "level",
+    "suggested_priority": "priority",
+    "suggested_deadline_hours": "deadline_hours",
+    "model_category": "model_category",
+    "model_version": "model_version",
+    "confidence": "confidence",
+    "needs_review": "needs_review",
+    "top_k": "top_k_dicts",
+    "explanation": "explanation",
+    "route_reason": "route_reason",
+    "route_alternatives": "route_alternatives",
+}
+
+
+@dataclass(slots=True)
+class ReclassifyOptions:
+    database_url: str | None = None
+    statuses: list[str] = field(default_factory=list)
+    since: datetime | None = None
+    until: datetime | None = None
+    workers: int = 1
+    chunk_size: int = 500
+    resume: bool = False
+    engine: str = "local"
+    scheduler: Any = None
+    model_path: Path | None = None
+    routing_path: Path | None = None
+    triager_factory: str | None = None  # "module:callable" instead of Triager.load (custom pipelines)
+    job_id: str | None = None
+    actor: str = "batch"
+    errors: Path | None = None
+    database: Database | None = None  # a ready Database (tests, API) instead of the URL
+    stop: threading.Event | None = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "statuses": sorted(self.statuses),
+            "since": self.since,
+            "until": self.until,
+            "model_path": self.model_path,
+            "routing_path": self.routing_path,
+        }
+
+
+def _filters(opts: ReclassifyOptions) -> list[Any]:
+    valid = {s.value for s in CaseStatus}
+    bad = [s for s in opts.statuses if s not in valid]
+    if bad:
+        raise InputError(
+            f"unknown status {', '.join(bad)}; use one of {', '.join(sorted(valid))}", code="bad_option"
+        )
+    out: list[Any] = []
+    if opts.statuses:
+        out.append(Case.status.in_(opts.statuses))
+    if opts.since:
+        out.append(Case.created_at >= opts.since)
+    if opts.until:
+        out.append(Case.created_at < opts.until)
+    return out
+
+
+def _pages(
+    db: Database, filters: list[Any], after_id: int, size: int
+) -> Iterator[tuple[list[Any], list[str]]]:
+    """(case ids and numbers, texts) for successive chunks, keyset-paged by id."""
+    while True:
+        with db.session() as session:
+            rows = session.exec(
+                select(Case.id, Case.case_no, Case.title, Case.text)
+                .where(Case.id > after_id, *filters)
+                .order_by(Case.id)
+                .limit(size)
+            ).all()
+        if not rows:
+            return
+        after_id = rows[-1][0]
+        yield [(r[0], r[1]) for r in rows], [triage_text(r[2], r[3]) for r in rows]
+
+
+def run_reclassify(opts: ReclassifyOptions, progress: ProgressCallback | None = None) -> JobSummary:
+    db = opts.database or Database(opts.database_url)
+    db.ensure_schema()
+    filters = _filters(opts)
+    spec = spec_of(opts)
+    job = start_job(
+        db, "reclassify", opts.params(), job_id=opts.job_id, resume=opts.resume, created_by=opts.actor
+    )
+    ckpt = dict(job.checkpoint or {})
+    ckpt.setdefault("last_id", 0)
+    for key in ("rows_read", "rows_written", "rows_failed", "applied", "flagged", "changed", "kept"):
+        ckpt.setdefault(key, 0)
+    summary = JobSummary("reclassify", resumed_at_row=ckpt["rows_read"])
+    with db.session() as session:
+        total = session.exec(select(func.count()).select_from(Case).where(*filters)).one()
+    ticker = Ticker("reclassify", progress)
+    ticker.update(
+        rows_read=ckpt["rows_read"], resumed_rows=ckpt["rows_read"], start_units=ckpt["rows_read"],
+        done_units=ckpt["rows_read"], total_units=int(total),
+    )  # fmt: skip
+    errors = _ErrorLog(opts.errors, ckpt.get("errors_offset"))
+    engine = make_engine(
+        opts.engine, workers=opts.workers, scheduler=opts.scheduler, init=warm, init_args=(spec,)
+    )
+    error: str | None = None
+    try:
+        version = next(iter(engine.map(model_version, [(None, None)], spec)))[1]
+        if ckpt.get("model_version") not in (None, version):
+            raise InputError(
+                f"job {job.id} started with model {ckpt['model_version']}, the workers have {version}",
+                code="checkpoint_mismatch",
+            )
+        ckpt["model_version"] = version
+        pages = _pages(db, filters, ckpt["last_id"], opts.chunk_size)
+        for meta, results in engine.map(suggest_chunk, pages, spec):
+            if opts.stop is not None and opts.stop.is_set():
+                summary.interrupted = True
+                break
+            failed = [(no, r) for (_, no), r in zip(meta, results, strict=True) if "error" in r]
+            for case_no, res in failed:
+                errors.write({"case_no": case_no, "error_code": res["error_code"], "reason": res["error"]})
+            ckpt["errors_offset"] = errors.sync()
+
+            def _store(session: Session, meta=meta, results=results, n_failed=len(failed)) -> None:
+                counts = _apply_chunk(session, job.id, opts.actor, meta, results)
+                for key, value in counts.items():
+                    ckpt[key] += value
+                ckpt["last_id"] = meta[-1][0]
+                ckpt["rows_read"] += len(meta)
+                ckpt["rows_written"] += len(meta) - n_failed
+                ckpt["rows_failed"] += n_failed
+                ticker.update(
+                    rows_read=ckpt["rows_read"], rows_written=ckpt["rows_written"],
+                    rows_failed=ckpt["rows_failed"], done_units=ckpt["rows_read"],
+                )  # fmt: skip
+                save_checkpoint(session, job.id, ckpt, ticker.state)
+
+            with db.session(write=True) as session:
+                _store(session)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    except Exception as exc:
+        error = str(exc)
+        raise
+    finally:
+        engine.close()
+        errors.close()
+        summary.rows_read, summary.rows_written = ckpt["rows_read"], ckpt["rows_written"]
+        summary.rows_failed, summary.seconds = ckpt["rows_failed"], ticker.elapsed()
+        summary.details = {
+            "job_id": job.id,
+            "model_version": ckpt.get("model_version", ""),
+            **{k: ckpt[k] for k in ("changed", "applied", "kept", "flagged")},
+        }
+        if opts.errors:
+            summary.outputs["errors"] = str(opts.errors)
+        finish_job(db, job.id, summary, error=error)
+    if not summary.interrupted:
+        ticker.finish()
+    return summary
+
+
+def _apply_chunk(
+    session: Session, job_id: str, actor: str, meta: list[tuple[int, str]], results: list[dict[str, Any]]
+) -> dict[str, int]:
+    counts = {"changed": 0, "applied": 0, "kept": 0, "flagged": 0}
+    ids = [case_id for case_id, _ in meta]
+    cases = {c.id: c for c in session.exec(select(Case).where(Case.id.in_(ids)).with_for_update())}
+    done = set(
+        session.exec(
+            select(CaseSuggestion.case_id).where(
+                CaseSuggestion.job_id == job_id, CaseSuggestion.case_id.in_(ids)
+            )
+        )
+    )
+    now = utcnow()
+    for (case_id, _), res in zip(meta, results, strict=True):
+        case = cases.get(case_id)
+        if case is None or "error" in res or case_id in done:
+            continue
+        reviewed = case.category is not None or case.reviewed_at is not None
+        row = CaseSuggestion(
+            job_id=job_id, case_id=case_id, case_no=case.case_no, created_at=now,
+            model_version=res["model_version"], category=res["category"],
+            subcategory=res["subcategory"] or None,
+            department_code=res["department_code"] or None, department=res["department"] or None,
+            level=res["level"] or None, priority=res["priority"], confidence=res["confidence"],
+            needs_review=res["needs_review"], top_k=res["top_k_dicts"],
+            previous_model_version=case.model_version, previous_category=case.suggested_category,
+            previous_department_code=case.suggested_department_code, previous_confidence=case.confidence,
+            decision_category=case.category, case_status=case.status,
+            changed=res["category"] != case.suggested_category,
+        )  # fmt: skip
+        counts["changed"] += row.changed
+        leased = current_holder(case, now) is not None
+        if not reviewed and case.status == CaseStatus.PENDING_REVIEW and not leased:
+            fields = {attr: res[key] for attr, key in SUGGESTION_FIELDS.items()}
+            change(
+                session, case, actor=actor, action="reclassify", at=now, note=f"batch job {job_id}", **fields
+            )
+            row.applied = True
+            counts["applied"] += 1
+        else:
+            counts["kept"] += 1
+        if reviewed and case.category and case.category != res["category"]:
+            row.flagged = True
+            counts["flagged"] += 1
+            record(
+                session, case, actor=actor, action="flag_rereview", at=now,
+                after={"decision": case.category, "model": res["category"],
+                       "model_version": res["model_version"]},
+                note=f"batch job {job_id}: the model now disagrees with the reviewed category",
+            )  # fmt: skip
+        session.add(row)
+    return counts
+
+
+class _ErrorLog:
+    """Optional errors CSV, truncated back to the checkpoint on resume."""
+
+    def __init__(self, path: Path | None, offset: int | None) -> None:
+        from triage.tabular import TabularWriter
+
+        self.writer = (
+            TabularWriter(path, ERROR_COLUMNS, fmt="csv", encoding="utf-8-sig", offset=offset)
+            if path is not None
+            else None
+        )
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self.writer is not None:
+            self.writer.write(row)
+
+    def sync(self) -> int:
+        return self.writer.sync() if self.writer is not None else 0
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

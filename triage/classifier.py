@@ -1,0 +1,342 @@
+"""Category classifier: word + character n-gram TF-IDF, a linear SVM, temperature-scaled probabilities.
+
+Input is what :func:`triage.tokenizer.tokenize` returns (one token list per message): the pipeline
+tokenizes once and shares the tokens, so nothing here re-tokenizes. Character n-grams come from
+``"".join(tokens)``; they match the training data (jieba tokens, stopwords removed, re-joined) and
+stay robust where raw and pre-tokenized text segment differently.
+
+Featurization is vectorised with numpy instead of ``TfidfVectorizer`` because the serving budget is
+a fraction of jieba's own cost per message: tokens and characters map to dense ids, n-grams become
+integer keys looked up in an open-addressing hash table (an n-gram is only looked up when both of
+its (n-1)-grams are features), and a batch becomes one CSR matrix without a Python loop per n-gram.
+The maths equals ``TfidfVectorizer(sublinear_tf=True, min_df=…)`` with each block L2-normalised.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from itertools import chain, repeat
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import minimize_scalar
+from scipy.special import log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.svm import LinearSVC
+from sklearn.utils.validation import check_is_fitted
+
+WORD, CHAR = 0, 1
+_N_SHIFT, _BLOCK_SHIFT, _PAYLOAD_BITS = 59, 62, 59
+_MULT = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing
+_BMP = 0x10000  # characters outside the Basic Multilingual Plane act as breaks
+
+
+class _HashIndex:
+    """Open-addressing int64 → row table with vectorised lookups (numpy has no hash join)."""
+
+    def __init__(self, keys: np.ndarray) -> None:
+        self.bits = max(4, int(np.ceil(np.log2(max(len(keys), 1)))) + 1)  # load factor ≤ 0.5
+        self.mask = (1 << self.bits) - 1
+        self.keys = np.zeros(1 << self.bits, dtype=np.int64)
+        self.vals = np.full(1 << self.bits, -1, dtype=np.int32)
+        slot, pending = self._slot(keys), np.arange(len(keys))
+        while len(pending):
+            s = slot[pending]
+            free = self.vals[s] < 0
+            taken, first = np.unique(s[free], return_index=True)
+            winners = pending[free][first]
+            self.keys[taken], self.vals[taken] = keys[winners], winners
+            placed = np.zeros(len(keys), dtype=bool)
+            placed[winners] = True
+            pending = pending[~placed[pending]]
+            slot[pending] = (slot[pending] + 1) & self.mask
+
+    def _slot(self, keys: np.ndarray) -> np.ndarray:
+        return ((keys.view(np.uint64) * _MULT) >> np.uint64(64 - self.bits)).astype(np.int64)
+
+    def lookup(self, keys: np.ndarray) -> np.ndarray:
+        """Row of each key, -1 when absent."""
+        out = np.full(len(keys), -1, dtype=np.int32)
+        slot, active = self._slot(keys), np.arange(len(keys))
+        while len(active):
+            s = slot[active]
+            vals = self.vals[s]
+            occupied = vals >= 0
+            hit = occupied & (self.keys[s] == keys[active])
+            out[active[hit]] = vals[hit]
+            more = occupied & ~hit
+            active = active[more]
+            slot[active] = (s[more] + 1) & self.mask
+        return out
+
+
+def _key(block: int, n: int, payload: np.ndarray) -> np.ndarray:
+    return payload | np.int64((block << _BLOCK_SHIFT) | (n << _N_SHIFT))
+
+
+# resolve(block, n, keys, owning docs) -> feature row per key (-1 = not a feature)
+Resolver = Callable[[int, int, np.ndarray, np.ndarray], np.ndarray]
+
+
+class CategoryClassifier(ClassifierMixin, BaseEstimator):
+    """Linear text classifier over token lists with calibrated ``predict_proba`` and ``explain``.
+
+    One ``LinearSVC`` is trained on all data (so ``explain`` reads one weight matrix); probabilities
+    are ``softmax(decision / temperature_)`` with the temperature fitted on cross-validated decision
+    values (temperature scaling keeps ``predict`` equal to the SVM's argmax).
+    """
+
+    def __init__(
+        self,
+        word_ngram_range: tuple[int, int] = (1, 2),
+        char_ngram_range: tuple[int, int] = (1, 3),
+        word_min_df: int = 2,
+        char_min_df: int = 3,
+        C: float = 1.0,
+        class_weight: str | dict | None = "balanced",
+        calibration_cv: int = 5,
+        random_state: int = 0,
+    ) -> None:
+        self.word_ngram_range = word_ngram_range
+        self.char_ngram_range = char_ngram_range
+        self.word_min_df = word_min_df
+        self.char_min_df = char_min_df
+        self.C = C
+        self.class_weight = class_weight
+        self.calibration_cv = calibration_cv
+        self.random_state = random_state
+
+    # ----------------------------------------------------------------- fitting
+    def fit(self, X: Sequence[Sequence[str]], y: Sequence) -> CategoryClassifier:
+        docs = self._check_docs(X)
+        for name in [k for k in vars(self) if k.endswith("_") and not k.startswith("_")]:
+            delattr(self, name)  # a re-fit must not see the previous vocabulary
+        y = np.asarray(y)
+        if len(y) != len(docs):
+            raise ValueError(f"X has {len(docs)} documents but y has {len(y)} labels")
+        classes, counts = np.unique(y, return_counts=True)
+        if len(classes) < 2 or counts.min() < 2:
+            raise ValueError("need at least two classes with two or more examples each")
+        strings = ["".join(d) for d in docs]
+        self.word_vocab_, word_df = self._vocab((set(d) for d in docs), self.word_min_df)
+        self.char_vocab_, char_df = self._vocab((set(s) for s in strings), self.char_min_df, bmp_only=True)
+        self.word_bits_ = max(1, len(self.word_vocab_).bit_length())
+        self.char_bits_ = max(1, len(self.char_vocab_).bit_length())
+        for rng, bits in ((self.word_ngram_range, self.word_bits_), (self.char_ngram_range, self.char_bits_)):
+            if not 1 <= rng[0] <= rng[1] or rng[1] * bits > _PAYLOAD_BITS:
+                raise ValueError(f"unsupported n-gram range {rng} for a vocabulary of 2**{bits} ids")
+        self._build_runtime()
+
+        found: list[tuple[np.ndarray, np.ndarray]] = []  # (keys, df) of every feature
+
+        def keep_frequent(block: int, n: int, keys: np.ndarray, owner: np.ndarray) -> np.ndarray:
+            uniq, inverse = np.unique(keys, return_inverse=True)
+            cells = np.unique(owner * len(uniq) + inverse)  # one (doc, n-gram) cell per document
+            df = np.bincount(cells % len(uniq), minlength=len(uniq))
+            kept = df >= (self.word_min_df if block == WORD else self.char_min_df)
+            lo = (self.word_ngram_range if block == WORD else self.char_ngram_range)[0]
+            if n >= lo:
+                found.append((uniq[kept], df[kept]))
+            return np.where(kept[inverse], 0, -1)
+
+        for block, ids, owner in self._id_arrays(docs, strings):
+            if self._ngram_range(block)[0] == 1:
+                df = word_df if block == WORD else char_df
+                found.append((_key(block, 1, np.arange(1, len(df) + 1, dtype=np.int64)), df))
+            self._walk(block, ids, owner, keep_frequent)
+        keys, df = (np.concatenate(parts) for parts in zip(*found, strict=True))
+        order = np.argsort(keys)
+        self.feature_keys_, self.idf_ = keys[order], np.log((1 + len(docs)) / (1 + df[order])) + 1.0
+        self.n_word_features_ = int(np.searchsorted(self.feature_keys_, np.int64(1) << _BLOCK_SHIFT))
+        self._build_runtime()
+
+        features = self.transform(docs)
+        self.n_features_in_ = features.shape[1]
+        svm = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
+        cv = StratifiedKFold(int(min(self.calibration_cv, counts.min())), shuffle=True, random_state=0)
+        held_out = cross_val_predict(svm, features, y, cv=cv, method="decision_function")
+        svm.fit(features, y)
+        self.classes_ = svm.classes_
+        coef, intercept = svm.coef_, svm.intercept_
+        if len(self.classes_) == 2:  # one weight vector → two symmetric rows, softmax == sigmoid
+            coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0], intercept[0]]) / 2
+            held_out = np.column_stack([-held_out / 2, held_out / 2])
+        self.coef_, self.intercept_ = coef.astype(np.float32), intercept
+        self.temperature_ = self._fit_temperature(held_out, np.searchsorted(self.classes_, y))
+        self._build_runtime()
+        return self
+
+    @staticmethod
+    def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+        def nll(log_t: float) -> float:
+            return -float(np.mean(log_softmax(scores / np.exp(log_t), axis=1)[np.arange(len(y)), y]))
+
+        return float(np.exp(minimize_scalar(nll, bounds=(-6.0, 4.0), method="bounded").x))
+
+    @staticmethod
+    def _check_docs(X: Sequence[Sequence[str]]) -> list[Sequence[str]]:
+        if isinstance(X, str) or not all(isinstance(d, list | tuple) for d in X):
+            raise TypeError("X must be a list of token lists (use triage.tokenizer.tokenize on each text)")
+        return list(X)
+
+    @staticmethod
+    def _vocab(doc_sets, min_df: int, bmp_only: bool = False) -> tuple[list[str], np.ndarray]:
+        df = Counter()
+        for items in doc_sets:
+            df.update(items)
+        keep = sorted(t for t, c in df.items() if c >= min_df and (not bmp_only or ord(t) < _BMP))
+        return ["", *keep], np.array([df[t] for t in keep], dtype=np.int64)  # id 0 = unknown / break
+
+    # --------------------------------------------------------- featurization
+    def _build_runtime(self) -> None:
+        """Lookup tables derived from the learned state; rebuilt after unpickling, never saved."""
+        char_ids = np.zeros(_BMP, dtype=np.int64)
+        char_ids[[ord(c) for c in self.char_vocab_[1:]]] = np.arange(1, len(self.char_vocab_))
+        rt: dict = {"word_ids": {t: i for i, t in enumerate(self.word_vocab_) if i}, "char_ids": char_ids}
+        if hasattr(self, "feature_keys_"):
+            rt["index"] = _HashIndex(self.feature_keys_)
+            first = [_key(block, 1, np.ones(1, dtype=np.int64))[0] for block in (WORD, CHAR)]
+            rt["unigram_offset"] = np.searchsorted(self.feature_keys_, first) - 1
+            rt["terms"] = {}
+        if hasattr(self, "coef_"):
+            rt["coef_t"] = np.ascontiguousarray(self.coef_.T)
+        self._rt = rt
+
+    def _ngram_range(self, block: int) -> tuple[int, int]:
+        return self.word_ngram_range if block == WORD else self.char_ngram_range
+
+    def _id_arrays(self, docs, strings) -> list[tuple[int, np.ndarray, np.ndarray]]:
+        """(block, id per token/char with 0 = unknown, owning document) for words and chars."""
+        lens = np.fromiter(map(len, docs), np.int64, count=len(docs))
+        flat = map(self._rt["word_ids"].get, chain.from_iterable(docs), repeat(0))
+        wids = np.fromiter(flat, np.int64, count=int(lens.sum()))
+        codes = np.frombuffer("".join(strings).encode("utf-32-le"), dtype=np.uint32)
+        cids = self._rt["char_ids"][np.minimum(codes, _BMP - 1)]
+        cids[codes >= _BMP] = 0
+        clens = np.fromiter(map(len, strings), np.int64, count=len(strings))
+        doc_index = np.arange(len(docs))
+        return [(WORD, wids, np.repeat(doc_index, lens)), (CHAR, cids, np.repeat(doc_index, clens))]
+
+    def _walk(self, block: int, ids: np.ndarray, owner: np.ndarray, resolve: Resolver) -> list[tuple]:
+        """Resolve n-grams level by level; an n-gram is a candidate only if both its (n-1)-grams were."""
+        lo, hi = self._ngram_range(block)
+        bits = self.word_bits_ if block == WORD else self.char_bits_
+        hit, payload, out = ids > 0, ids, []
+        for n in range(2, hi + 1):
+            m = len(ids) - n + 1
+            if m <= 0:
+                break
+            payload = (payload[:m] << bits) | ids[n - 1 :]
+            ok = hit[:m] & hit[1 : m + 1]
+            if n == 2:
+                ok &= owner[:m] == owner[1:]
+            pos = np.flatnonzero(ok)
+            feat = resolve(block, n, _key(block, n, payload[pos]), owner[pos])
+            good = feat >= 0
+            hit = np.zeros(m, dtype=bool)
+            hit[pos[good]] = True
+            if n >= lo:
+                out.append((owner[pos[good]], feat[good]))
+        return out
+
+    def transform(self, X: Sequence[Sequence[str]]) -> sp.csr_matrix:
+        """TF-IDF features (sublinear tf, idf, each block L2-normalised) of token lists, float32."""
+        check_is_fitted(self, "feature_keys_")
+        docs = self._check_docs(X)
+        if not docs:
+            return sp.csr_matrix((0, len(self.feature_keys_)), dtype=np.float32)
+        index: _HashIndex = self._rt["index"]
+        parts = []
+        for block, ids, owner in self._id_arrays(docs, ["".join(d) for d in docs]):
+            if self._ngram_range(block)[0] == 1:
+                known = ids > 0
+                parts.append((owner[known], ids[known] + self._rt["unigram_offset"][block]))
+            parts += self._walk(block, ids, owner, lambda _b, _n, keys, _o: index.lookup(keys))
+        row, col = (np.concatenate(p) for p in zip(*parts, strict=True))
+        order = np.argsort(row, kind="stable")  # runs are already sorted: a cheap merge
+        n_docs = len(docs)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n_docs))])
+        shape = (n_docs, len(self.feature_keys_))
+        features = sp.csr_matrix((np.ones(len(col), np.float32), col[order], indptr), shape=shape)
+        features.sum_duplicates()  # data = term counts
+        row = np.repeat(np.arange(n_docs), np.diff(features.indptr))
+        data = (1.0 + np.log(features.data)) * self.idf_[features.indices]
+        group = row * 2 + (features.indices >= self.n_word_features_)
+        data /= np.sqrt(np.bincount(group, weights=data * data, minlength=2 * n_docs))[group]
+        features.data = data.astype(np.float32)
+        return features
+
+    # ------------------------------------------------------------ prediction
+    def _features(self, X) -> sp.csr_matrix:
+        """Features of X, reused when ``explain`` follows ``predict_proba`` on the same list object."""
+        last = getattr(self, "_last", None)
+        if last is not None and last[0] is X:
+            return last[1]
+        features = self.transform(X)
+        self._last = (X, features)
+        return features
+
+    def decision_function(self, X) -> np.ndarray:
+        check_is_fitted(self, "coef_")
+        return self._features(X) @ self._rt["coef_t"] + self.intercept_
+
+    def predict_proba(self, X) -> np.ndarray:
+        return softmax(self.decision_function(X) / self.temperature_, axis=1)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+
+    def explain(self, X, class_indices: Sequence[int], n_terms: int = 5) -> list[list[str]]:
+        """Terms that pushed each document toward ``class_indices[i]`` (largest weight × tf-idf).
+
+        Terms are words, adjacent word pairs (joined, as Chinese is written) or character n-grams
+        lying inside one token; multi-character terms come first, and a term contained in (or
+        containing) one already chosen is skipped.
+        """
+        check_is_fitted(self, "coef_")
+        features = self._features(X)
+        if len(class_indices) != features.shape[0]:
+            raise ValueError("class_indices needs one class per document")
+        width = 4 * n_terms + 8
+        out = []
+        for i, c in enumerate(class_indices):
+            lo, hi = features.indptr[i], features.indptr[i + 1]
+            cols = features.indices[lo:hi]
+            contrib = features.data[lo:hi] * self.coef_[int(c), cols]
+            top = np.argpartition(-contrib, width)[:width] if len(contrib) > width else np.arange(len(contrib))
+            top = top[np.argsort(-contrib[top])]
+            spaced = " " + " ".join(X[i]) + " "
+            candidates = [self._term(int(cols[j])) for j in top if contrib[j] > 0]
+            readable = [t for t, block in candidates if block == WORD or t in spaced]
+            terms: list[str] = []
+            for term in sorted(readable, key=lambda t: len(t) < 2):  # stable: keeps weight order
+                if len(terms) < n_terms and not any(term in t or t in term for t in terms):
+                    terms.append(term)
+            out.append(terms)
+        return out
+
+    def _term(self, feature: int) -> tuple[str, int]:
+        """Text of a feature and its block (cached: explain decodes the same strong terms often)."""
+        cache = self._rt["terms"]
+        if feature not in cache:
+            key = int(self.feature_keys_[feature])
+            block, n = (key >> _BLOCK_SHIFT) & 1, (key >> _N_SHIFT) & 0b111
+            bits = self.word_bits_ if block == WORD else self.char_bits_
+            vocab = self.word_vocab_ if block == WORD else self.char_vocab_
+            ids = [(key >> (bits * (n - 1 - j))) & ((1 << bits) - 1) for j in range(n)]
+            cache[feature] = ("".join(vocab[i] for i in ids), block)
+        return cache[feature]
+
+    # ------------------------------------------------------------ persistence
+    def __getstate__(self) -> dict:
+        state = super().__getstate__()
+        state.pop("_rt", None)
+        state.pop("_last", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        if "char_vocab_" in state:
+            self._build_runtime()

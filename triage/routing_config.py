@@ -1,0 +1,235 @@
+"""Schema and validation of the routing configuration (``routing.toml``).
+
+The file is authored by hand and may be replaced by a city, so every problem is reported as a
+:class:`~triage.errors.ConfigError` that names the file, the entry and what is wrong, instead of
+surfacing later as a ``KeyError`` in the middle of routing a message.
+"""
+
+from __future__ import annotations
+
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from triage.errors import ConfigError
+
+LEVELS: tuple[str, ...] = ("网格", "社区", "街道", "区", "市")
+PRIORITIES: tuple[str, ...] = ("urgent", "high", "normal")  # most urgent first
+SHIPPED_NAME = "routing.toml"
+
+Level = Literal["网格", "社区", "街道", "区", "市"]
+Priority = Literal["urgent", "high", "normal"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RouterSpec(_Strict):
+    version: str = ""
+    default_department: str
+    department_model_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
+    max_alternatives: int = Field(default=4, ge=0, le=20)
+
+
+class DepartmentSpec(_Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    level: Level
+    parent: str | None = None
+    aliases: list[str] = []
+
+
+class SubcategorySpec(_Strict):
+    department: str
+    level: Level | None = None
+    deadline_hours: int = Field(gt=0)
+    hints: list[str] = []
+
+
+class CategorySpec(_Strict):
+    department: str
+    level: Level | None = None
+    deadline_hours: int = Field(gt=0)
+    sub: dict[str, SubcategorySpec] = {}
+
+
+class RuleSpec(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")
+    terms: list[str] = Field(min_length=1)
+    all_of: list[str | list[str]] = []  # every item must occur; an inner list means any one of it
+    none_of: list[str] = []
+    category: str | None = None
+    subcategory: str | None = None
+    department: str
+    level: Level | None = None
+    deadline_hours: int | None = Field(default=None, gt=0)
+    priority: Priority = "normal"
+    precedence: int = 0
+    note: str = ""
+
+
+class RoutingSpec(_Strict):
+    router: RouterSpec
+    levels: dict[Level, int]
+    priorities: dict[Priority, int]
+    departments: list[DepartmentSpec] = Field(min_length=1)
+    categories: dict[str, CategorySpec] = Field(min_length=1)
+    rules: list[RuleSpec] = []
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedConfig:
+    """A validated configuration and where it came from (for messages and for ``Router.source``)."""
+
+    spec: RoutingSpec
+    source: str
+
+
+def shipped_path() -> str:
+    return str(resources.files("triage").joinpath("resources").joinpath(SHIPPED_NAME))
+
+
+def load_config(path: Path | str | None = None) -> LoadedConfig:
+    """Read, parse and validate ``path`` (None: the shipped ``routing.toml``)."""
+    if path is None:
+        source = shipped_path()
+        raw_bytes = resources.files("triage").joinpath("resources").joinpath(SHIPPED_NAME).read_bytes()
+    else:
+        source = str(path)
+        try:
+            raw_bytes = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{source}: cannot read routing config ({exc.strerror})") from None
+    try:
+        raw = tomllib.loads(raw_bytes.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{source}: routing config is not UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: invalid TOML: {exc}") from None
+    raw = _normalise(raw)
+    try:
+        spec = RoutingSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise _schema_error(source, raw, exc) from None
+    problems = _cross_check(spec)
+    if problems:
+        entry, message = problems[0]
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise ConfigError(f"{source}: {entry}: {message}{more}")
+    return LoadedConfig(spec=spec, source=source)
+
+
+def _normalise(value: Any) -> Any:
+    """NFKC every string, as intake does for message text, so terms match normalised messages."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFKC", value).strip()
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {_normalise(k): _normalise(v) for k, v in value.items()}
+    return value
+
+
+def _entry_name(raw: dict[str, Any], loc: tuple[Any, ...]) -> str:
+    """Human name of the entry an error location points into, e.g. ``rules[3] (id='litter')``."""
+    if not loc:
+        return "<top level>"
+    head = loc[0]
+    if head in ("departments", "rules") and len(loc) > 1 and isinstance(loc[1], int):
+        key = "code" if head == "departments" else "id"
+        items = raw.get(head)
+        item = items[loc[1]] if isinstance(items, list) and loc[1] < len(items) else None
+        ident = item.get(key) if isinstance(item, dict) else None
+        return f"{head}[{loc[1]}]" + (f" ({key}={ident!r})" if ident else "")
+    if head == "categories" and len(loc) > 1:
+        if len(loc) > 3 and loc[2] == "sub":
+            return f"categories.{loc[1]}.sub.{loc[3]}"
+        return f"categories.{loc[1]}"
+    return str(head)
+
+
+def _schema_error(source: str, raw: dict[str, Any], exc: ValidationError) -> ConfigError:
+    errors = exc.errors()
+    first = errors[0]
+    loc = tuple(first["loc"])
+    entry = _entry_name(raw, loc)
+    prefix_len = 2 if loc and loc[0] in ("departments", "rules") else 4 if "sub" in loc[:3] else 2
+    field = ".".join(str(p) for p in loc[prefix_len:]) or ".".join(str(p) for p in loc)
+    problem = "missing required field" if first["type"] == "missing" else first["msg"]
+    if first["type"] == "extra_forbidden":
+        problem = "unknown field"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return ConfigError(f"{source}: {entry}: {field}: {problem}{more}")
+
+
+def _cross_check(spec: RoutingSpec) -> list[tuple[str, str]]:
+    """References between entries: codes exist, ids and aliases are unique, parents form a tree."""
+    problems: list[tuple[str, str]] = []
+    codes: dict[str, int] = {}
+    for i, dept in enumerate(spec.departments):
+        entry = f"departments[{i}] (code={dept.code!r})"
+        if dept.code in codes:
+            problems.append((entry, f"duplicate department code {dept.code!r}"))
+        codes.setdefault(dept.code, i)
+    alias_owner: dict[str, str] = {}
+    for i, dept in enumerate(spec.departments):
+        entry = f"departments[{i}] (code={dept.code!r})"
+        if dept.parent is not None and dept.parent not in codes:
+            problems.append((entry, f"unknown parent department {dept.parent!r}"))
+        for alias in (dept.name, *dept.aliases):
+            if not alias:
+                problems.append((entry, "empty alias"))
+            elif alias_owner.setdefault(alias, dept.code) != dept.code:
+                problems.append((entry, f"alias {alias!r} is also used by {alias_owner[alias]!r}"))
+    parents = {d.code: d.parent for d in spec.departments}
+    for i, dept in enumerate(spec.departments):
+        seen, node = {dept.code}, dept.parent
+        while node is not None and node in parents:
+            if node in seen:
+                problems.append((f"departments[{i}] (code={dept.code!r})", "parent chain forms a cycle"))
+                break
+            seen.add(node)
+            node = parents[node]
+    if spec.router.default_department not in codes:
+        problems.append(("router", f"unknown default_department {spec.router.default_department!r}"))
+    missing_levels = [lv for lv in LEVELS if lv not in spec.levels]
+    if missing_levels:
+        problems.append(("levels", f"no default deadline for level(s) {', '.join(missing_levels)}"))
+    missing_prio = [p for p in PRIORITIES if p not in spec.priorities]
+    if missing_prio:
+        problems.append(("priorities", f"no deadline cap for priority(ies) {', '.join(missing_prio)}"))
+    for name, cat in spec.categories.items():
+        if cat.department not in codes:
+            problems.append((f"categories.{name}", f"unknown department {cat.department!r}"))
+        for sub_name, sub in cat.sub.items():
+            if sub.department not in codes:
+                problems.append(
+                    (f"categories.{name}.sub.{sub_name}", f"unknown department {sub.department!r}")
+                )
+            if any(not h for h in sub.hints):
+                problems.append((f"categories.{name}.sub.{sub_name}", "empty hint term"))
+    rule_ids: set[str] = set()
+    for i, rule in enumerate(spec.rules):
+        entry = f"rules[{i}] (id={rule.id!r})"
+        if rule.id in rule_ids:
+            problems.append((entry, f"duplicate rule id {rule.id!r}"))
+        rule_ids.add(rule.id)
+        if rule.department not in codes:
+            problems.append((entry, f"unknown department {rule.department!r}"))
+        groups = [g if isinstance(g, list) else [g] for g in rule.all_of]
+        if any(not t for t in (*rule.terms, *rule.none_of, *(t for g in groups for t in g))) or [] in groups:
+            problems.append((entry, "empty term"))
+        if rule.category is not None and rule.category not in spec.categories:
+            problems.append((entry, f"unknown category {rule.category!r}"))
+        elif rule.subcategory is not None:
+            if rule.category is None:
+                problems.append((entry, "subcategory given without category"))
+            elif rule.subcategory not in spec.categories[rule.category].sub:
+                problems.append((entry, f"unknown subcategory {rule.subcategory!r} of {rule.category!r}"))
+    return problems

@@ -1,0 +1,1 @@
+"""Case database and human review queue (SQLModel on SQLite or PostgreSQL)."""

@@ -1,0 +1,119 @@
+"""What the routing configuration allows: categories, departments, levels, deadlines.
+
+A thin view over :class:`triage.routing.Router` used to validate reviewer corrections and
+to compute deadlines, so the store never duplicates the city's routing file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from triage.errors import TriageError
+from triage.store.errors import unknown_value
+from triage.store.models import PRIORITY_RANK
+
+LEVELS = ("网格", "社区", "街道", "区", "市")
+DEFAULT_DEADLINE_HOURS = 168  # one week when the routing file names no deadline
+
+
+@dataclass(frozen=True, slots=True)
+class DepartmentInfo:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None = None
+
+
+def _get(obj: Any, *names: str, default: Any = None) -> Any:
+    for name in names:
+        if isinstance(obj, dict) and name in obj:
+            return obj[name]
+        if hasattr(obj, name):
+            return getattr(obj, name)
+    return default
+
+
+def _as_department(code: str | None, obj: Any) -> DepartmentInfo:
+    code = str(_get(obj, "code", "department_code", default=code))
+    return DepartmentInfo(
+        code=code,
+        name=str(_get(obj, "name", "department", default=code)),
+        level=str(_get(obj, "level", default="")),
+        parent_code=_get(obj, "parent", "parent_code"),
+    )
+
+
+class Catalog:
+    """Validation and deadlines backed by the router (any object with the Router interface)."""
+
+    def __init__(self, router: Any) -> None:
+        self.router = router
+
+    # -- departments ----------------------------------------------------------------------
+    def departments(self) -> list[DepartmentInfo]:
+        raw = self.router.departments()
+        items = raw.items() if isinstance(raw, dict) else ((None, d) for d in raw)
+        return [_as_department(code, obj) for code, obj in items]
+
+    def department(self, code: str, *, field: str = "department_code") -> DepartmentInfo:
+        """The department with this code, or a ValidationError listing the known codes."""
+        try:
+            found = self.router.department(code)
+        except (KeyError, LookupError):
+            found = None
+        if found is None:
+            allowed = [f"{d.code}({d.name})" for d in self.departments()]
+            raise unknown_value(field, code, allowed, code="unknown_department")
+        return _as_department(code, found)
+
+    # -- categories -----------------------------------------------------------------------
+    def category_names(self) -> list[str]:
+        raw = self.router.categories()
+        return [str(_get(c, "name", default=c)) if not isinstance(c, str) else c for c in raw]
+
+    def check_category(self, name: str, *, field: str = "category") -> str:
+        if not name or not self.router.is_known_category(name):
+            raise unknown_value(field, name, self.category_names(), code="unknown_category")
+        return name
+
+    def subcategory_names(self, category: str) -> list[str] | None:
+        """Known sub-categories of ``category``, or None when the router does not list them."""
+        raw = self.router.categories()
+        entry = raw.get(category) if isinstance(raw, dict) else None
+        if entry is None and not isinstance(raw, dict):
+            entry = next((c for c in raw if _get(c, "name") == category), None)
+        subs = _get(entry, "subcategories", "sub", default=entry if isinstance(entry, list | tuple) else None)
+        if subs is None:
+            return None
+        if isinstance(subs, dict):
+            return [str(k) for k in subs]
+        return [s if isinstance(s, str) else str(_get(s, "name", default=s)) for s in subs]
+
+    def check_subcategory(self, category: str, sub: str | None) -> str | None:
+        if not sub:
+            return None
+        known = self.subcategory_names(category)
+        if known is not None and sub not in known:
+            raise unknown_value("subcategory", sub, known, code="unknown_subcategory")
+        return sub
+
+    # -- levels, priority, deadlines ------------------------------------------------------
+    @staticmethod
+    def check_level(level: str) -> str:
+        if level not in LEVELS:
+            raise unknown_value("level", level, LEVELS, code="unknown_level")
+        return level
+
+    @staticmethod
+    def check_priority(priority: str) -> str:
+        if priority not in PRIORITY_RANK:
+            raise unknown_value("priority", priority, PRIORITY_RANK, code="unknown_priority")
+        return priority
+
+    def deadline_hours(self, category: str, subcategory: str | None, priority: str) -> int:
+        try:
+            hours = self.router.deadline_for(category, subcategory, priority)
+        except (LookupError, ValueError, TriageError):  # not in the routing file: the default applies
+            hours = None
+        return int(hours) if hours else DEFAULT_DEADLINE_HOURS

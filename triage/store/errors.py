@@ -1,0 +1,72 @@
+"""Typed errors of the case store; all are :class:`triage.errors.TriageError` with a stable code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from triage.errors import InputError, TriageError
+
+
+class StoreError(TriageError):
+    code = "store_error"
+
+
+class CaseNotFoundError(StoreError):
+    code = "case_not_found"
+
+    def __init__(self, case_no: str) -> None:
+        super().__init__(f"no case numbered {case_no!r}", field="case_no")
+        self.case_no = case_no
+
+
+class IllegalTransitionError(StoreError):
+    """The case's status does not allow the requested change."""
+
+    code = "illegal_transition"
+
+    def __init__(self, case_no: str, from_status: str, to_status: str, allowed: Iterable[str]) -> None:
+        self.case_no, self.from_status, self.to_status = case_no, str(from_status), str(to_status)
+        self.allowed = sorted(str(a) for a in allowed)
+        targets = ", ".join(self.allowed) or "none (final status)"
+        message = f"case {case_no} cannot go from {self.from_status} to {self.to_status}"
+        super().__init__(f"{message}; allowed from {self.from_status}: {targets}", field="status")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "from": self.from_status, "to": self.to_status, "allowed": self.allowed}
+
+
+class LeaseError(StoreError):
+    """Another reviewer holds the case (code ``lease_held``)."""
+
+    code = "lease_held"
+
+
+class VersionConflictError(StoreError):
+    """The case changed since the caller read it (optimistic locking)."""
+
+    code = "version_conflict"
+
+
+class ValidationError(InputError):
+    """A value the caller sent is not allowed (unknown category, department, ...).
+
+    ``allowed`` lists the accepted values when there is a fixed set.
+    """
+
+    code = "invalid_value"
+    allowed: list[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(super().to_dict())
+        if self.allowed is not None:
+            out["allowed"] = self.allowed
+        return out
+
+
+def unknown_value(field: str, value: object, allowed: Iterable[str], *, code: str) -> ValidationError:
+    allowed = sorted(allowed)
+    shown = ", ".join(allowed[:60]) + (" ..." if len(allowed) > 60 else "")
+    err = ValidationError(f"unknown {field} {value!r}; allowed: {shown}", code=code, field=field)
+    err.allowed = allowed
+    return err

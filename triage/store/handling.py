@@ -1,0 +1,224 @@
+"""Department-side steps of the lifecycle (办事 → 办结 → 回访) and the generic ``transition``.
+
+Mixed into :class:`triage.store.service.CaseService`; every method is one committed
+transaction with its audit event.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from triage.intake import normalize_text
+from triage.store.errors import IllegalTransitionError, ValidationError, unknown_value
+from triage.store.lifecycle import allowed_targets, change, check_transition, is_active
+from triage.store.models import Case, CaseStatus, Feedback
+
+if TYPE_CHECKING:
+    from triage.store.service import CaseService
+
+S = CaseStatus
+_DECISION = ("category", "subcategory", "department_code", "level", "priority")
+
+
+def _text(value: str | None, field: str) -> str:
+    value = normalize_text(value or "")
+    if not value:
+        raise ValidationError(f"a {field} is required", code=f"{field}_required", field=field)
+    return value
+
+
+class HandlingMixin:
+    """start / resolve / return / close (feedback) / reopen / transition / overdue."""
+
+    def _step(
+        self: CaseService, case_no: str, actor: str, version: int | None, to: str, action: str, **fields
+    ):
+        def _do(s: Session) -> Case:
+            case, now = self._load(s, case_no), self.clock()
+            self._check_version(case, version)
+            resolved = {k: (v(now) if callable(v) else v) for k, v in fields.items()}
+            note = resolved.pop("note", None)
+            change(s, case, actor=actor, action=action, at=now, to_status=to, note=note, **resolved)
+            return case
+
+        return self._write(_do)
+
+    def start(self, case_no: str, actor: str, *, version: int | None = None) -> Case:
+        """The department starts handling a dispatched case."""
+        return self._step(case_no, actor, version, S.IN_PROGRESS, "start", started_at=lambda now: now)
+
+    def resolve(self, case_no: str, actor: str, result: str, *, version: int | None = None) -> Case:
+        """办结: the department reports the handling result."""
+        result = _text(result, "result")
+        return self._step(
+            case_no,
+            actor,
+            version,
+            S.RESOLVED,
+            "resolve",
+            result=result,
+            resolved_by=actor,
+            resolved_at=lambda now: now,
+        )
+
+    def return_case(self, case_no: str, actor: str, reason: str, *, version: int | None = None) -> Case:
+        """The department sends the case back to review (wrong department, not its remit …)."""
+        reason = _text(reason, "reason")
+
+        def _do(s: Session) -> Case:
+            case, now = self._load(s, case_no), self.clock()
+            self._check_version(case, version)
+            change(
+                s,
+                case,
+                actor=actor,
+                action="return",
+                at=now,
+                to_status=S.PENDING_REVIEW,
+                note=reason,
+                return_reason=reason,
+                returned_count=case.returned_count + 1,
+                reviewed_by=None,
+                reviewed_at=None,
+                dispatched_by=None,
+                dispatched_at=None,
+                started_at=None,
+            )
+            return case
+
+        return self._write(_do)
+
+    def feedback(
+        self,
+        case_no: str,
+        actor: str,
+        satisfaction: int,
+        comment: str | None = None,
+        *,
+        version: int | None = None,
+    ) -> Case:
+        """回访: record the citizen's satisfaction (1–5) and close the resolved case."""
+        if not isinstance(satisfaction, int) or isinstance(satisfaction, bool) or not 1 <= satisfaction <= 5:
+            raise ValidationError(
+                f"satisfaction must be an integer from 1 to 5, got {satisfaction!r}",
+                code="invalid_satisfaction",
+                field="satisfaction",
+            )
+        comment = normalize_text(comment) if comment else None
+
+        def _do(s: Session) -> Case:
+            case, now = self._load(s, case_no), self.clock()
+            self._check_version(case, version)
+            check_transition(case, S.CLOSED)
+            s.add(
+                Feedback(
+                    case_id=case.id,
+                    satisfaction=satisfaction,
+                    comment=comment,
+                    created_by=actor,
+                    created_at=now,
+                )
+            )
+            change(
+                s,
+                case,
+                actor=actor,
+                action="close",
+                at=now,
+                to_status=S.CLOSED,
+                note=comment,
+                satisfaction=satisfaction,
+                closed_at=now,
+            )
+            return case
+
+        case = self._write(_do)
+        self._index_remove(case.case_no)
+        return case
+
+    close = feedback
+
+    def reopen(self, case_no: str, actor: str, reason: str, *, version: int | None = None) -> Case:
+        """A resolved case goes back to the department (e.g. the citizen is not satisfied)."""
+        reason = _text(reason, "reason")
+        return self._step(case_no, actor, version, S.IN_PROGRESS, "reopen", note=reason, resolved_at=None)
+
+    def transition(self: CaseService, case_no: str, to_status: str, actor: str, **details: Any) -> Case:
+        """Move a case to ``to_status`` by the matching operation (for generic callers such as the API).
+
+        ``details`` are that operation's arguments: requirement / category … for dispatched,
+        result for resolved, satisfaction and comment for closed, into for merged, reason
+        for rejected, pending_review (return) and in_progress from resolved (reopen).
+        """
+        if to_status not in {s.value for s in S}:
+            raise unknown_value("status", to_status, [s.value for s in S], code="unknown_status")
+        version = details.pop("version", None)
+        case = self.get(case_no)
+        if to_status not in allowed_targets(case.status):
+            raise IllegalTransitionError(case_no, case.status, to_status, allowed_targets(case.status))
+        if to_status == S.DISPATCHED:
+            decision = {k: details.get(k) for k in _DECISION if details.get(k)}
+            if decision:
+                return self.correct(
+                    case_no,
+                    actor,
+                    version=version,
+                    requirement=details.get("requirement"),
+                    note=details.get("note"),
+                    **decision,
+                )
+            return self.accept(case_no, actor, version=version, requirement=details.get("requirement"))
+        if to_status == S.IN_PROGRESS:
+            if case.status == S.RESOLVED:
+                return self.reopen(case_no, actor, details.get("reason", ""), version=version)
+            return self.start(case_no, actor, version=version)
+        ops = {
+            S.RESOLVED: lambda: self.resolve(case_no, actor, details.get("result", ""), version=version),
+            S.CLOSED: lambda: self.feedback(
+                case_no, actor, details.get("satisfaction"), details.get("comment"), version=version
+            ),
+            S.MERGED: lambda: self.merge(
+                case_no, details.get("into", ""), actor, version=version, note=details.get("note")
+            ),
+            S.REJECTED: lambda: self.reject(case_no, actor, details.get("reason", ""), version=version),
+            S.PENDING_REVIEW: lambda: self.return_case(
+                case_no, actor, details.get("reason", ""), version=version
+            ),
+        }
+        return ops[S(to_status)]()
+
+    # -- reading --------------------------------------------------------------------------------
+    def overdue(
+        self: CaseService,
+        *,
+        now: datetime | None = None,
+        department_code: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Case]:
+        """Open cases past their deadline, most overdue first."""
+        now = now or self.clock()
+        stmt = select(Case).where(is_active(), Case.deadline < now)
+        if department_code:
+            stmt = stmt.where(Case.department_code == department_code)
+        stmt = stmt.order_by(Case.deadline, Case.id).limit(limit).offset(offset)
+        with self.db.session() as session:
+            return list(session.exec(stmt))
+
+    def overdue_count(self: CaseService, *, now: datetime | None = None) -> int:
+        now = now or self.clock()
+        stmt = sa.select(sa.func.count()).select_from(Case)
+        stmt = stmt.where(is_active(), Case.deadline < now)
+        with self.db.session() as session:
+            return int(session.execute(stmt).scalar_one())
+
+    def feedbacks(self: CaseService, case_no: str) -> list[Feedback]:
+        with self.db.session() as session:
+            case = self._load(session, case_no, lock=False)
+            return list(
+                session.exec(select(Feedback).where(Feedback.case_id == case.id).order_by(Feedback.id))
+            )

@@ -1,0 +1,150 @@
+"""The three lists (三张清单) of grassroots governance as queries.
+
+* 问题清单 ``problem_list``: every matter collected, by date received;
+* 交办清单 ``assignment_list``: matters handed to a department with deadline and requirement;
+* 办结清单 ``completion_list``: matters completed, with the result and the citizen's feedback.
+
+All three filter by grid, community, street, department and a local-date range
+(inclusive, China Standard Time) and return plain dict rows ready for JSON, CSV or a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from triage.store.lifecycle import is_active
+from triage.store.models import Case, CaseStatus, Feedback
+from triage.store.numbers import LOCAL_TZ
+
+S = CaseStatus
+ASSIGNED = [str(s) for s in (S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED, S.CLOSED)]
+COMPLETED = [str(s) for s in (S.RESOLVED, S.CLOSED)]
+
+
+def _to_date(value: date | str | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def local_day_start(day: date | str) -> datetime:
+    return datetime.combine(_to_date(day), time.min, tzinfo=LOCAL_TZ)  # type: ignore[arg-type]
+
+
+@dataclass(slots=True)
+class ListFilter:
+    """Filters shared by the three lists; dates are local calendar days, both inclusive."""
+
+    grid_code: str | None = None
+    community: str | None = None
+    street: str | None = None
+    department_code: str | None = None
+    date_from: date | str | None = None
+    date_to: date | str | None = None
+    limit: int = 100
+    offset: int = 0
+
+    def apply(
+        self, stmt: sa.Select, date_column: Any, department_column: Any = Case.department_code
+    ) -> sa.Select:
+        for name in ("grid_code", "community", "street"):
+            value = getattr(self, name)
+            if value:
+                stmt = stmt.where(getattr(Case, name) == value)
+        if self.department_code:
+            stmt = stmt.where(department_column == self.department_code)
+        if self.date_from:
+            stmt = stmt.where(date_column >= local_day_start(self.date_from))
+        if self.date_to:
+            stmt = stmt.where(date_column < local_day_start(_to_date(self.date_to) + timedelta(days=1)))
+        return stmt.order_by(date_column.desc(), Case.id.desc()).limit(self.limit).offset(self.offset)
+
+
+_COMMON = (Case.case_no, Case.title, Case.grid_code, Case.community, Case.street, Case.status)
+
+
+_FLAGS = ("overdue", "on_time")  # SQLite returns 0/1 for boolean expressions
+
+
+def _rows(session: Session, stmt: sa.Select) -> list[dict[str, Any]]:
+    rows = [dict(row._mapping) for row in session.execute(stmt)]
+    for row in rows:
+        for flag in _FLAGS:
+            if row.get(flag) is not None:
+                row[flag] = bool(row[flag])
+    return rows
+
+
+def problem_list(session: Session, f: ListFilter | None = None) -> list[dict[str, Any]]:
+    """问题清单: what citizens raised, newest first (text PII-masked)."""
+    f = f or ListFilter()
+    department = sa.func.coalesce(Case.department_code, Case.suggested_department_code)
+    stmt = sa.select(
+        *_COMMON,
+        Case.created_at,
+        Case.source,
+        Case.text_masked.label("text"),
+        Case.address,
+        sa.func.coalesce(Case.category, Case.suggested_category).label("category"),
+        department.label("department_code"),
+        Case.priority,
+        (Case.duplicate_count + 1).label("citizens"),
+    )
+    # Before review a problem belongs to the suggested department.
+    return _rows(session, f.apply(stmt, Case.created_at, department))
+
+
+def assignment_list(session: Session, f: ListFilter | None = None, *, now: datetime) -> list[dict[str, Any]]:
+    """交办清单: dispatched matters with department, level, deadline and handling requirement."""
+    f = f or ListFilter()
+    overdue = sa.and_(is_active(), Case.deadline < now)
+    stmt = sa.select(
+        *_COMMON,
+        Case.category,
+        Case.subcategory,
+        Case.department_code,
+        Case.department,
+        Case.level,
+        Case.priority,
+        Case.dispatched_at,
+        Case.dispatched_by,
+        Case.deadline,
+        Case.requirement,
+        sa.case((overdue, True), else_=False).label("overdue"),
+    ).where(Case.status.in_(ASSIGNED), Case.dispatched_at.is_not(None))
+    return _rows(session, f.apply(stmt, Case.dispatched_at))
+
+
+def completion_list(session: Session, f: ListFilter | None = None) -> list[dict[str, Any]]:
+    """办结清单: completed matters with result, timeliness and the latest feedback."""
+    f = f or ListFilter()
+    inner = aliased(Feedback)
+    latest = (
+        sa.select(sa.func.max(inner.id)).where(inner.case_id == Case.id).correlate(Case).scalar_subquery()
+    )
+    stmt = (
+        sa.select(
+            *_COMMON,
+            Case.category,
+            Case.department_code,
+            Case.department,
+            Case.dispatched_at,
+            Case.deadline,
+            Case.resolved_at,
+            Case.resolved_by,
+            Case.result,
+            (Case.resolved_at <= Case.deadline).label("on_time"),
+            Feedback.satisfaction,
+            Feedback.comment.label("feedback"),
+            Case.closed_at,
+        )
+        .outerjoin(Feedback, Feedback.id == latest)
+        .where(Case.status.in_(COMPLETED), Case.resolved_at.is_not(None))
+    )
+    return _rows(session, f.apply(stmt, Case.resolved_at))

@@ -1,0 +1,56 @@
+"""Alembic environment: the engine comes from ``config.attributes['engine']`` (see db.alembic_config),
+or from TRIAGE_DATABASE_URL / Settings when run from the alembic command line."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from triage.store import models
+
+config = context.config
+MIGRATION_LOCK_ID = 7_305_114_201  # arbitrary, constant: the advisory lock held while migrating
+target_metadata = models.metadata
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    engine = config.attributes.get("engine")
+    if engine is None:
+        from triage.store.db import make_engine
+
+        url = config.get_main_option("sqlalchemy.url")
+        if not url:
+            from triage.config import get_settings
+
+            url = get_settings().database_url
+        engine = make_engine(url)
+    return engine
+
+
+def run_migrations_offline() -> None:
+    url = config.get_main_option("sqlalchemy.url")
+    context.configure(url=url, target_metadata=target_metadata, literal_binds=True, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = _engine()
+    with engine.connect() as connection:
+        if connection.dialect.name == "sqlite":  # BEGIN IMMEDIATE: concurrent upgrades run one at a time
+            connection.execution_options(triage_sqlite_immediate=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",  # SQLite needs table copies to ALTER
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            if connection.dialect.name == "postgresql":  # serialise concurrent upgrades (several workers)
+                connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,37 @@
+"""Public case numbers: the local date plus a daily sequence, e.g. 2026112200001.
+
+The sequence lives in ``case_counters`` and is advanced with one atomic upsert
+(``INSERT … ON CONFLICT DO UPDATE … RETURNING``) inside the caller's transaction, so
+concurrent submissions on either database never share a number.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from triage.store.models import CaseCounter
+
+# China Standard Time has no daylight saving, so a fixed offset is exact and needs no tzdata.
+LOCAL_TZ = timezone(timedelta(hours=8), "CST")
+
+
+def local_day(at: datetime) -> str:
+    return at.astimezone(LOCAL_TZ).strftime("%Y%m%d")
+
+
+def allocate(session: Session, at: datetime, n: int = 1) -> list[str]:
+    """Reserve ``n`` consecutive case numbers for the local day of ``at``."""
+    day = local_day(at)
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(CaseCounter)
+        .values(day=day, last_seq=n)
+        .on_conflict_do_update(index_elements=["day"], set_={"last_seq": CaseCounter.last_seq + n})
+        .returning(CaseCounter.last_seq)
+    )
+    last = int(session.execute(stmt).scalar_one())
+    return [f"{day}{seq:05d}" for seq in range(last - n + 1, last + 1)]
