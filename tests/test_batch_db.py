@@ -36,7 +36,7 @@ HISTORY = [
     (
         "h5",
         "楼道又堵了",
-        "三单元楼道里堆满了纸箱和旧家具，消防通道被堵死，请物业马上清理！",
+        "三单元楼道堆满了纸箱和旧家具，消防通道被堵住了，请物业尽快清理！",
         "2024/3/5",
         "",
         "",
@@ -104,7 +104,7 @@ def test_import_resume_after_interrupt(store_db, tmp_path: Path) -> None:
         if progress.rows_read >= 3:
             raise KeyboardInterrupt
 
-    opts = import_options(path, store_db, tmp_path, chunk_size=1)
+    opts = import_options(path, store_db, tmp_path, chunk_size=1, progress_every=0)
     first = run_import(opts, stop)
     assert first.interrupted and 3 <= first.rows_read < 7
     assert get_job(store_db, first.details["job_id"]).status == "interrupted"
@@ -218,9 +218,16 @@ def test_reclassify_never_touches_human_decisions(store_db, four_cases, tmp_path
 
 def test_reclassify_filters_and_resume(store_db, four_cases) -> None:
     def stop(progress) -> None:
-        raise KeyboardInterrupt
+        if progress.rows_read >= 1:
+            raise KeyboardInterrupt
 
-    opts = dict(database=store_db, triager_factory=SHIFTED, chunk_size=1, statuses=["pending_review"])
+    opts = dict(
+        database=store_db,
+        triager_factory=SHIFTED,
+        chunk_size=1,
+        statuses=["pending_review"],
+        progress_every=0,
+    )
     first = run_reclassify(ReclassifyOptions(**opts), stop)
     assert first.interrupted and first.rows_read == 1
     second = run_reclassify(ReclassifyOptions(**opts, resume=True))

@@ -183,7 +183,9 @@ def test_parse_datetime_reads_export_formats() -> None:
     assert parse_datetime("2019年2月28日") == datetime(2019, 2, 28)
     assert parse_datetime("2019-02-28T10:00:00+08:00").utcoffset().total_seconds() == 8 * 3600
     assert parse_datetime(datetime(2020, 1, 1)) == datetime(2020, 1, 1)
-    assert parse_datetime("2019/13/1") is None and parse_datetime("昨天") is None and parse_datetime("") is None
+    assert (
+        parse_datetime("2019/13/1") is None and parse_datetime("昨天") is None and parse_datetime("") is None
+    )
 
 
 def test_jsonl_writer_keeps_keys_of_later_records(tmp_path: Path) -> None:

@@ -231,7 +231,7 @@ def test_department_desk_scope_and_handling(users) -> None:
     assert f'data-case="{no}"' in desk and "签收办理" in desk
     assert f'data-case="{no}"' not in other.get("/desk").text
     forbidden = other.get(f"/cases/{no}")
-    assert forbidden.status_code == 403 and "无权访问" in forbidden.text
+    assert forbidden.status_code == 403 and "无权查看" in forbidden.text
     assert other.post(f"/cases/{no}/start", {}).status_code == 403
     # a department cannot review
     assert dept.post(f"/review/{no}/accept", {}).status_code == 403
@@ -239,10 +239,11 @@ def test_department_desk_scope_and_handling(users) -> None:
     assert r.status_code == 303 and r.headers["location"] == "/desk"
     r = dept.post(f"/cases/{no}/resolve", {"result": "  "})
     assert r.status_code == 422 and "error" in field_block(r.text, f"result-{no}")
-    r = dept.post(f"/cases/{no}/resolve", {"result": "已疏通管道，污水清理完毕。"})
+    r = dept.post(f"/cases/{no}/resolve", {"result": "已疏通管道，污水清理完毕，已电话13812345678告知。"})
     assert r.status_code == 303
     case = dept.get(f"/cases/{no}").text
     assert "已办结" in case and "已疏通管道" in case
+    assert "13812345678" not in case and "138****5678" in case
     assert (
         "回访" not in re.findall(r"可执行操作.*?</section>", case, re.S)[0]
     )  # feedback is not the department's
@@ -290,3 +291,25 @@ def test_logout_ends_the_session(env) -> None:
     assert user.get("/grids").status_code == 200
     assert user.post("/logout").status_code == 303
     assert user.get("/grids").status_code == 303
+
+
+def test_a_password_change_or_deactivation_ends_the_session(env) -> None:
+    from sqlmodel import select
+
+    from api.security import hash_password
+    from triage.store.models import User
+
+    user = WebUser(env.app, "reviewer2")
+    assert user.get("/review").status_code == 200
+    with env.app.state.db.session(write=True) as session:
+        row = session.exec(select(User).where(User.username == "reviewer2")).one()
+        row.password_hash = hash_password("a-new-password")
+        session.add(row)
+    assert user.get("/review").status_code == 303  # back to the login form
+    assert user.login("reviewer2", "a-new-password").status_code == 303
+    assert user.get("/review").status_code == 200
+    with env.app.state.db.session(write=True) as session:
+        row = session.exec(select(User).where(User.username == "reviewer2")).one()
+        row.active = False
+        session.add(row)
+    assert user.get("/review").status_code == 303

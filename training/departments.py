@@ -65,14 +65,8 @@ _FORWARD_RE = re.compile(
 _INVESTIGATED_RE = re.compile(
     r"经(?P<unit>[^，。！？；、,!?;\s“”\"]{2,25}?)(?:调查|核实|核查|了解|现场|查明|实地|检查|认真)"
 )
-_SELF_DIRECT = {
-    "街道": "street",
-    "镇": "street",
-    "乡": "street",
-    "社区": "community",
-    "村": "community",
-    "校": "education",
-}
+_SELF_DIRECT = {"街道": "street", "镇": "street", "乡": "street", "社区": "community", "村委": "community"}
+_SELF_DIRECT |= {"村": "community", "校": "education"}
 _SELF_RE = re.compile(r"我(街道|镇|乡|社区|村委|村|校|局|委|中心)(?![长里民们])")
 _THANKS_RE = re.compile(
     r"(?:感谢|谢谢)(?:您|你)?(?:一直以来)?对(?:我[市县区]|本[市县区]|[A-Z]\d{0,2}[市县区])?的?"
@@ -128,16 +122,13 @@ def _by_pattern(text: str, router: Router, pattern: re.Pattern[str], method: str
 
 def _self_reference(text: str, router: Router) -> UnitLabel | None:
     kinds = {m.group(1) for m in _SELF_RE.finditer(text)}
-    direct = {
-        _SELF_DIRECT[k.rstrip("委") if k == "村委" else k] for k in kinds if k in _SELF_DIRECT or k == "村委"
-    }
-    other = kinds - set(_SELF_DIRECT) - {"村委"}
+    direct = {_SELF_DIRECT[k] for k in kinds if k in _SELF_DIRECT}
+    other = kinds - _SELF_DIRECT.keys()
     if len(direct) == 1 and not other:
-        return UnitLabel(direct.pop(), "我" + sorted(kinds)[0], "self")
-    kinds = other
-    if len(kinds) != 1 or direct:
+        return UnitLabel(direct.pop(), "我" + min(kinds), "self")
+    if direct or len(other) != 1:
         return None
-    kind = kinds.pop()  # 局 / 委 / 中心: look for the one department of that kind the reply names
+    kind = other.pop()  # 局 / 委 / 中心: look for the one department of that kind the reply names
     codes = set()
     for alias, code in router.aliases():
         if alias.endswith(kind) and alias in text:

@@ -305,7 +305,9 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
             lo, hi = features.indptr[i], features.indptr[i + 1]
             cols = features.indices[lo:hi]
             contrib = features.data[lo:hi] * self.coef_[int(c), cols]
-            top = np.argpartition(-contrib, width)[:width] if len(contrib) > width else np.arange(len(contrib))
+            top = (
+                np.argpartition(-contrib, width)[:width] if len(contrib) > width else np.arange(len(contrib))
+            )
             top = top[np.argsort(-contrib[top])]
             spaced = " " + " ".join(X[i]) + " "
             candidates = [self._term(int(cols[j])) for j in top if contrib[j] > 0]
@@ -331,7 +333,7 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ persistence
     def __getstate__(self) -> dict:
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # object.__getstate__ returns the live __dict__
         state.pop("_rt", None)
         state.pop("_last", None)
         return state

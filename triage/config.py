@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     duplicate_window_days: int = 90
     lease_minutes: int = 10
     max_text_chars: int = 20_000
+    session_secret: str | None = None  # None: a key file shared by the workers is created on first start
+    session_https_only: bool = False
 
 
 @lru_cache

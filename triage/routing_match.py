@@ -102,8 +102,8 @@ class TermMatcher:
     def find(self, text: str, tokens: Sequence[str]) -> set[str]:
         """Terms occurring in ``text``; ``tokens`` must be ``triage.tokenizer.tokenize(text)``."""
         try:  # fast path, all tokens seen before: one C-level pass over the tokens
-            candidates = set().union(*map(self._cache.__getitem__, tokens), self._unanchored)
+            candidates = set().union(*filter(None, map(self._cache.__getitem__, tokens)), self._unanchored)
         except KeyError:
             self._learn({t for t in tokens if t not in self._cache})
-            candidates = set().union(*map(self._cache.__getitem__, tokens), self._unanchored)
+            candidates = set().union(*filter(None, map(self._cache.__getitem__, tokens)), self._unanchored)
         return {term for term in candidates if term in text}

@@ -377,7 +377,9 @@ class TabularWriter:
         if offset is not None:
             self._binary.truncate(offset)
             self._binary.seek(offset)
-        enc = "utf-8-sig" if encoding.lower().replace("_", "-") in {"utf-8-sig", "utf8-sig"} else encoding
+        enc = encoding.lower().replace("_", "-")
+        if enc in {"utf-8-sig", "utf8-sig"}:  # a BOM helps Excel open CSV; JSON must not start with one
+            enc = "utf-8-sig" if self.format in ("csv", "tsv") else "utf-8"
         self._text = io.TextIOWrapper(self._binary, encoding=enc, newline="")
         if self.format in ("csv", "tsv"):
             self._csv = csv.writer(self._text, delimiter="\t" if self.format == "tsv" else ",")

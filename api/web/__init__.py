@@ -32,7 +32,8 @@ def wants_html(request: Request) -> bool:
 def setup(app: FastAPI) -> None:
     """Session cookie, static files and HTML error pages for browsers; call once per app."""
     settings = app.state.settings
-    app.state.web_hot_cache = dashboard._HotCache()
+    app.state.web_hot = dashboard.HotIssueCache()
+    app.state.web_figures = dashboard.FigureCache()
     app.add_middleware(
         SessionMiddleware,
         secret_key=auth.session_secret(settings),

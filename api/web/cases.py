@@ -20,7 +20,7 @@ from api.schemas import FeedbackRequest, TransitionRequest
 from api.security import Principal
 from api.views import is_overdue
 from api.web.auth import DESK, REVIEW, CsrfForm, PageUser, flash, form_str, require_role, safe_next
-from api.web.render import PageRoute, describe, redirect, render
+from api.web.render import PageError, PageRoute, describe, redirect, render
 from triage.errors import TriageError
 from triage.store.display import mask_contact, mask_name
 from triage.store.lifecycle import allowed_targets
@@ -100,10 +100,20 @@ def case_context(service: CaseService, case: Case, user: Principal) -> dict[str,
     }
 
 
+def visible_case(service: CaseService, user: Principal, case_no: str) -> Case:
+    """The case, or a 403 page that says why (the API's scope rule)."""
+    try:
+        return load_visible(service, user, case_no[:20])
+    except ApiError as exc:
+        if exc.status == 403:
+            raise PageError(403, "该案件不属于您负责的部门或网格，您无权查看。") from None
+        raise
+
+
 @router.get("/cases/{case_no}")
 def case_page(request: Request, case_no: str, user: PageUser) -> Response:
     service = _service(request)
-    case = load_visible(service, user, case_no[:20])
+    case = visible_case(service, user, case_no)
     return render(request, "case.html", case_context(service, case, user))
 
 
@@ -152,7 +162,7 @@ def act(request: Request, case_no: str, action: str, user: PageUser, form: CsrfF
     else:
         flash(request, f"案件 {case_no} {DONE_MESSAGES.get(action, '已更新')}。")
         return redirect(back or f"/cases/{case_no}")
-    case = load_visible(service, user, case_no)
+    case = visible_case(service, user, case_no)
     ctx = case_context(service, case, user)
     ctx.update(errors=errors, open=action, values={n: form_str(form, n, 6000) for n in form})
     return render(request, "case.html", ctx, status=status)

@@ -24,9 +24,10 @@ def _nice_max(value: float) -> tuple[float, float]:
     return step * math.ceil(value / step), step
 
 
-def _svg(width: int, height: int, body: list[str], label: str) -> Markup:
+def _svg(width: int, height: int, body: list[str], label: str, wide: bool = False) -> Markup:
+    cls = "chart wide" if wide else "chart"
     return Markup(
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
+        f'<svg class="{cls}" viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(label)}</title>{"".join(body)}</svg>'
     )
 
@@ -90,7 +91,7 @@ def stacked_daily(days: Sequence[date], series: dict[str, list[int]], label: str
         if i % label_every == 0 or i == len(days) - 1:
             body.append(_text(x + bar_w / 2, top + plot_h + 16, f"{day:%m-%d}", "middle", "axis"))
     body += _legend(names, PALETTE, left, top + plot_h + 40, width)
-    return _svg(width, height, body, label)
+    return _svg(width, height, body, label, wide=True)
 
 
 def department_bars(items: Sequence[tuple[str, int, int]], label: str = "各部门在办与超期") -> Markup:
@@ -113,10 +114,10 @@ def department_bars(items: Sequence[tuple[str, int, int]], label: str = "各部�
         )
     if not items:
         body.append(_text(width / 2, top + 16, "暂无在办案件", "middle", "axis"))
-        return _svg(width, top + row_h + 8, body, label)
+        return _svg(width, top + row_h + 8, body, label, wide=True)
     y = top + row_h * len(items) + 26
     body += _legend(["在办", "其中超期"], [OPEN_COLOUR, LATE_COLOUR], left, y, width)
-    return _svg(width, height, body, label)
+    return _svg(width, height, body, label, wide=True)
 
 
 def ring(value: float | None, caption: str, colour: str = "#009E73") -> Markup:
@@ -170,4 +171,4 @@ def hot_bars(items: Sequence[tuple[str, int, float]], label: str = "热点诉求
         body.append(_text(left + size * scale + 6, y + 15, f"{size} 件 {trend}×{growth:g}"))
     if not items:
         body.append(_text(width / 2, top + 16, "暂无热点", "middle", "axis"))
-    return _svg(width, height, body, label)
+    return _svg(width, height, body, label, wide=True)

@@ -7,8 +7,12 @@ over the newest open cases and cached briefly, so reloading the page stays cheap
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -24,30 +28,86 @@ from triage.hot_issues import HotIssue, cluster_hot_issues
 from triage.store import stats
 from triage.store.service import CaseService
 
+log = logging.getLogger(__name__)
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 PERIODS = {7: "近 7 天", 30: "近 30 天", 90: "近 90 天"}
-HOT_CACHE_SECONDS = 120.0
-HOT_RECORDS = 3000
+HOT_RECORDS = 2000  # newest open cases clustered into hot issues
+HOT_MIN_AGE = 60.0  # seconds before a changed database triggers a new clustering
 
 
-class _HotCache:
-    """Clustering results per (scope, period) for a short while (the clustering is the costly part)."""
+@dataclass(slots=True)
+class _HotEntry:
+    version: int
+    at: float
+    issues: list[HotIssue]
+
+
+class HotIssueCache:
+    """Hot issues per (scope, period), clustered in a background thread.
+
+    The page never waits for the clustering: it shows the last result (or "计算中") and a
+    new clustering starts when the data changed and the result is older than a minute.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[Any, ...], tuple[float, list[HotIssue]]] = {}
+        self._entries: dict[tuple[Any, ...], _HotEntry] = {}
+        self._running: dict[tuple[Any, ...], Future[None]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hot-issues")
 
-    def get(self, key: tuple[Any, ...]) -> list[HotIssue] | None:
+    def get(
+        self, key: tuple[Any, ...], version: int, compute: Callable[[], list[HotIssue]]
+    ) -> tuple[list[HotIssue] | None, bool]:
+        """(issues or None, whether a newer result is being computed)."""
         with self._lock:
-            hit = self._entries.get(key)
-        return hit[1] if hit and hit[0] > time.monotonic() else None
+            entry = self._entries.get(key)
+            fresh = entry is not None and (
+                entry.version == version or time.monotonic() - entry.at < HOT_MIN_AGE
+            )
+            if not fresh and key not in self._running:
+                self._running[key] = self._pool.submit(self._run, key, version, compute)
+            busy = key in self._running
+        return (entry.issues if entry else None), busy
 
-    def put(self, key: tuple[Any, ...], value: list[HotIssue]) -> None:
+    def _run(self, key: tuple[Any, ...], version: int, compute: Callable[[], list[HotIssue]]) -> None:
+        try:
+            issues = compute()
+            with self._lock:
+                if len(self._entries) > 200:
+                    self._entries.clear()
+                self._entries[key] = _HotEntry(version, time.monotonic(), issues)
+        except Exception:
+            log.exception("hot-issue clustering failed")
+        finally:
+            with self._lock:
+                self._running.pop(key, None)
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Block until running clusterings finish (for tests and scripts)."""
         with self._lock:
-            if len(self._entries) > 200:
-                self._entries.clear()
-            self._entries[key] = (time.monotonic() + HOT_CACHE_SECONDS, value)
+            running = list(self._running.values())
+        for future in running:
+            future.result(timeout=timeout)
+
+
+class FigureCache:
+    """Dashboard figures per (scope, period, data version, minute): unchanged data is not re-counted."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def get(self, key: tuple[Any, ...], compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        with self._lock:
+            found = self._entries.get(key)
+        if found is None:
+            found = compute()
+            with self._lock:
+                if len(self._entries) > 100:
+                    self._entries.clear()
+                self._entries[key] = found
+        return found
 
 
 def stats_scope(user: Principal) -> stats.StatsScope:
@@ -55,16 +115,27 @@ def stats_scope(user: Principal) -> stats.StatsScope:
     return stats.StatsScope(department_code=scope.department_code, grids=scope.grids)
 
 
-def hot_issues(request: Request, service: CaseService, scope: stats.StatsScope, days: int) -> list[HotIssue]:
-    cache: _HotCache = request.app.state.web_hot_cache
-    key = (scope.department_code, scope.grids, days, service.db.url)
-    found = cache.get(key)
-    if found is None:
-        now = service.clock()
-        records = stats.hot_issue_records(service.db, now, days, scope, limit=HOT_RECORDS)
-        found = cluster_hot_issues(records, now=now, growth_days=7, top=10, min_size=2)
-        cache.put(key, found)
-    return found
+def _figures(service: CaseService, user: Principal, scope: stats.StatsScope, days: int) -> dict[str, Any]:
+    db, now = service.db, service.clock()
+    summary = stats.period_summary(db, now, days, scope)
+    load = stats.department_load(db, now, scope)
+    recent = get_list(
+        ListKind.COMPLETIONS, service, user, grid=None, community=None, street=None, department=None,
+        date_from=None, date_to=None, limit=5, offset=0,
+    ).items  # fmt: skip
+    return {
+        "volume": summary.volume,
+        "res": summary.resolution,
+        "load": load,
+        "sat": stats.satisfaction(db, now, days, scope),
+        "recent": recent,
+    }
+
+
+def _cluster(service: CaseService, scope: stats.StatsScope, days: int) -> list[HotIssue]:
+    now = service.clock()
+    records = stats.hot_issue_records(service.db, now, days, scope, limit=HOT_RECORDS)
+    return cluster_hot_issues(records, now=now, growth_days=7, top=10, min_size=2)
 
 
 @router.get("/dashboard")
@@ -72,27 +143,24 @@ def dashboard(request: Request, user: PageUser, days: int = 30) -> Response:
     service: CaseService = request.app.state.service
     days = days if days in PERIODS else 30
     scope = stats_scope(user)
-    db, now = service.db, service.clock()
-    volume = stats.daily_volume(db, now, days, scope)
-    load = stats.department_load(db, now, scope)
-    res = stats.resolution(db, now, days, scope)
-    sat = stats.satisfaction(db, now, days, scope)
-    issues = hot_issues(request, service, scope, days)
-    citizens = stats.citizens_of(db, [no for i in issues for no in i.record_ids])
-    recent = get_list(
-        ListKind.COMPLETIONS, service, user, grid=None, community=None, street=None, department=None,
-        date_from=None, date_to=None, limit=5, offset=0,
-    ).items  # fmt: skip
+    version = stats.data_version(service.db)
+    minute = int(service.clock().timestamp() // 60)  # overdue counts move with the clock
+    key = (scope.department_code, scope.grids, days)
+    figures = request.app.state.web_figures.get(
+        (*key, version, minute, user.role, user.username if scope.grids is not None else None),
+        lambda: _figures(service, user, scope, days),
+    )
+    issues, computing = request.app.state.web_hot.get(key, version, lambda: _cluster(service, scope, days))
+    citizens = stats.citizens_of(service.db, [no for i in issues or [] for no in i.record_ids])
+    volume, load, res, sat = figures["volume"], figures["load"], figures["res"], figures["sat"]
     ctx = {
         "days": days,
         "periods": PERIODS,
-        "volume": volume,
-        "load": load,
-        "res": res,
-        "sat": sat,
-        "issues": issues,
-        "issue_citizens": {i.rank: sum(citizens.get(no, 1) for no in i.record_ids) for i in issues},
-        "recent": recent,
+        **figures,
+        "issues": issues or [],
+        "hot_pending": issues is None,
+        "hot_computing": computing,
+        "issue_citizens": {i.rank: sum(citizens.get(no, 1) for no in i.record_ids) for i in issues or []},
         "open_total": sum(d.open for d in load),
         "overdue_total": sum(d.overdue for d in load),
         "chart_volume": charts.stacked_daily(volume.days, volume.series),
@@ -100,7 +168,7 @@ def dashboard(request: Request, user: PageUser, days: int = 30) -> Response:
         "chart_rate": charts.ring(res.rate, "办结率"),
         "chart_on_time": charts.ring(res.on_time_rate, "按期办结率", "#0072B2"),
         "chart_sat": charts.satisfaction_bars(sat.counts),
-        "chart_hot": charts.hot_bars([(i.title, i.size, i.growth) for i in issues]),
+        "chart_hot": charts.hot_bars([(i.title, i.size, i.growth) for i in issues or []]),
         "scope_note": _scope_note(user),
     }
     return render(request, "dashboard.html", ctx)

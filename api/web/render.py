@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from api.errors import ApiError, status_for
 from api.web import labels
 from triage.errors import TriageError
+from triage.intake import mask_pii
 from triage.store.numbers import LOCAL_TZ
 
 log = logging.getLogger(__name__)
@@ -133,6 +134,7 @@ for name, fn in {
     "excerpt": excerpt,
     "reason": reason_text,
     "urlquote": lambda s: quote(str(s or ""), safe=""),
+    "mask": lambda s: mask_pii(str(s)) if s else s,
 }.items():
     TEMPLATES.env.filters[name] = fn
 TEMPLATES.env.globals.update(
@@ -181,7 +183,8 @@ def describe(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, PageError):
         return exc.status, exc.message
     if isinstance(exc, ApiError):
-        return exc.status, labels.error_message(exc.code, "无权执行此操作。" if exc.status == 403 else "")
+        fallback = "无权执行此操作。" if exc.status == 403 else "操作未能完成，请检查填写的内容。"
+        return exc.status, labels.error_message(exc.code, fallback)
     if isinstance(exc, TriageError):
         return status_for(exc), labels.error_message(exc.code)
     if isinstance(exc, RequestValidationError):

@@ -9,14 +9,18 @@ test-output/screenshots/.
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
 from openpyxl import load_workbook
 
-pytest.importorskip("playwright")
-
-from playwright.sync_api import expect  # noqa: E402
+try:
+    from playwright.sync_api import expect
+except ImportError:  # pragma: no cover - a dev dependency; CI must have it
+    if os.environ.get("CI", "").strip().lower() == "true":
+        raise
+    pytest.skip("playwright is not installed", allow_module_level=True)
 
 # Hand-written messages (not from any data set).
 FLOOD = (
@@ -182,5 +186,7 @@ def test_phone_width_and_role_navigation(open_browser, live_server) -> None:
     assert overflow <= 1
     phone.shot("14-phone-grids")
     phone.goto("/dashboard")
+    overflow = phone.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 1, "wide charts scroll inside their card, not the page"
     phone.shot("15-phone-dashboard")
     assert not phone.errors, phone.errors

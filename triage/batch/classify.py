@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import resource
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -51,6 +52,8 @@ class ClassifyOptions:
     encoding: str | None = None
     sheet: str | None = None
     output_encoding: str = "utf-8-sig"  # BOM: Excel opens Chinese CSV correctly
+    stop: threading.Event | None = None  # set (e.g. by the job API) to stop after the current chunk
+    progress_every: float = 0.2  # seconds between progress callbacks (0: after every chunk)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def resume_key(self) -> dict[str, Any]:
@@ -99,7 +102,7 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
         raise InputError("--output must differ from --input", code="bad_option")
     spec = spec_of(opts)
     summary = JobSummary("classify")
-    ticker = Ticker("classify", progress)
+    ticker = Ticker("classify", progress, every=opts.progress_every)
     with TabularReader(opts.input, fmt=opts.input_format, encoding=opts.encoding, sheet=opts.sheet) as reader:
         reader.require(list(opts.text_cols) + ([opts.id_col] if opts.id_col else []))
         columns, names = output_columns(list(reader.columns))
@@ -139,6 +142,8 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
             try:
                 chunks = _chunked(records, opts.chunk_size)
                 for chunk, results in engine.map(classify_chunk, _texts(chunks, opts), spec):
+                    if opts.stop is not None and opts.stop.is_set():
+                        raise KeyboardInterrupt
                     _write_chunk(chunk, results, opts, names, dupes, writer, errors, ckpt)
                     ckpt.chunks_done += 1
                     ckpt.offsets = {"part": writer.sync(), "errors": errors.sync()}

@@ -85,6 +85,7 @@ class ImportOptions:
     encoding: str | None = None
     sheet: str | None = None
     stop: threading.Event | None = None
+    progress_every: float = 0.2  # seconds between progress callbacks (0: after every chunk)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def params(self) -> dict[str, Any]:
@@ -166,7 +167,7 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
     for key in ("rows_read", "rows_written", "rows_failed", "imported", "already", "duplicates"):
         ckpt.setdefault(key, 0)
     summary = JobSummary("import", resumed_at_row=ckpt["rows_read"])
-    ticker = Ticker("import", progress)
+    ticker = Ticker("import", progress, every=opts.progress_every)
     dupes = FileDuplicates() if opts.dedup else None
     records = iter(reader)
     for _ in range(ckpt["rows_read"]):  # skip what the interrupted run committed, rebuilding groups
@@ -216,25 +217,29 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
                 if "error" in res:
                     errors.write({"row": item.rec.row, "line": item.rec.line, "id": item.ref,
                                   "error_code": res["error_code"], "reason": res["error"]})  # fmt: skip
-                    bad.append((item.rec, None))
-                    continue
-                if dupes is not None:
-                    item.group = dupes.assign(item.rec.row, item.ref, triage_text(item.title, item.body))
-                good.append((item, res))
-            ckpt["errors_offset"] = errors.sync()
-            with db.session(write=True) as session:
-                counts = _store(session, job.id, opts, good)
-                for key, value in counts.items():
-                    ckpt[key] += value
-                ckpt["rows_read"] += len(items) + len(bad) - sum(1 for _, e in bad if e is None)
-                ckpt["rows_failed"] += len(bad)
-                ckpt["rows_written"] += counts["imported"]
+                else:
+                    good.append((item, res))
+            if dupes is not None:
+                groups = dupes.assign_many(
+                    [(i.rec.row, i.ref, triage_text(i.title, i.body)) for i, _ in good]
+                )
+                for (item, _), group in zip(good, groups, strict=True):
+                    item.group = group
+            new = dict(ckpt, errors_offset=errors.sync())
+            with db.session(write=True) as session:  # the chunk and its checkpoint commit together
+                for key, value in _store(session, job.id, opts, good).items():
+                    new[key] += value
+                new["rows_read"] += len(items) + len(bad)
+                new["rows_failed"] += len(items) - len(good) + len(bad)
+                new["rows_written"] = new["imported"]
+                done, total = reader.progress()
                 ticker.update(
-                    rows_read=ckpt["rows_read"], rows_written=ckpt["rows_written"],
-                    rows_failed=ckpt["rows_failed"], done_units=reader.progress()[0],
-                    total_units=reader.progress()[1],
+                    notify=False, rows_read=new["rows_read"], rows_written=new["rows_written"],
+                    rows_failed=new["rows_failed"], done_units=done, total_units=total,
                 )  # fmt: skip
-                save_checkpoint(session, job.id, ckpt, ticker.state)
+                save_checkpoint(session, job.id, new, ticker.state)
+            ckpt = new
+            ticker.update()
     except KeyboardInterrupt:
         summary.interrupted = True
     except Exception as exc:

@@ -100,12 +100,12 @@ class Ticker:
         self._start = time.perf_counter()
         self._last = 0.0
 
-    def update(self, *, force: bool = False, **fields: Any) -> None:
+    def update(self, *, force: bool = False, notify: bool = True, **fields: Any) -> None:
         for key, value in fields.items():
             setattr(self.state, key, value)
         now = time.perf_counter()
         self.state.elapsed = now - self._start
-        if self.callback is not None and (force or now - self._last >= self.every):
+        if notify and self.callback is not None and (force or now - self._last >= self.every):
             self._last = now
             self.callback(self.state)
 

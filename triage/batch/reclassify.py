@@ -75,6 +75,7 @@ class ReclassifyOptions:
     errors: Path | None = None
     database: Database | None = None  # a ready Database (tests, API) instead of the URL
     stop: threading.Event | None = None
+    progress_every: float = 0.2  # seconds between progress callbacks (0: after every chunk)
 
     def params(self) -> dict[str, Any]:
         return {
@@ -136,7 +137,7 @@ def run_reclassify(opts: ReclassifyOptions, progress: ProgressCallback | None = 
     summary = JobSummary("reclassify", resumed_at_row=ckpt["rows_read"])
     with db.session() as session:
         total = session.exec(select(func.count()).select_from(Case).where(*filters)).one()
-    ticker = Ticker("reclassify", progress)
+    ticker = Ticker("reclassify", progress, every=opts.progress_every)
     ticker.update(
         rows_read=ckpt["rows_read"], resumed_rows=ckpt["rows_read"], start_units=ckpt["rows_read"],
         done_units=ckpt["rows_read"], total_units=int(total),
@@ -162,24 +163,21 @@ def run_reclassify(opts: ReclassifyOptions, progress: ProgressCallback | None = 
             failed = [(no, r) for (_, no), r in zip(meta, results, strict=True) if "error" in r]
             for case_no, res in failed:
                 errors.write({"case_no": case_no, "error_code": res["error_code"], "reason": res["error"]})
-            ckpt["errors_offset"] = errors.sync()
-
-            def _store(session: Session, meta=meta, results=results, n_failed=len(failed)) -> None:
-                counts = _apply_chunk(session, job.id, opts.actor, meta, results)
-                for key, value in counts.items():
-                    ckpt[key] += value
-                ckpt["last_id"] = meta[-1][0]
-                ckpt["rows_read"] += len(meta)
-                ckpt["rows_written"] += len(meta) - n_failed
-                ckpt["rows_failed"] += n_failed
+            new = dict(ckpt, errors_offset=errors.sync())
+            with db.session(write=True) as session:  # the chunk and its checkpoint commit together
+                for key, value in _apply_chunk(session, job.id, opts.actor, meta, results).items():
+                    new[key] += value
+                new["last_id"] = meta[-1][0]
+                new["rows_read"] += len(meta)
+                new["rows_written"] += len(meta) - len(failed)
+                new["rows_failed"] += len(failed)
                 ticker.update(
-                    rows_read=ckpt["rows_read"], rows_written=ckpt["rows_written"],
-                    rows_failed=ckpt["rows_failed"], done_units=ckpt["rows_read"],
+                    notify=False, rows_read=new["rows_read"], rows_written=new["rows_written"],
+                    rows_failed=new["rows_failed"], done_units=new["rows_read"],
                 )  # fmt: skip
-                save_checkpoint(session, job.id, ckpt, ticker.state)
-
-            with db.session(write=True) as session:
-                _store(session)
+                save_checkpoint(session, job.id, new, ticker.state)
+            ckpt = new
+            ticker.update()
     except KeyboardInterrupt:
         summary.interrupted = True
     except Exception as exc:

@@ -16,9 +16,10 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from triage.hot_issues import HotRecord
+from triage.intake import mask_pii
 from triage.store.db import Database
 from triage.store.lifecycle import is_active
-from triage.store.models import Case, CaseStatus, Department
+from triage.store.models import AuditEvent, Case, CaseStatus, Department
 from triage.store.numbers import LOCAL_TZ
 
 S = CaseStatus
@@ -124,37 +125,98 @@ def _as_date(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def daily_volume(
+@dataclass(slots=True)
+class PeriodSummary:
+    volume: DailyVolume
+    resolution: Resolution
+
+
+def period_summary(
     db: Database, now: datetime, days: int = 30, scope: StatsScope | None = None, top: int = 6
-) -> DailyVolume:
-    """Cases received per day for the ``top`` categories of the period, the rest as 其他."""
+) -> PeriodSummary:
+    """Daily volume by category and the resolution figures of the cases received in the period.
+
+    One grouped scan of the period's cases (by day, category and status) feeds both, which
+    matters when the window holds tens of thousands of cases.
+    """
     start, end, day_list = period(now, days)
     day = _local_date(db, Case.created_at).label("day")
+    done = sa.and_(Case.status.in_(DONE), Case.resolved_at.is_not(None))
     stmt = (scope or StatsScope()).apply(
-        sa.select(day, category_expr.label("category"), sa.func.count().label("n"))
+        sa.select(
+            day,
+            category_expr.label("category"),
+            Case.status,
+            sa.func.count(),
+            sa.func.sum(sa.case((done, 1), else_=0)),
+            sa.func.sum(sa.case((done, _hours_between(db, Case.created_at, Case.resolved_at)), else_=None)),
+            sa.func.sum(sa.case((sa.and_(done, Case.resolved_at <= Case.deadline), 1), else_=0)),
+        )
         .where(Case.created_at >= start, Case.created_at < end)
-        .group_by(day, category_expr)
+        .group_by(day, category_expr, Case.status)
     )
     with db.session() as session:
-        rows = [(_as_date(d), c, int(n)) for d, c, n in session.execute(stmt)]
+        rows = session.execute(stmt).all()
+    by_day_cat: dict[tuple[date, str], int] = defaultdict(int)
+    by_status: dict[str, int] = defaultdict(int)
+    n_done = on_time = 0
+    hours = 0.0
+    for d, cat, status, n, n_d, h, in_time in rows:
+        by_day_cat[(_as_date(d), cat)] += int(n)
+        by_status[str(status)] += int(n)
+        n_done += int(n_d or 0)
+        hours += float(h or 0.0)
+        on_time += int(in_time or 0)
+    received = sum(by_status.values())
+    actionable = received - sum(by_status.get(s, 0) for s in NOT_ACTIONABLE)
+    resolved = sum(by_status.get(s, 0) for s in DONE)
+    res = Resolution(
+        received=received,
+        actionable=actionable,
+        resolved=resolved,
+        rate=resolved / actionable if actionable else None,
+        avg_hours=hours / n_done if n_done else None,
+        on_time_rate=on_time / n_done if n_done else None,
+        by_status=dict(by_status),
+    )
+    return PeriodSummary(_volume(day_list, by_day_cat, top), res)
+
+
+def _volume(day_list: list[date], counts: dict[tuple[date, str], int], top: int) -> DailyVolume:
     totals: dict[str, int] = defaultdict(int)
-    for _, cat, n in rows:
+    for (_, cat), n in counts.items():
         totals[cat] += n
     ranked = sorted(totals, key=lambda c: (-totals[c], c))
     kept = ranked if len(ranked) <= top + 1 else ranked[:top]
     index = {d: i for i, d in enumerate(day_list)}
     series = {c: [0] * len(day_list) for c in kept}
     other = [0] * len(day_list)
-    for d, cat, n in rows:
+    for (d, cat), n in counts.items():
         if d in index:
             series.get(cat, other)[index[d]] += n
     if any(other):
-        series[OTHER] = (
-            [a + b for a, b in zip(series.get(OTHER, other), other, strict=True)]
-            if (OTHER in series)
-            else other
-        )
+        merged = series.get(OTHER, [0] * len(day_list))
+        series[OTHER] = [a + b for a, b in zip(merged, other, strict=True)]
     return DailyVolume(day_list, series)
+
+
+def daily_volume(
+    db: Database, now: datetime, days: int = 30, scope: StatsScope | None = None, top: int = 6
+) -> DailyVolume:
+    """Cases received per day for the ``top`` categories of the period, the rest as 其他."""
+    return period_summary(db, now, days, scope, top).volume
+
+
+def resolution(db: Database, now: datetime, days: int = 30, scope: StatsScope | None = None) -> Resolution:
+    """Resolution rate, mean hours to resolve and on-time share for cases received in the period."""
+    return period_summary(db, now, days, scope).resolution
+
+
+def data_version(db: Database) -> int:
+    """Id of the newest audit event: every change to a case writes one, so cached figures keyed
+    by this number are never stale (and reading it is one primary-key lookup)."""
+    with db.session() as session:
+        return int(session.execute(sa.select(sa.func.max(AuditEvent.id))).scalar() or 0)
 
 
 def department_load(db: Database, now: datetime, scope: StatsScope | None = None) -> list[DepartmentLoad]:
@@ -173,37 +235,6 @@ def department_load(db: Database, now: datetime, scope: StatsScope | None = None
         for code, n, late in rows
     ]
     return sorted(out, key=lambda d: (-d.overdue, -d.open, d.code))
-
-
-def resolution(db: Database, now: datetime, days: int = 30, scope: StatsScope | None = None) -> Resolution:
-    """Resolution rate, mean hours to resolve and on-time share for cases received in the period."""
-    start, end, _ = period(now, days)
-    sc = scope or StatsScope()
-    in_period = (Case.created_at >= start, Case.created_at < end)
-    by_status_stmt = sc.apply(sa.select(Case.status, sa.func.count()).where(*in_period).group_by(Case.status))
-    done = sc.apply(
-        sa.select(
-            sa.func.count(),
-            sa.func.avg(_hours_between(db, Case.created_at, Case.resolved_at)),
-            sa.func.sum(sa.case((Case.resolved_at <= Case.deadline, 1), else_=0)),
-        ).where(*in_period, Case.status.in_(DONE), Case.resolved_at.is_not(None))
-    )
-    with db.session() as session:
-        by_status = {str(s): int(n) for s, n in session.execute(by_status_stmt)}
-        n_done, avg_hours, on_time = session.execute(done).one()
-    received = sum(by_status.values())
-    actionable = received - sum(by_status.get(s, 0) for s in NOT_ACTIONABLE)
-    resolved = sum(by_status.get(s, 0) for s in DONE)
-    n_done = int(n_done or 0)
-    return Resolution(
-        received=received,
-        actionable=actionable,
-        resolved=resolved,
-        rate=resolved / actionable if actionable else None,
-        avg_hours=float(avg_hours) if avg_hours is not None else None,
-        on_time_rate=int(on_time or 0) / n_done if n_done else None,
-        by_status=by_status,
-    )
 
 
 def satisfaction(
@@ -243,7 +274,7 @@ def hot_issue_records(
     with db.session() as session:
         rows = session.execute(stmt).all()
     return [
-        HotRecord(id=no, text=text, title=title, time=at, likes=0, category=cat)
+        HotRecord(id=no, text=text, title=mask_pii(title) if title else None, time=at, likes=0, category=cat)
         for no, title, text, at, cat in reversed(rows)
     ]
 

@@ -164,6 +164,11 @@
     }, 0);
   });
 
+  /* daily charts on a phone: show the latest days first (the chart scrolls inside its card) */
+  Array.prototype.forEach.call(document.querySelectorAll(".chart-scroll.to-end"), function (box) {
+    box.scrollLeft = box.scrollWidth;
+  });
+
   setupSuggest();
   setupSubcategories();
 })();
