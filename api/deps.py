@@ -1,4 +1,8 @@
-"""Dependencies shared by the routers, as ``Annotated`` aliases (``SessionDep``, ``CurrentUser`` …)."""
+"""Dependencies shared by the routers, as ``Annotated`` aliases (``SessionDep``, ``CurrentUser`` …).
+
+The accessors are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in the
+thread pool, which would cost a thread hop per dependency per request.
+"""
 
 from __future__ import annotations
 
@@ -21,27 +25,27 @@ from triage.store.models import Role
 from triage.store.service import CaseService
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_triager(request: Request) -> Triager:
+async def get_triager(request: Request) -> Triager:
     return request.app.state.triager
 
 
-def get_batcher(request: Request) -> TriageBatcher:
+async def get_batcher(request: Request) -> TriageBatcher:
     return request.app.state.batcher
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     return request.app.state.db
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics
 
 
-def get_service(request: Request) -> CaseService:
+async def get_service(request: Request) -> CaseService:
     return request.app.state.service
 
 

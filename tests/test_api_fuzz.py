@@ -21,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.testing import postgres_available, running_app, temporary_database
 
-MAX_EXAMPLES = int(os.environ.get("TRIAGE_FUZZ_EXAMPLES", "12"))
+MAX_EXAMPLES = int(os.environ.get("TRIAGE_FUZZ_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 

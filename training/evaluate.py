@@ -97,3 +97,67 @@ def format_metrics(metrics: dict, title: str = "") -> str:
             f"  {m['support']:7d}"
         )
     return "\n".join(lines)
+
+
+def speed_benchmark(model_path: str | Path, messages_path: str | Path, repeats: int = 3) -> dict:
+    """Classifier cost per message as a ratio to ``jieba.lcut`` on the same texts, same run.
+
+    Times (best of ``repeats``): load (bundle + tokenizer init), ``jieba.lcut`` (default
+    dictionary, HMM on) over title + body, :func:`tokenize`, and the classifier's share of the
+    pipeline — ``predict_proba`` + ``explain`` on the shared tokens, batched and one by one.
+    """
+    import jieba
+
+    from triage.tabular import TabularReader, join_text
+    from triage.tokenizer import get_tokenizer
+
+    start = time.perf_counter()
+    model = load_bundle(model_path).category
+    get_tokenizer()
+    load_seconds = time.perf_counter() - start
+    with TabularReader(messages_path) as reader:
+        texts = [join_text(r.values, ["title", "body"]) for r in reader if r.values]
+    texts = [normalize_text(t) for t in texts if t]
+    jieba.initialize()
+    tokens = [tokenize(t) for t in texts]
+
+    def classify(batch: list[list[str]]) -> None:
+        proba = model.predict_proba(batch)
+        model.explain(batch, proba.argmax(axis=1), n_terms=5)
+
+    best = {"jieba": float("inf"), "tokenize": float("inf"), "classifier": float("inf")}
+    for _ in range(repeats):  # interleaved, so machine load hits all three alike
+        for name, run in (
+            ("jieba", lambda: [jieba.lcut(t) for t in texts]),
+            ("tokenize", lambda: [tokenize(t) for t in texts]),
+            ("classifier", lambda: classify(list(tokens))),
+        ):
+            t0 = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - t0)
+    single = tokens[:300]
+    t0 = time.perf_counter()
+    for doc in single:
+        classify([doc])
+    single_ms = (time.perf_counter() - t0) / len(single) * 1e3
+    n = len(texts)
+    return {
+        "messages": n,
+        "mean_chars": round(sum(map(len, texts)) / n, 1),
+        "load_seconds": round(load_seconds, 2),
+        "jieba_lcut_ms_per_msg": round(best["jieba"] / n * 1e3, 4),
+        "tokenize_ms_per_msg": round(best["tokenize"] / n * 1e3, 4),
+        "classifier_ms_per_msg": round(best["classifier"] / n * 1e3, 4),
+        "classifier_to_jieba_ratio": round(best["classifier"] / best["jieba"], 3),
+        "tokenize_plus_classifier_throughput_vs_jieba": round(
+            best["jieba"] / (best["tokenize"] + best["classifier"]), 3
+        ),
+        "single_message_ms": round(single_ms, 3),
+    }
+
+
+if __name__ == "__main__":  # python -m training.evaluate MODEL_DIR MESSAGES_CSV
+    import json
+    import sys
+
+    print(json.dumps(speed_benchmark(sys.argv[1], sys.argv[2]), indent=2))

@@ -72,6 +72,24 @@ class _HashIndex:
         return out
 
 
+def _document_frequency(keys: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct keys, their document frequency, index of each input key in the distinct keys).
+
+    ``owner`` must be non-decreasing, as it is in position order. One stable sort; much faster
+    here than ``np.unique`` on (document, key) pairs.
+    """
+    order = np.argsort(keys, kind="stable")
+    ks, docs = keys[order], owner[order]
+    new_key = np.ones(len(ks), dtype=bool)
+    new_key[1:] = ks[1:] != ks[:-1]
+    new_cell = new_key.copy()
+    new_cell[1:] |= docs[1:] != docs[:-1]
+    key_id = np.cumsum(new_key) - 1
+    inverse = np.empty(len(keys), dtype=np.int64)
+    inverse[order] = key_id
+    return ks[new_key], np.bincount(key_id[new_cell], minlength=int(new_key.sum())), inverse
+
+
 def _key(block: int, n: int, payload: np.ndarray) -> np.ndarray:
     return payload | np.int64((block << _BLOCK_SHIFT) | (n << _N_SHIFT))
 
@@ -85,7 +103,8 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
 
     One ``LinearSVC`` is trained on all data (so ``explain`` reads one weight matrix); probabilities
     are ``softmax(decision / temperature_)`` with the temperature fitted on cross-validated decision
-    values (temperature scaling keeps ``predict`` equal to the SVM's argmax).
+    values (temperature scaling keeps ``predict`` equal to the SVM's argmax). ``calibration_cv`` < 2
+    skips calibration (temperature 1): cheaper when only ``predict`` matters, e.g. held-out scoring.
     """
 
     def __init__(
@@ -96,7 +115,8 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
         char_min_df: int = 3,
         C: float = 1.0,
         class_weight: str | dict | None = "balanced",
-        calibration_cv: int = 5,
+        calibration_cv: int = 3,
+        tol: float = 1e-3,
         random_state: int = 0,
     ) -> None:
         self.word_ngram_range = word_ngram_range
@@ -106,6 +126,7 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
         self.C = C
         self.class_weight = class_weight
         self.calibration_cv = calibration_cv
+        self.tol = tol
         self.random_state = random_state
 
     # ----------------------------------------------------------------- fitting
@@ -120,8 +141,8 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
         if len(classes) < 2 or counts.min() < 2:
             raise ValueError("need at least two classes with two or more examples each")
         strings = ["".join(d) for d in docs]
-        self.word_vocab_, word_df = self._vocab((set(d) for d in docs), self.word_min_df)
-        self.char_vocab_, char_df = self._vocab((set(s) for s in strings), self.char_min_df, bmp_only=True)
+        self.word_vocab_, word_df = self._word_vocab(docs)
+        self.char_vocab_, char_df = self._char_vocab(strings)
         self.word_bits_ = max(1, len(self.word_vocab_).bit_length())
         self.char_bits_ = max(1, len(self.char_vocab_).bit_length())
         for rng, bits in ((self.word_ngram_range, self.word_bits_), (self.char_ngram_range, self.char_bits_)):
@@ -132,9 +153,7 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
         found: list[tuple[np.ndarray, np.ndarray]] = []  # (keys, df) of every feature
 
         def keep_frequent(block: int, n: int, keys: np.ndarray, owner: np.ndarray) -> np.ndarray:
-            uniq, inverse = np.unique(keys, return_inverse=True)
-            cells = np.unique(owner * len(uniq) + inverse)  # one (doc, n-gram) cell per document
-            df = np.bincount(cells % len(uniq), minlength=len(uniq))
+            uniq, df, inverse = _document_frequency(keys, owner)
             kept = df >= (self.word_min_df if block == WORD else self.char_min_df)
             lo = (self.word_ngram_range if block == WORD else self.char_ngram_range)[0]
             if n >= lo:
@@ -154,17 +173,24 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
 
         features = self.transform(docs)
         self.n_features_in_ = features.shape[1]
-        svm = LinearSVC(C=self.C, class_weight=self.class_weight, random_state=self.random_state)
-        cv = StratifiedKFold(int(min(self.calibration_cv, counts.min())), shuffle=True, random_state=0)
-        held_out = cross_val_predict(svm, features, y, cv=cv, method="decision_function")
+        svm = LinearSVC(
+            C=self.C, class_weight=self.class_weight, tol=self.tol, random_state=self.random_state
+        )
+        n_splits = int(min(self.calibration_cv, counts.min()))
+        held_out = None
+        if n_splits >= 2:
+            cv = StratifiedKFold(n_splits, shuffle=True, random_state=0)
+            held_out = cross_val_predict(svm, features, y, cv=cv, method="decision_function")
         svm.fit(features, y)
         self.classes_ = svm.classes_
         coef, intercept = svm.coef_, svm.intercept_
         if len(self.classes_) == 2:  # one weight vector → two symmetric rows, softmax == sigmoid
             coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0], intercept[0]]) / 2
-            held_out = np.column_stack([-held_out / 2, held_out / 2])
+            held_out = None if held_out is None else np.column_stack([-held_out / 2, held_out / 2])
         self.coef_, self.intercept_ = coef.astype(np.float32), intercept
-        self.temperature_ = self._fit_temperature(held_out, np.searchsorted(self.classes_, y))
+        self.temperature_ = (
+            1.0 if held_out is None else self._fit_temperature(held_out, np.searchsorted(self.classes_, y))
+        )
         self._build_runtime()
         return self
 
@@ -181,13 +207,17 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
             raise TypeError("X must be a list of token lists (use triage.tokenizer.tokenize on each text)")
         return list(X)
 
-    @staticmethod
-    def _vocab(doc_sets, min_df: int, bmp_only: bool = False) -> tuple[list[str], np.ndarray]:
-        df = Counter()
-        for items in doc_sets:
-            df.update(items)
-        keep = sorted(t for t, c in df.items() if c >= min_df and (not bmp_only or ord(t) < _BMP))
+    def _word_vocab(self, docs) -> tuple[list[str], np.ndarray]:
+        df = Counter(chain.from_iterable(map(set, docs)))
+        keep = sorted(t for t, c in df.items() if c >= self.word_min_df)
         return ["", *keep], np.array([df[t] for t in keep], dtype=np.int64)  # id 0 = unknown / break
+
+    def _char_vocab(self, strings: list[str]) -> tuple[list[str], np.ndarray]:
+        codes = np.frombuffer("".join(strings).encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+        owner = np.repeat(np.arange(len(strings)), np.fromiter(map(len, strings), np.int64, len(strings)))
+        uniq, df, _ = _document_frequency(codes, owner)
+        keep = (df >= self.char_min_df) & (uniq < _BMP)
+        return ["", *map(chr, uniq[keep])], df[keep]
 
     # --------------------------------------------------------- featurization
     def _build_runtime(self) -> None:

@@ -102,6 +102,7 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
         raise InputError("--output must differ from --input", code="bad_option")
     spec = spec_of(opts)
     summary = JobSummary("classify")
+    cpu_start = _cpu_seconds()
     ticker = Ticker("classify", progress, every=opts.progress_every)
     with TabularReader(opts.input, fmt=opts.input_format, encoding=opts.encoding, sheet=opts.sheet) as reader:
         reader.require(list(opts.text_cols) + ([opts.id_col] if opts.id_col else []))
@@ -124,8 +125,15 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
             opts.engine, workers=opts.workers, scheduler=opts.scheduler, init=warm, init_args=(spec,)
         )
         try:
+            version = engine_model_version(engine, spec)
             if ckpt.rows_read == 0:
-                ckpt.options["model_version"] = engine_model_version(engine, spec)
+                ckpt.options["model_version"] = version
+            elif version != ckpt.options.get("model_version"):
+                raise InputError(
+                    f"the interrupted run used model {ckpt.options.get('model_version')}, this one has "
+                    f"{version}; resume with the same model or run without --resume",
+                    code="checkpoint_mismatch",
+                )
             writer = TabularWriter(
                 paths.part,
                 columns,
@@ -170,8 +178,7 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
     summary.seconds = ticker.elapsed()
     summary.outputs = {"output": str(paths.output), "errors": str(paths.errors)}
     summary.details["model_version"] = ckpt.options.get("model_version", "")
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    summary.details["main_process_cpu_s"] = round(usage.ru_utime + usage.ru_stime, 1)
+    summary.details["main_process_cpu_s"] = round(_cpu_seconds() - cpu_start, 1)
     if dupes is not None:
         summary.details["duplicate_groups"] = dupes.groups
     if summary.interrupted:
@@ -180,6 +187,11 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
     _finalise(paths, columns)
     ticker.finish()
     return summary
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def engine_model_version(engine: Any, spec: ModelSpec) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -96,6 +97,8 @@ def _run(label: str, runner: Any, options: Any, quiet: bool, as_json: bool) -> N
             summary = runner(options, bar)
     except TriageError as exc:
         raise _fail(str(exc)) from None
+    except BrokenProcessPool:
+        raise _fail("a worker process died (out of memory?); run the same command with --resume") from None
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, default=str))
     else:
