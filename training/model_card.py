@@ -65,7 +65,7 @@ def plot_confusion(matrix: list[list[int]], labels: list[str], path: Path, title
     font = chinese_font()
     names = labels if font else [str(i) for i in range(len(labels))]
     with plt.rc_context({"font.family": [font, "sans-serif"]} if font else {}):
-        fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(labels), 0.8 + 0.7 * len(labels)), dpi=110)
+        fig, ax = plt.subplots(figsize=(2.5 + 0.65 * len(labels), 2.2 + 0.6 * len(labels)), dpi=110)
         im = ax.imshow(matrix, cmap="Blues")
         ax.set_xticks(range(len(labels)), names, rotation=45 if font else 0, ha="right" if font else "center")
         ax.set_yticks(range(len(labels)), names)

@@ -51,12 +51,14 @@ def cjk_font() -> str | None:
     return next((name for name in CJK_FONTS if name in names), None)
 
 
-def label_codes(labels: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """Axis labels: the labels themselves when a CJK font exists, else short codes (C1, C2 …)
-    that the page's table explains, so the chart never shows empty boxes."""
+def label_codes(
+    labels: Sequence[str], codes: Sequence[str] | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """Axis labels: the labels themselves when a CJK font exists, else short codes (``codes`` or
+    C1, C2 …) that the page explains, so the chart never shows empty boxes."""
     if cjk_font() is not None:
         return list(labels), {}
-    codes = [f"C{i + 1}" for i in range(len(labels))]
+    codes = list(codes) if codes is not None else [f"C{i + 1}" for i in range(len(labels))]
     return codes, dict(zip(codes, labels, strict=True))
 
 
@@ -72,6 +74,7 @@ def bar_chart(
     *,
     title: str,
     xlabel: str,
+    codes: Sequence[str] | None = None,
 ) -> tuple[str, dict[str, str]]:
     """Grouped horizontal bars; returns (base64 PNG, legend of label codes or {})."""
     import matplotlib
@@ -80,7 +83,7 @@ def bar_chart(
     import matplotlib.pyplot as plt
     import numpy as np
 
-    shown, legend = label_codes(labels)
+    shown, legend = label_codes(labels, codes)
     font = cjk_font()
     rc = {"font.sans-serif": [font, "DejaVu Sans"]} if font else {}
     with plt.rc_context(rc):

@@ -23,8 +23,6 @@ TEMPLATE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 · {{ issues|length }} issues · similarity ≥ {{ threshold }}
 · growth = (last {{ growth_days }} days + 1) / (the {{ growth_days }} days before + 1)</p>
 {% if chart %}<img alt="largest hot issues" src="data:image/png;base64,{{ chart }}">{% endif %}
-{% if legend %}<p class="meta">{% for code, name in legend.items() %}{{ code }} = {{ name }}
-{{ " · " if not loop.last }}{% endfor %}</p>{% endif %}
 <table><tr><th class="n">#</th><th>Issue</th><th class="n">Records</th><th class="n">Recent</th>
 <th class="n">Growth</th><th class="n">Likes</th><th>Period</th><th>Keywords</th></tr>
 {% for h in issues %}<tr><td class="n">{{ h.rank }}</td><td>{{ h.title }}<br>
@@ -111,16 +109,17 @@ def write_hot_issues(
         outputs["csv"] = str(csv_path)
     if html_path is not None:
         top = issues[:15]
-        chart, legend = "", {}
+        chart = ""
         if top:
-            chart, legend = bar_chart(
+            chart, _ = bar_chart(
                 [h.title for h in top],
                 {"records": [h.size for h in top], f"last {growth_days} days": [h.recent for h in top]},
                 title="Largest hot issues",
                 xlabel="records",
+                codes=[f"#{h.rank}" for h in top],  # the table's rank column explains them
             )
         html = render(
-            TEMPLATE, issues=issues, chart=chart, legend=legend, n_records=n_records,
+            TEMPLATE, issues=issues, chart=chart, n_records=n_records,
             since=since.date().isoformat() if since else None, threshold=threshold, growth_days=growth_days,
         )  # fmt: skip
         html_path.write_text(html, encoding="utf-8")

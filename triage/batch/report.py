@@ -37,18 +37,18 @@ TEMPLATE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <h2>Shift per category</h2>
 {% if chart %}<img alt="cases per category before and after"
 src="data:image/png;base64,{{ chart }}">{% endif %}
-{% if legend %}<p class="meta">{% for code, name in legend.items() %}{{ code }} = {{ name }}
-{{ " · " if not loop.last }}{% endfor %}</p>{% endif %}
 <table><tr><th>Category</th><th class="n">Before</th><th class="n">After</th><th class="n">Shift</th></tr>
-{% for cat, b, a in r.shift %}<tr><td>{{ cat }}</td><td class="n">{{ b }}</td><td class="n">{{ a }}</td>
+{% for cat, b, a in r.shift %}<tr>
+<td>{% if code_of.get(cat) %}{{ code_of[cat] }} · {% endif %}{{ cat }}</td>
+<td class="n">{{ b }}</td><td class="n">{{ a }}</td>
 <td class="n">{{ "%+d"|format(a - b) }}</td></tr>{% endfor %}</table>
 <h2>Old → new category</h2>
 <table><tr><th>Old suggestion</th><th>New suggestion</th><th class="n">Cases</th></tr>
 {% for (old, new), n in r.pairs %}<tr><td>{{ old }}</td><td>{{ new }}</td><td class="n">{{ n }}</td></tr>
 {% endfor %}
 </table>
-<h2>Changed cases{% if r.changed > r.cases|length %} (first {{ r.cases|length }} of {{ r.changed }};
-all are in the CSV){% endif %}</h2>
+<h2>Changed and flagged cases{% if r.listed > r.cases|length %} (first {{ r.cases|length }} of
+{{ r.listed }}; all are in the CSV){% endif %}</h2>
 <table><tr><th>Case</th><th>Status</th><th>Old</th><th>New</th><th class="n">Confidence</th>
 <th>Decision</th></tr>
 {% for c in r.cases %}<tr><td><a href="{{ c.link }}">{{ c.case_no }}</a></td><td>{{ c.status }}</td>
@@ -67,6 +67,7 @@ class ChangeReport:
     changed: int = 0
     applied: int = 0
     flagged: int = 0
+    listed: int = 0  # changed or flagged: the rows of the CSV
     pairs: list[tuple[tuple[str, str], int]] = field(default_factory=list)
     shift: list[tuple[str, int, int]] = field(default_factory=list)  # category, before, after
     cases: list[dict[str, object]] = field(default_factory=list)  # changed or flagged, capped for HTML
@@ -125,6 +126,7 @@ def build_change_report(
                 continue
             pairs[(old, new)] += s.changed
             report.changed += s.changed
+            report.listed += 1
             row = {
                 "case_no": s.case_no, "link": f"{link_base}{s.case_no}", "status": s.case_status,
                 "old_category": old, "new_category": new, "old_confidence": s.previous_confidence,
@@ -147,6 +149,7 @@ def build_change_report(
             title="Cases per category before and after reclassification",
             xlabel="cases",
         )
-    output.write_text(render(TEMPLATE, job=job, r=report, chart=chart, legend=legend), encoding="utf-8")
+    code_of = {name: code for code, name in legend.items()}  # chart codes, shown in the shift table
+    output.write_text(render(TEMPLATE, job=job, r=report, chart=chart, code_of=code_of), encoding="utf-8")
     report.outputs = {"html": str(output), "csv": str(csv_path)}
     return report
