@@ -1,9 +1,10 @@
 """``Idempotency-Key`` for creating requests: a retry returns the first response and creates nothing.
 
-Keys are scoped per user and stored by the case store with a hash of the request; the same
-key with a different body is a 422. Requests with the same key are serialised inside the
-process (striped locks), so a retry that overlaps a slow first attempt waits for it and
-then replays its response instead of creating a second case.
+Keys are scoped per user. The store keeps the key, a hash of the request and the response
+in the same transaction as the new case (``CaseService.submit_idempotent``), so even a crash
+or a retry that reaches another worker cannot create a second case; the same key with a
+different body is a 422. Within one process, requests with the same key also wait for each
+other (striped locks), which only saves the loser a wasted triage.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from fastapi.responses import JSONResponse
 
 from api.errors import ApiError
 from api.security import Principal
-from triage.store.db import Database
-from triage.store.registry import idempotent_get, idempotent_put
+from triage.store.models import Case
+from triage.store.service import CaseService
 
 HEADER = "Idempotency-Key"
 MAX_KEY_CHARS = 100
@@ -43,27 +44,35 @@ def _check_key(key: str) -> str:
     return key
 
 
-def run_idempotent(
-    db: Database,
+def submit_idempotent(
+    service: CaseService,
     user: Principal,
     key: str | None,
     req_hash: str,
-    create: Callable[[], tuple[int, Any]],
+    fields: dict[str, Any],
+    render: Callable[[Case], Any],
+    *,
+    on_created: Callable[[Case], None] | None = None,
+    status_code: int = 201,
 ) -> JSONResponse:
-    """Call ``create`` (→ status, JSON body) once per key; replay the stored answer afterwards."""
+    """Submit the case described by ``fields`` once per key; replay the stored answer afterwards."""
     if key is None:
-        status, body = create()
-        return JSONResponse(body, status_code=status)
-    scoped = f"{user.id}:{_check_key(key)}"
-    with _LOCKS[hash(scoped) % len(_LOCKS)]:
-        row = idempotent_get(db, scoped, req_hash)
-        if row is not None:
-            return JSONResponse(
-                row.response, status_code=row.status_code, headers={"Idempotent-Replayed": "true"}
-            )
-        status, body = create()
-        row = idempotent_put(db, scoped, req_hash, body, status_code=status)
-        replayed = row.response != body
-        return JSONResponse(
-            row.response, status_code=row.status_code, headers={"Idempotent-Replayed": str(replayed).lower()}
+        case = service.submit(**fields)
+        if on_created is not None:
+            on_created(case)
+        return JSONResponse(render(case), status_code=status_code)
+    key = _check_key(key)
+    owner = str(user.id)
+    with _LOCKS[hash(f"{owner}:{key}") % len(_LOCKS)]:
+        outcome = service.submit_idempotent(
+            idempotency_key=key,
+            request_hash=req_hash,
+            owner=owner,
+            render=render,
+            status_code=status_code,
+            **fields,
         )
+    if outcome.case is not None and on_created is not None:
+        on_created(outcome.case)
+    headers = {"Idempotent-Replayed": str(outcome.replayed).lower()}
+    return JSONResponse(outcome.response, status_code=outcome.status_code, headers=headers)

@@ -68,6 +68,7 @@ class PeakRSS:
         self.peak_sum = 0
         self.peak_procs = 0
         self.peak_single = 0  # the largest single process (main or one worker)
+        self.cpu: dict[int, float] = {}  # pid -> last seen user+system CPU seconds
         self.samples: list[tuple[float, int]] = []  # (seconds, summed RSS): memory must stay flat
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
@@ -85,6 +86,8 @@ class PeakRSS:
                         rss = p.memory_info().rss
                         total += rss
                         self.peak_single = max(self.peak_single, rss)
+                        times = p.cpu_times()
+                        self.cpu[p.pid] = times.user + times.system
                 self.samples.append((time.perf_counter(), total))
                 if total > self.peak_sum:
                     self.peak_sum, self.peak_procs = total, len(procs)
@@ -139,6 +142,10 @@ def run_classify(inp: Path, out: Path, workers: int, *extra: str, sample_rss: bo
             result["peak_rss_by_quarter_mb"] = [round(q / 2**20, 1) for q in quarter]
         result["processes"] = sampler.peak_procs
         result["largest_process_peak_rss_mb"] = round(sampler.peak_single / 2**20, 1)
+        # CPU seconds of all processes (sampled, so the last 0.2 s may be missing): how much work
+        # the run needed regardless of how many cores other users left it.
+        result["cpu_seconds_all_processes"] = round(sum(sampler.cpu.values()), 1)
+        result["main_process_cpu_s"] = summary["details"].get("main_process_cpu_s")
     return result
 
 

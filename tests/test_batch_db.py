@@ -14,7 +14,7 @@ from sqlmodel import func, select
 from triage.batch.importer import ImportOptions, run_import
 from triage.batch.jobs import JobRunner, get_job
 from triage.batch.reclassify import ReclassifyOptions, run_reclassify
-from triage.batch.report import build_change_report
+from triage.batch.report import build_change_report, flagged_for_rereview
 from triage.batch.tables import CaseImport, CaseSuggestion
 from triage.result import TriageResult
 from triage.store.models import AuditEvent, Case
@@ -204,6 +204,7 @@ def test_reclassify_never_touches_human_decisions(store_db, four_cases, tmp_path
     assert not cor.flagged and cor.category == before["corrected"]["category"]  # model now agrees
     assert [e.case_no for e in flags] == [four_cases["accepted"].case_no]
 
+    assert [s.case_no for s in flagged_for_rereview(store_db)] == [four_cases["accepted"].case_no]
     report = build_change_report(
         store_db, tmp_path / "report.html", link_base="https://triage.example/cases/"
     )

@@ -161,9 +161,12 @@ def test_explain_terms_come_from_the_document(data, model) -> None:
 def test_explain_uses_cached_features_for_the_same_list(data, model) -> None:
     docs = [list(d) for d in data[0][:3]]
     model.predict_proba(docs)
-    assert model._features(docs) is model._last[1]
+    cached = model._last[2]
+    assert model._features(docs) is cached
     fresh = model.explain([list(d) for d in docs], [0, 0, 0])
     assert fresh == model.explain(docs, [0, 0, 0])
+    docs[0] = ["垃圾", "臭味"]  # the same list refilled: features must be recomputed
+    assert model._features(docs) is not cached
 
 
 def test_pickle_round_trip_drops_runtime_state(data, model) -> None:

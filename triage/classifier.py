@@ -20,11 +20,8 @@ from itertools import chain, repeat
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
-from sklearn.svm import LinearSVC
 from sklearn.utils.validation import check_is_fitted
 
 WORD, CHAR = 0, 1
@@ -171,6 +168,9 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
         self.n_word_features_ = int(np.searchsorted(self.feature_keys_, np.int64(1) << _BLOCK_SHIFT))
         self._build_runtime()
 
+        from sklearn.model_selection import StratifiedKFold, cross_val_predict  # training-only imports
+        from sklearn.svm import LinearSVC
+
         features = self.transform(docs)
         self.n_features_in_ = features.shape[1]
         svm = LinearSVC(
@@ -196,6 +196,8 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
 
     @staticmethod
     def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+        from scipy.optimize import minimize_scalar
+
         def nll(log_t: float) -> float:
             return -float(np.mean(log_softmax(scores / np.exp(log_t), axis=1)[np.arange(len(y)), y]))
 
@@ -300,12 +302,18 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
 
     # ------------------------------------------------------------ prediction
     def _features(self, X) -> sp.csr_matrix:
-        """Features of X, reused when ``explain`` follows ``predict_proba`` on the same list object."""
+        """Features of X, reused when ``explain`` follows ``predict_proba`` on the same batch.
+
+        The batch counts as the same when it is the same list holding the same token lists with
+        the same lengths (so a caller that refills one list object still gets fresh features).
+        One batch is kept per estimator; concurrent callers at worst recompute.
+        """
+        key = (id(X), tuple(map(id, X)), tuple(map(len, X)))
         last = getattr(self, "_last", None)
-        if last is not None and last[0] is X:
-            return last[1]
+        if last is not None and last[0] is X and last[1] == key:
+            return last[2]
         features = self.transform(X)
-        self._last = (X, features)
+        self._last = (X, key, features)
         return features
 
     def decision_function(self, X) -> np.ndarray:
@@ -321,9 +329,10 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
     def explain(self, X, class_indices: Sequence[int], n_terms: int = 5) -> list[list[str]]:
         """Terms that pushed each document toward ``class_indices[i]`` (largest weight × tf-idf).
 
-        Terms are words, adjacent word pairs (joined, as Chinese is written) or character n-grams
-        lying inside one token; multi-character terms come first, and a term contained in (or
-        containing) one already chosen is skipped.
+        Terms are words or adjacent word pairs (joined, as Chinese is written); a character n-gram
+        is shown as the token that holds it (n-grams spanning two tokens are skipped). Terms of two
+        or more characters come first, and a term contained in (or containing) one already chosen
+        is skipped.
         """
         check_is_fitted(self, "coef_")
         features = self._features(X)
@@ -340,8 +349,17 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
             )
             top = top[np.argsort(-contrib[top])]
             spaced = " " + " ".join(X[i]) + " "
-            candidates = [self._term(int(cols[j])) for j in top if contrib[j] > 0]
-            readable = [t for t, block in candidates if block == WORD or t in spaced]
+            readable = []
+            for j in top:
+                if contrib[j] <= 0:
+                    break
+                term, block = self._term(int(cols[j]))
+                if block == CHAR:  # show the whole token holding the n-gram; skip n-grams spanning two
+                    at = spaced.find(term)
+                    if at < 0:
+                        continue
+                    term = spaced[spaced.rfind(" ", 0, at) + 1 : spaced.find(" ", at)]
+                readable.append(term)
             terms: list[str] = []
             for term in sorted(readable, key=lambda t: len(t) < 2):  # stable: keeps weight order
                 if len(terms) < n_terms and not any(term in t or t in term for t in terms):

@@ -9,10 +9,9 @@ from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
 
 from api import access
-from api.deps import CurrentUser, DatabaseDep, MetricsDep, ServiceDep
+from api.deps import CurrentUser, MetricsDep, ServiceDep
 from api.errors import ApiError
-from api.idempotency import HEADER, request_hash, run_idempotent
-from api.queries import CaseFilter, search_cases, submitted_by
+from api.idempotency import HEADER, request_hash, submit_idempotent
 from api.schemas import (
     ERROR_RESPONSES,
     CaseCreate,
@@ -27,7 +26,8 @@ from api.validation import check_category, check_department
 from api.views import case_detail, case_out
 from triage.store.errors import IllegalTransitionError
 from triage.store.lifecycle import allowed_targets
-from triage.store.models import Case, CaseStatus, Role
+from triage.store.models import Case, CaseStatus
+from triage.store.search import CaseFilter
 from triage.store.service import CaseService
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=ERROR_RESPONSES)
@@ -38,33 +38,34 @@ CaseNo = Annotated[str, Path(max_length=20, description="Public case number, e.g
 def load_visible(service: CaseService, user: Principal, case_no: str) -> Case:
     """The case, or 403 when it lies outside the caller's department/grids."""
     case = service.get(case_no)
-    if user.role not in access.READ_ALL:
-        owner = submitted_by(service.db, case) if user.role == Role.GRID_WORKER else None
-        if not access.can_see(user, case, owner):
-            raise access.forbidden(f"case {case_no} is outside your scope")
+    if user.role not in access.READ_ALL and not access.can_see(user, case, case.submitted_by):
+        raise access.forbidden(f"case {case_no} is outside your scope")
     return case
 
 
-def submit_case(service: CaseService, user: Principal, body: CaseCreate, source: str | None = None) -> Case:
+def submit_fields(user: Principal, body: CaseCreate, source: str | None = None) -> dict[str, object]:
+    """The keyword arguments of ``CaseService.submit`` for this caller and body."""
     access.require(user, access.SUBMIT, "submit cases")
-    grid = body.grid or (user.grids[0] if user.grids else None)
-    return service.submit(
-        body.text,
+    return dict(
+        text=body.text,
         title=body.title,
         source=source or (body.source.value if body.source else access.DEFAULT_SOURCE.get(user.role, "web")),
         reporter_name=body.reporter_name,
         reporter_contact=body.reporter_phone,
-        grid_code=grid,
+        grid_code=body.grid or (user.grids[0] if user.grids else None),
         address=body.address,
         actor=user.username,
     )
+
+
+def submit_case(service: CaseService, user: Principal, body: CaseCreate, source: str | None = None) -> Case:
+    return service.submit(**submit_fields(user, body, source))  # type: ignore[arg-type]
 
 
 @router.post("", status_code=201, response_model=CaseOut)
 def create_case(
     body: CaseCreate,
     service: ServiceDep,
-    db: DatabaseDep,
     metrics: MetricsDep,
     user: CurrentUser,
     idempotency_key: Annotated[
@@ -72,15 +73,16 @@ def create_case(
     ] = None,
 ) -> JSONResponse:
     """Triage and store a case; 201 with the case, its suggestion and duplicate candidates."""
-    access.require(user, access.SUBMIT, "submit cases")
+    fields = submit_fields(user, body)
 
-    def create() -> tuple[int, object]:
-        case = submit_case(service, user, body)
+    def render(case: Case) -> object:
+        return case_out(case, service.clock()).model_dump(mode="json")
+
+    def created(case: Case) -> None:
         metrics.cases_created.labels(case.source).inc()
-        return 201, case_out(case, service.clock()).model_dump(mode="json")
 
-    payload = body.model_dump(mode="json")
-    return run_idempotent(db, user, idempotency_key, request_hash("POST", "/api/v1/cases", payload), create)
+    req_hash = request_hash("POST", "/api/v1/cases", body.model_dump(mode="json"))
+    return submit_idempotent(service, user, idempotency_key, req_hash, fields, render, on_created=created)
 
 
 @router.get("", response_model=CasePage)
@@ -116,7 +118,7 @@ def list_cases(
         offset=offset,
     )
     now = service.clock()
-    rows = search_cases(service.db, f, access.scope_of(user), now)
+    rows = service.search(f, access.scope_of(user), now=now)
     return CasePage(
         items=[case_out(c, now) for c in rows],
         limit=limit,

@@ -19,17 +19,17 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api import access
-from api.deps import DatabaseDep, ServiceDep, _bearer, principal_for_token
+from api.deps import ServiceDep, _bearer, principal_for_token
 from api.errors import ApiError
-from api.idempotency import HEADER, request_hash, run_idempotent
-from api.queries import CaseFilter, search_cases
-from api.routers.cases import load_visible, submit_case
+from api.idempotency import HEADER, request_hash, submit_idempotent
+from api.routers.cases import load_visible, submit_fields
 from api.schemas import ERROR_RESPONSES, CaseCreate
 from api.security import Principal
 from api.validation import check_category, check_subcategory
 from triage.errors import TriageError
 from triage.store.models import Case, CaseStatus, Source
 from triage.store.numbers import LOCAL_TZ
+from triage.store.search import CaseFilter
 from triage.store.service import CaseService
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=ERROR_RESPONSES)
@@ -131,7 +131,7 @@ class TokenInfo(BaseModel):
 
 
 def _categories(service: CaseService) -> dict[str, list[str]]:
-    catalog = service._catalog()
+    catalog = service.catalog
     return {name: catalog.subcategory_names(name) or [] for name in catalog.category_names()}
 
 
@@ -232,7 +232,6 @@ async def create_request(
     ] = None,
     *,
     user: Annotated[Principal, Depends(open311_form_user)],
-    db: DatabaseDep,
     idempotency_key: Annotated[str | None, Header(alias=HEADER, description="Retry-safe key.")] = None,
 ) -> JSONResponse:
     """Create a service request (a case with source ``open311``)."""
@@ -243,16 +242,19 @@ async def create_request(
     name = "".join(filter(None, (last_name, first_name))) or None
     body = CaseCreate(text=description, address=address, reporter_name=name, reporter_phone=phone or email)
 
-    def create() -> tuple[int, object]:
-        case = submit_case(service, user, body, Source.OPEN311.value)
+    fields = submit_fields(user, body, Source.OPEN311.value)
+
+    def render(case: Case) -> object:
         created = RequestCreated(
             service_request_id=case.case_no, token=case.case_no, service_notice=_notice(case)
         )
-        return 201, [created.model_dump(mode="json")]
+        return [created.model_dump(mode="json")]
 
     payload = body.model_dump(mode="json") | {"service_code": service_code, "subcategory": subcategory}
     req_hash = request_hash("POST", "/open311/v2/requests.json", payload)
-    return await run_in_threadpool(run_idempotent, db, user, idempotency_key, req_hash, create)
+    return await run_in_threadpool(
+        submit_idempotent, service, user, idempotency_key, req_hash, fields, render
+    )
 
 
 def _notice(case: Case) -> str | None:
@@ -289,7 +291,7 @@ def list_requests(
     if end_date:
         f.date_to = end_date.astimezone(LOCAL_TZ).date() if end_date.tzinfo else end_date.date()
     now = service.clock()
-    rows = search_cases(service.db, f, access.scope_of(user), now)
+    rows = service.search(f, access.scope_of(user), now=now)
     return [to_request(c) for c in rows]
 
 

@@ -12,9 +12,6 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
 from starlette.responses import Response
 
 from api import access
@@ -160,6 +157,10 @@ def _cell_value(key: str, value: Any) -> Any:
 
 def build_xlsx(kind: str, rows: Any) -> bytes:
     """A one-sheet workbook (write-only, so memory stays flat) with Chinese headers."""
+    from openpyxl import Workbook  # imported here: openpyxl costs start-up time and memory
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(labels.LIST_KINDS[kind])
     columns = COLUMNS[kind]

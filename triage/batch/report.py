@@ -153,3 +153,19 @@ def build_change_report(
     output.write_text(render(TEMPLATE, job=job, r=report, chart=chart, code_of=code_of), encoding="utf-8")
     report.outputs = {"html": str(output), "csv": str(csv_path)}
     return report
+
+
+def flagged_for_rereview(
+    db: Database, *, job_id: str | None = None, limit: int = 500
+) -> list[CaseSuggestion]:
+    """Reviewed cases whose decision the model now disputes (latest reclassify job by default),
+    for a re-review list in the UI."""
+    job_id = job_id or latest_reclassify_job(db).id
+    with db.session() as session:
+        stmt = (
+            select(CaseSuggestion)
+            .where(CaseSuggestion.job_id == job_id, CaseSuggestion.flagged.is_(True))
+            .order_by(CaseSuggestion.id)
+            .limit(limit)
+        )
+        return list(session.exec(stmt))

@@ -190,6 +190,7 @@ class Case(SQLModel, table=True):
         sa.Index("ix_cases_grid_created", "grid_code", "created_at"),
         sa.Index("ix_cases_community_created", "community", "created_at"),
         sa.Index("ix_cases_street_created", "street", "created_at"),
+        sa.Index("ix_cases_status_created", "status", "created_at"),  # admin desk: all departments
     )
     __mapper_args__ = {"version_id_col": _CASE_VERSION}  # optimistic locking
 
@@ -205,6 +206,7 @@ class Case(SQLModel, table=True):
     community: str | None = Field(default=None, max_length=128)
     street: str | None = Field(default=None, max_length=128)
     address: str | None = Field(default=None, max_length=256)
+    submitted_by: str | None = Field(default=None, max_length=64, index=True)  # username (grid scope)
     created_at: datetime = _dt(nullable=False, index=True)
     updated_at: datetime = _dt(nullable=False)
     status: str = Field(default=CaseStatus.PENDING_REVIEW.value, max_length=16)

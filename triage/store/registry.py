@@ -112,6 +112,28 @@ def idempotent_put(
     return row
 
 
+def claim_idempotency_key(session: Session, key: str, request_hash: str, now: datetime) -> bool:
+    """Reserve ``key`` inside the caller's transaction; False if another request holds it.
+
+    On PostgreSQL a concurrent holder's uncommitted row makes this wait for its outcome;
+    on SQLite write transactions are already serialised (BEGIN IMMEDIATE).
+    """
+    stmt = _insert(session)(IdempotencyKey).values(
+        key=key, request_hash=request_hash, status_code=0, response=None, created_at=now
+    )
+    stmt = stmt.on_conflict_do_nothing(index_elements=["key"]).returning(IdempotencyKey.key)
+    return session.execute(stmt).first() is not None  # (rowcount is not reliable for ORM inserts)
+
+
+def store_idempotent_response(session: Session, key: str, response: Any, *, status_code: int) -> None:
+    """Fill in the response of a key reserved by :func:`claim_idempotency_key` (same transaction)."""
+    session.execute(
+        sa.update(IdempotencyKey)
+        .where(IdempotencyKey.key == key)
+        .values(response=response, status_code=status_code)
+    )
+
+
 def purge_idempotency_keys(db: Database, *, older_than: timedelta = timedelta(hours=24)) -> int:
     with db.session(write=True) as session:
         res = session.execute(

@@ -164,7 +164,7 @@ class ReviewMixin:
         listing the allowed ones. The differences from the suggestion are recorded in the
         audit event under ``correction``.
         """
-        cat = self._catalog()
+        cat = self.catalog
         category = cat.check_category(category) if category else None
         if level:
             cat.check_level(level)

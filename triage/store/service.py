@@ -7,14 +7,19 @@ stable codes (``case_not_found``, ``illegal_transition``, ``lease_held``,
 ``version_conflict``, ``unknown_category`` …) that the HTTP layer maps to statuses.
 
 The in-memory duplicate index of the :class:`~triage.pipeline.Triager` is rebuilt from
-open cases when the service starts and kept in step on submit, merge, reject and close.
+open cases when the service starts, kept in step on submit, merge, reject and close, and
+catches up with other workers' changes before each submit or suggestion (see
+:mod:`triage.store.dupindex`).
+
+``submit_idempotent`` stores the Idempotency-Key record in the case's own transaction, so a
+crash between "case stored" and "response remembered" cannot happen and a retry never
+creates a second case, whichever process it reaches.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, is_dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +34,8 @@ from triage.store import lists
 from triage.store import queue as q
 from triage.store.catalog import DEFAULT_DEADLINE_HOURS, Catalog
 from triage.store.db import Database
+from triage.store.dupindex import IndexMixin
+from triage.store.dupindex import index_text as triage_text
 from triage.store.errors import (
     CaseNotFoundError,
     LeaseError,
@@ -37,10 +44,12 @@ from triage.store.errors import (
     unknown_value,
 )
 from triage.store.handling import HandlingMixin
-from triage.store.lifecycle import OPEN_STATUSES, record
+from triage.store.lifecycle import record
 from triage.store.models import PRIORITY_RANK, AuditEvent, Case, CaseStatus, Source, utcnow
 from triage.store.numbers import allocate
+from triage.store.registry import claim_idempotency_key, idempotent_get, store_idempotent_response
 from triage.store.review import ReviewMixin
+from triage.store.search import CaseFilter, ScopeLike, search_cases
 
 SYSTEM = "system"
 _LIMITED = ("reporter_name", "reporter_contact", "grid_code", "community", "street", "address")
@@ -55,12 +64,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def triage_text(title: str | None, text: str) -> str:
-    """What the engine sees (and the training export writes): title, then body."""
-    return f"{title}\n{text}" if title else text
+__all__ = ["CaseService", "IdempotentOutcome", "triage_text"]
 
 
-class CaseService(ReviewMixin, HandlingMixin):
+@dataclass(slots=True)
+class IdempotentOutcome:
+    """What a keyed submit answers: the stored response, and whether it is a replay."""
+
+    status_code: int
+    response: Any
+    replayed: bool
+    case: Case | None = None  # the case created by this call (None on a replay)
+
+
+class _KeyTaken(Exception):
+    """Another request stored the same Idempotency-Key first (rolls our transaction back)."""
+
+
+class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
     """Submit, review and hand cases over; see the module docstring for the guarantees."""
 
     def __init__(
@@ -72,14 +93,15 @@ class CaseService(ReviewMixin, HandlingMixin):
         settings: Settings | None = None,
         clock: Callable[[], datetime] = utcnow,
         rebuild_index: bool = True,
+        index_sync_seconds: float = 1.0,
     ) -> None:
         self.db = db
         self.triager = triager
         self.settings = settings or get_settings()
         self.clock = clock
         router = router if router is not None else getattr(triager, "router", None)
-        self.catalog = Catalog(router) if router is not None else None
-        self._lock = threading.RLock()  # orders index rebuilds against incremental updates
+        self._routing = Catalog(router) if router is not None else None
+        self._init_index_state(index_sync_seconds)
         if triager is not None and rebuild_index:
             self.rebuild_duplicate_index()
 
@@ -113,54 +135,19 @@ class CaseService(ReviewMixin, HandlingMixin):
         if holder is not None and holder != actor:
             raise LeaseError(f"case {case.case_no} is held by {holder}", field="case_no")
 
-    def _catalog(self) -> Catalog:
-        if self.catalog is None:
-            raise ValidationError("no routing configuration loaded", code="no_routing", field="category")
-        return self.catalog
-
-    # -- duplicate index ----------------------------------------------------------------------
     @property
-    def duplicate_index(self) -> Any:
-        return self.triager.duplicate_index if self.triager is not None else None
+    def catalog(self) -> Catalog:
+        """Categories, departments, levels and deadlines of the routing configuration."""
+        if self._routing is None:
+            raise ValidationError("no routing configuration loaded", code="no_routing", field="category")
+        return self._routing
 
-    def rebuild_duplicate_index(self) -> int:
-        """Fill a fresh index with the open cases inside the duplicate window; returns the count."""
-        if self.triager is None:
-            return 0
-        stage = self.triager.get_stage("duplicates")
-        since = self.clock() - timedelta(days=self.settings.duplicate_window_days)
-        with self.db.session() as session:
-            rows = session.exec(
-                select(Case.case_no, Case.title, Case.text, Case.created_at)
-                .where(Case.status.in_([str(s) for s in OPEN_STATUSES]), Case.created_at >= since)
-                .order_by(Case.id)
-            ).all()
-        items = [(no, triage_text(title, text), at) for no, title, text, at in rows]
-        with self._lock:
-            index = stage.index
-            if hasattr(index, "clear"):
-                index.clear()
-            else:
-                index = stage.index = type(index)(
-                    threshold=self.settings.duplicate_threshold,
-                    window_days=self.settings.duplicate_window_days,
-                )
-            index.add_many(items)
-        return len(rows)
+    @property
+    def has_catalog(self) -> bool:
+        return self._routing is not None
 
-    def _index_add(self, cases: Sequence[Case]) -> None:
-        if self.triager is None or not cases:
-            return
-        with self._lock:
-            self.duplicate_index.add_many(
-                [(c.case_no, triage_text(c.title, c.text), c.created_at) for c in cases]
-            )
-
-    def _index_remove(self, case_no: str) -> None:
-        if self.triager is None:
-            return
-        with self._lock:
-            self.duplicate_index.remove(case_no)
+    def _catalog(self) -> Catalog:  # kept for callers not yet moved to ``catalog``
+        return self.catalog
 
     # -- intake ----------------------------------------------------------------------------------
     def submit(
@@ -196,10 +183,64 @@ class CaseService(ReviewMixin, HandlingMixin):
         out = self.submit_many([item], actor=actor, skip_invalid=False)
         return out[0]  # type: ignore[return-value]
 
+    def submit_idempotent(
+        self,
+        text: str | bytes,
+        *,
+        idempotency_key: str,
+        request_hash: str,
+        owner: str,
+        render: Callable[[Case], Any],
+        status_code: int = 201,
+        actor: str = SYSTEM,
+        **fields: Any,
+    ) -> IdempotentOutcome:
+        """:meth:`submit` once per (``owner``, ``idempotency_key``); later calls replay the answer.
+
+        ``render(case)`` builds the response body inside the case's transaction, and the key,
+        ``request_hash`` and that body are committed together with the case. A concurrent or
+        later retry gets the stored body (``replayed``); the same key with a different
+        ``request_hash`` raises ``idempotency_key_reused``.
+        """
+        key = f"{owner}:{idempotency_key}"
+        row = idempotent_get(self.db, key, request_hash)
+        if row is not None:
+            return IdempotentOutcome(row.status_code, row.response, replayed=True)
+        _, cases = self._triage_items([dict(fields, text=text)], skip_invalid=False)
+        case, now = cases[0], cases[0].created_at
+        out: dict[str, Any] = {}
+
+        def _store(session: Session) -> None:
+            if not claim_idempotency_key(session, key, request_hash, now):
+                raise _KeyTaken
+            self._store_cases(session, cases, actor, now)
+            out["body"] = render(case)
+            store_idempotent_response(session, key, out["body"], status_code=status_code)
+
+        try:
+            self._write(_store)
+        except _KeyTaken:
+            row = idempotent_get(self.db, key, request_hash)
+            assert row is not None  # committed by the request that beat us
+            return IdempotentOutcome(row.status_code, row.response, replayed=True)
+        self._index_add(cases)
+        return IdempotentOutcome(status_code, out["body"], replayed=False, case=case)
+
     def submit_many(
         self, items: Iterable[dict[str, Any]], *, actor: str = SYSTEM, skip_invalid: bool = True
     ) -> list[Case | InputError]:
         """Batch submit (vectorised triage, one transaction). Bad items yield their InputError."""
+        prepared, cases = self._triage_items(items, skip_invalid=skip_invalid)
+        if cases:
+            self._write(lambda session: self._store_cases(session, cases, actor, cases[0].created_at))
+            self._index_add(cases)
+        it = iter(cases)
+        return [next(it) if isinstance(p, dict) else p for p in prepared]
+
+    def _triage_items(
+        self, items: Iterable[dict[str, Any]], *, skip_invalid: bool
+    ) -> tuple[list[dict[str, Any] | InputError], list[Case]]:
+        """Validate and triage (outside any transaction); the new cases have no number yet."""
         if self.triager is None:
             raise ValidationError(
                 "the service has no triager; cannot submit", code="no_triager", field="text"
@@ -213,26 +254,23 @@ class CaseService(ReviewMixin, HandlingMixin):
                     raise
                 prepared.append(exc)
         valid = [p for p in prepared if isinstance(p, dict)]
+        if valid:
+            self.sync_duplicate_index()  # see other workers' new cases as duplicate candidates
         results = self.triager.triage_many([triage_text(p["title"], p["text"]) for p in valid])
         now = self.clock()
         cases = [self._new_case(p, r, now) for p, r in zip(valid, results, strict=True)]  # type: ignore[arg-type]
+        return prepared, cases
 
-        def _store(session: Session) -> None:
-            for case, number in zip(cases, allocate(session, now, len(cases)), strict=True):
-                case.case_no = number
-                session.add(case)
-            session.flush()
-            for case in cases:
-                after = {
-                    k: case.__dict__.get(k) for k in ("status", "source", "suggested_category", "priority")
-                }
-                record(session, case, actor=actor, action="submit", at=now, after=after)
-
-        if cases:
-            self._write(_store)
-            self._index_add(cases)
-        it = iter(cases)
-        return [next(it) if isinstance(p, dict) else p for p in prepared]
+    @staticmethod
+    def _store_cases(session: Session, cases: list[Case], actor: str, now: datetime) -> None:
+        for case, number in zip(cases, allocate(session, now, len(cases)), strict=True):
+            case.case_no = number
+            case.submitted_by = actor
+            session.add(case)
+        session.flush()
+        for case in cases:
+            after = {k: case.__dict__.get(k) for k in ("status", "source", "suggested_category", "priority")}
+            record(session, case, actor=actor, action="submit", at=now, after=after)
 
     def _prepare(self, item: dict[str, Any], field: str) -> dict[str, Any]:
         source = str(item.get("source") or Source.WEB.value)
@@ -268,7 +306,7 @@ class CaseService(ReviewMixin, HandlingMixin):
 
     def _new_case(self, item: dict[str, Any], r: TriageResult, now: datetime) -> Case:
         hours = r.deadline_hours or (
-            self.catalog.deadline_hours(r.category, r.subcategory, r.priority) if self.catalog else 0
+            self._routing.deadline_hours(r.category, r.subcategory, r.priority) if self._routing else 0
         )
         hours = hours or DEFAULT_DEADLINE_HOURS
         priority = r.priority if r.priority in PRIORITY_RANK else "normal"
@@ -316,6 +354,17 @@ class CaseService(ReviewMixin, HandlingMixin):
     def get(self, case_no: str) -> Case:
         with self.db.session() as session:
             return self._load(session, case_no, lock=False)
+
+    def search(
+        self, f: CaseFilter | None = None, scope: ScopeLike | None = None, *, now: datetime | None = None
+    ) -> list[Case]:
+        """Cases matching ``f`` inside the caller's ``scope`` (department, grids, own submits)."""
+        return search_cases(self.db, f or CaseFilter(), scope, now or self.clock())
+
+    @staticmethod
+    def submitted_by(case: Case) -> str | None:
+        """Who submitted ``case`` (the grid worker's "cases I submitted")."""
+        return case.submitted_by
 
     def audit_trail(self, case_no: str) -> list[AuditEvent]:
         with self.db.session() as session:

@@ -1,0 +1,164 @@
+"""The service's in-memory duplicate index: rebuilt from open cases, kept in step across workers.
+
+Each API worker process holds its own index. Its own submits, merges, rejections and closes
+update it directly; what *other* workers did is pulled in by :meth:`sync_duplicate_index`
+before every submit and suggestion, at most once per ``index_sync_seconds``. The catch-up
+reads cases and audit events past the last ids seen (primary-key range scans), plus a short
+look-back by time (indexed ``created_at``/``at``) so a transaction that committed after a
+higher id was already read is not missed on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from triage.errors import InputError
+from triage.result import TriageResult
+from triage.store.lifecycle import OPEN_STATUSES
+from triage.store.models import AuditEvent, Case
+
+if TYPE_CHECKING:
+    from triage.store.service import CaseService
+
+SYNC_LOOKBACK = timedelta(seconds=10)  # longer than a submit transaction takes to commit
+_OPEN = [str(s) for s in OPEN_STATUSES]
+
+
+def index_text(title: str | None, text: str) -> str:
+    """What the engine sees (and the training export writes): title, then body."""
+    return f"{title}\n{text}" if title else text
+
+
+class IndexMixin:
+    """Duplicate-index upkeep for :class:`~triage.store.service.CaseService`."""
+
+    def _init_index_state(self, sync_seconds: float) -> None:
+        self.index_sync_seconds = sync_seconds
+        self._lock = threading.RLock()  # orders index rebuilds and syncs against incremental updates
+        self._sync_lock = threading.Lock()  # one catch-up at a time; others skip it
+        self._seen_case_id = 0
+        self._seen_audit_id = 0
+        self._next_sync = 0.0
+
+    @property
+    def index_lock(self) -> threading.RLock:
+        """Hold it while reading the duplicate index in bulk (e.g. a batch of suggestions)."""
+        return self._lock
+
+    @property
+    def duplicate_index(self: CaseService) -> Any:
+        return self.triager.duplicate_index if self.triager is not None else None
+
+    def _window_start(self: CaseService) -> Any:
+        return self.clock() - timedelta(days=self.settings.duplicate_window_days)
+
+    @staticmethod
+    def _max_ids(session: Session) -> tuple[int, int]:
+        case_id = session.exec(select(sa.func.max(Case.id))).one()
+        audit_id = session.exec(select(sa.func.max(AuditEvent.id))).one()
+        return int(case_id or 0), int(audit_id or 0)
+
+    def rebuild_duplicate_index(self: CaseService) -> int:
+        """Fill a fresh index with the open cases inside the duplicate window; returns the count."""
+        if self.triager is None:
+            return 0
+        stage = self.triager.get_stage("duplicates")
+        with self._lock:
+            with self.db.session() as session:
+                seen = self._max_ids(session)
+                rows = session.exec(
+                    select(Case.case_no, Case.title, Case.text, Case.created_at)
+                    .where(Case.status.in_(_OPEN), Case.created_at >= self._window_start())
+                    .order_by(Case.id)
+                ).all()
+            items = [(no, index_text(title, text), at) for no, title, text, at in rows]
+            index = stage.index
+            if hasattr(index, "clear"):
+                index.clear()
+            else:
+                index = stage.index = type(index)(
+                    threshold=self.settings.duplicate_threshold,
+                    window_days=self.settings.duplicate_window_days,
+                )
+            index.add_many(items)
+            self._seen_case_id, self._seen_audit_id = seen
+            self._next_sync = time.monotonic() + self.index_sync_seconds
+        return len(rows)
+
+    def sync_duplicate_index(self: CaseService, *, force: bool = False) -> tuple[int, int]:
+        """Add cases other workers opened and drop those they merged, rejected or closed.
+
+        Throttled to once per ``index_sync_seconds`` unless ``force``; returns (added, removed).
+        """
+        if self.triager is None or (not force and time.monotonic() < self._next_sync):
+            return 0, 0
+        if not self._sync_lock.acquire(blocking=False):
+            return 0, 0  # another thread is catching up right now
+        try:
+            self._next_sync = time.monotonic() + self.index_sync_seconds
+            since = self.clock() - SYNC_LOOKBACK
+            with self.db.session() as session:
+                seen = self._max_ids(session)
+                changed = session.exec(
+                    select(AuditEvent.case_id)
+                    .where(sa.or_(AuditEvent.id > self._seen_audit_id, AuditEvent.at >= since))
+                    .distinct()
+                ).all()
+                ids = sorted({i for i in changed if i is not None})
+                touched = sa.or_(Case.id > self._seen_case_id, Case.created_at >= since, Case.id.in_(ids))
+                rows = session.exec(
+                    select(Case.case_no, Case.title, Case.text, Case.created_at, Case.status).where(touched)
+                ).all()
+            return self._apply_sync(rows, seen)
+        finally:
+            self._sync_lock.release()
+
+    def _apply_sync(self: CaseService, rows: Sequence[Any], seen: tuple[int, int]) -> tuple[int, int]:
+        window = self._window_start()
+        with self._lock:
+            index = self.duplicate_index
+            keep = [r for r in rows if r.status in _OPEN and r.created_at >= window]
+            kept = {r.case_no for r in keep}
+            new = [r for r in keep if r.case_no not in index]
+            add = [(r.case_no, index_text(r.title, r.text), r.created_at) for r in new]
+            drop = [r.case_no for r in rows if r.case_no not in kept and r.case_no in index]
+            if add:
+                index.add_many(add)
+            for case_no in drop:
+                index.remove(case_no)
+            self._seen_case_id = max(self._seen_case_id, seen[0])
+            self._seen_audit_id = max(self._seen_audit_id, seen[1])
+        return len(add), len(drop)
+
+    def _index_add(self: CaseService, cases: Sequence[Case]) -> None:
+        if self.triager is None or not cases:
+            return
+        with self._lock:
+            self.duplicate_index.add_many(
+                [(c.case_no, index_text(c.title, c.text), c.created_at) for c in cases]
+            )
+
+    def _index_remove(self: CaseService, case_no: str) -> None:
+        if self.triager is None:
+            return
+        with self._lock:
+            self.duplicate_index.remove(case_no)
+
+    def suggest(
+        self: CaseService, texts: Sequence[str | bytes], *, skip_invalid: bool = True
+    ) -> list[TriageResult | InputError]:
+        """Suggestions only (nothing stored), with duplicates among every worker's open cases."""
+        if self.triager is None:
+            from triage.store.errors import ValidationError
+
+            raise ValidationError("the service has no triager", code="no_triager", field="text")
+        self.sync_duplicate_index()
+        with self._lock:
+            return self.triager.triage_many(list(texts), skip_invalid=skip_invalid)
