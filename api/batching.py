@@ -1,7 +1,9 @@
 """Micro-batching for live suggestions.
 
 Concurrent ``POST /api/v1/triage`` requests are gathered while the previous batch runs and
-then triaged together with ``Triager.triage_many`` (vectorised classifier, one thread hop),
+then triaged together through ``suggest`` — ``CaseService.suggest``, which first catches the
+duplicate index up with cases other workers stored, then calls ``Triager.triage_many``
+(vectorised classifier, one thread hop) —
 so latency under load grows far slower than with one call per request. A lone request
 is triaged at once: there is no artificial wait.
 """
@@ -9,22 +11,19 @@ is triaged at once: there is no artificial wait.
 from __future__ import annotations
 
 import asyncio
-from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from collections.abc import Callable, Sequence
 
 from starlette.concurrency import run_in_threadpool
 
 from triage.errors import InputError
-from triage.pipeline import Triager
 from triage.result import TriageResult
+
+SuggestFn = Callable[[Sequence[str]], list[TriageResult | InputError]]
 
 
 class TriageBatcher:
-    def __init__(
-        self, triager: Triager, *, lock: AbstractContextManager[Any] | None = None, max_batch: int = 64
-    ):
-        self.triager = triager
-        self.lock = lock if lock is not None else nullcontext()
+    def __init__(self, suggest: SuggestFn, *, max_batch: int = 64):
+        self.suggest = suggest
         self.max_batch = max_batch
         self._pending: list[tuple[str, asyncio.Future[TriageResult | InputError]]] = []
         self._worker: asyncio.Task[None] | None = None
@@ -43,8 +42,7 @@ class TriageBatcher:
         return outcome
 
     def _run(self, texts: list[str]) -> list[TriageResult | InputError]:
-        with self.lock:
-            return self.triager.triage_many(texts, skip_invalid=True)
+        return self.suggest(texts)
 
     async def _drain(self) -> None:
         while self._pending:

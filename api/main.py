@@ -68,7 +68,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         await run_in_threadpool(_start_store, app)
         # Share the service's lock: the duplicate index must not change while a batch reads it.
-        app.state.batcher = TriageBatcher(app.state.triager, lock=app.state.service._lock)
+        app.state.batcher = TriageBatcher(app.state.service.suggest)
         app.state.metrics.model_info.labels(app.state.triager.model_version).set(1)
         log.info(
             "triage service ready: model %s, database %s",

@@ -9,20 +9,20 @@ from triage.store.service import CaseService
 
 
 def check_category(service: CaseService, name: str, *, field: str = "category") -> None:
-    catalog = service._catalog()
+    catalog = service.catalog
     names = catalog.category_names()
     if name not in names and not catalog.router.is_known_category(name):
         raise unknown_value(field, name, names, code="unknown_category")
 
 
 def check_subcategory(service: CaseService, category: str, name: str, *, field: str = "subcategory") -> None:
-    known = service._catalog().subcategory_names(category)
+    known = service.catalog.subcategory_names(category)
     if known is not None and name not in known:
         raise unknown_value(field, name, known, code="unknown_subcategory")
 
 
 def check_department(service: CaseService, code: str, *, field: str = "department_code") -> None:
-    codes = [d.code for d in service._catalog().departments()]
+    codes = [d.code for d in service.catalog.departments()]
     if code not in codes:
         raise unknown_value(field, code, codes, code="unknown_department")
 

@@ -12,7 +12,6 @@ from starlette.responses import Response
 
 from api import access
 from api.errors import ApiError
-from api.queries import CaseFilter, search_cases
 from api.routers.cases import feedback as api_feedback
 from api.routers.cases import load_visible
 from api.routers.cases import transition as api_transition
@@ -25,6 +24,7 @@ from triage.errors import TriageError
 from triage.store.display import mask_contact, mask_name
 from triage.store.lifecycle import allowed_targets
 from triage.store.models import Case, CaseStatus, Role
+from triage.store.search import CaseFilter
 from triage.store.service import CaseService
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -174,7 +174,7 @@ def desk(
 ) -> Response:
     require_role(user, DESK)
     service = _service(request)
-    departments = service._catalog().departments()
+    departments = service.catalog.departments()
     dept = user.department_code if user.role == Role.DEPARTMENT else (department or None)
     if dept and dept not in {d.code for d in departments}:
         dept = None
@@ -187,7 +187,7 @@ def desk(
         rows = [c for c in rows if c.status != S.PENDING_REVIEW] if user.role == Role.DEPARTMENT else rows
     else:
         f = CaseFilter(status=DESK_TABS[tab][1], department_code=dept, limit=PAGE_SIZE + 1, offset=offset)
-        rows = search_cases(service.db, f, access.scope_of(user), now)
+        rows = service.search(f, access.scope_of(user), now=now)
     ctx = {
         "rows": rows[:PAGE_SIZE],
         "has_next": len(rows) > PAGE_SIZE,

@@ -16,7 +16,6 @@ from starlette.responses import Response
 
 from api import access
 from api.errors import ApiError
-from api.queries import CaseFilter, search_cases
 from api.routers.lists import ListKind, get_list
 from api.security import Principal
 from api.views import is_overdue
@@ -24,6 +23,7 @@ from api.web import labels
 from api.web.auth import PageUser
 from api.web.render import PageRoute, describe, render
 from triage.store.numbers import LOCAL_TZ
+from triage.store.search import CaseFilter
 from triage.store.service import CaseService
 from triage.store.sessions import grid_names
 
@@ -111,7 +111,7 @@ def grids_page(request: Request, user: PageUser, view: str = "cases", page: int 
                     date_from=filters["date_from"], date_to=filters["date_to"],
                     limit=PAGE_SIZE + 1, offset=offset,
                 )  # fmt: skip
-                rows = search_cases(service.db, f, access.scope_of(user), now)
+                rows = service.search(f, access.scope_of(user), now=now)
             else:
                 rows = _list_page(service, user, view, filters, PAGE_SIZE + 1, offset)
         except (ApiError, ValueError) as exc:
@@ -133,7 +133,7 @@ def grids_page(request: Request, user: PageUser, view: str = "cases", page: int 
         "now": now,
         "my_grids": grid_names(service.db, user.grids) if user.grids else {},
         "scoped_to_grids": access.scope_of(user).grids is not None,
-        "departments": service._catalog().departments() if user.role != "department" else [],
+        "departments": service.catalog.departments() if user.role != "department" else [],
         "overdue": {c.case_no: is_overdue(c, now) for c in rows} if view == "cases" else {},
         "query": query,
         "export_query": "&".join(f"{k}={quote(v)}" for k, v in query.items() if k != "view"),

@@ -90,7 +90,7 @@ def release(request: Request, case_no: str, user: PageUser, form: CsrfForm) -> R
 
 
 def workbench_context(service: CaseService, case: Case, user: Principal) -> dict[str, Any]:
-    catalog = service._catalog()
+    catalog = service.catalog
     categories = catalog.category_names()
     now = service.clock()
     return {
