@@ -4,8 +4,10 @@
 
 Builds CSV files by repeating ``messages.csv`` (title, body; fresh ids), then, in one run:
 
-1. ``jieba.lcut`` rate over the first ``--jieba-rows`` texts of the same file (the reference;
-   measured before and after the classify runs, the faster one counts);
+1. ``jieba.lcut`` rate over the first ``--jieba-rows`` texts of the same file, measured right
+   before each classify run (the reference that run is compared with);
+   plus the same loop in two processes at once over one process: the scaling ceiling the shared
+   two-vCPU machine allows at that moment;
 2. ``triage batch classify --workers 1`` and ``--workers 2`` end to end (wall clock of the
    command, model load included), each ``--repeat`` times; targets: workers 2 ≥ 1.8 × workers 1,
    workers 1 ≥ 0.8 × jieba;
@@ -160,6 +162,30 @@ def jieba_rate(messages: list[tuple[str, str]], n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
+def _lcut_seconds(texts: list[str]) -> float:
+    import jieba
+
+    jieba.initialize()
+    start = time.perf_counter()
+    for text in texts:
+        jieba.lcut(text)
+    return time.perf_counter() - start
+
+
+def parallel_ceiling(messages: list[tuple[str, str]], n: int) -> float:
+    """Aggregate jieba rate of two processes at once over one process: the most any two-worker
+    job can gain on this machine right now (2 vCPUs shared with other work)."""
+    import multiprocessing as mp
+
+    texts = [f"{t}\n{b}" for t, b in (messages[i % len(messages)] for i in range(n))]
+    ctx = mp.get_context("forkserver")
+    with ctx.Pool(1) as pool:
+        one = pool.map(_lcut_seconds, [texts])[0]
+    with ctx.Pool(2) as pool:
+        two = max(pool.map(_lcut_seconds, [texts, texts]))
+    return round(2 * one / two, 3)
+
+
 def read_output(path: Path) -> list[list[str]]:
     with path.open(encoding="utf-8-sig", newline="") as f:
         return list(csv.reader(f))
@@ -232,19 +258,21 @@ def main() -> None:
         data = tmp / "records.csv"
         write_repeated(messages, args.rows, data)
         if not args.skip_scaling:
-            report["jieba_load_before"] = round(load(), 2)
-            report["jieba_rows_per_s"] = round(jieba_rate(messages, args.jieba_rows), 1)
+            report["two_process_jieba_ceiling_before"] = parallel_ceiling(messages, args.jieba_rows // 2)
             runs = []
             for _ in range(args.repeat):
-                for workers in (1, 2):
-                    runs.append(run_classify(data, tmp / f"out{workers}.csv", workers, sample_rss=True))
-                    print(json.dumps(runs[-1]), file=sys.stderr)
+                for workers in (1, 2):  # each run paired with a jieba reference measured just before it
+                    reference = round(jieba_rate(messages, args.jieba_rows), 1)
+                    run = run_classify(data, tmp / f"out{workers}.csv", workers, sample_rss=True)
+                    run["jieba_rows_per_s_just_before"] = reference
+                    run["over_jieba"] = round(run["rows_per_s"] / reference, 3)
+                    runs.append(run)
+                    print(json.dumps(run), file=sys.stderr)
             report["runs"] = runs
-            report["jieba_rows_per_s_after"] = round(jieba_rate(messages, args.jieba_rows), 1)
-            report["jieba_rows_per_s"] = max(report["jieba_rows_per_s"], report["jieba_rows_per_s_after"])
+            report["two_process_jieba_ceiling_after"] = parallel_ceiling(messages, args.jieba_rows // 2)
             best = {w: max(r["rows_per_s"] for r in runs if r["workers"] == w) for w in (1, 2)}
             report["workers2_over_workers1"] = round(best[2] / best[1], 3)
-            report["workers1_over_jieba"] = round(best[1] / report["jieba_rows_per_s"], 3)
+            report["workers1_over_jieba"] = max(r["over_jieba"] for r in runs if r["workers"] == 1)
         kill_data = tmp / "kill.csv"
         write_repeated(messages, args.kill_rows, kill_data)
         run_classify(kill_data, tmp / "kill_ref.csv", 2, "--chunk-size", "250")

@@ -48,8 +48,10 @@ def decode_text(data: bytes, *, field: str = "text") -> str:
 
 def normalize_text(text: str) -> str:
     """Canonical form used everywhere: NFKC (full-width → half-width), no tags, tidy spaces."""
-    text = _TAG_RE.sub(" ", text)  # tags first, so escaped "&lt;…&gt;" written by a citizen stays text
-    text = html.unescape(text)
+    if "<" in text:  # tags first, so escaped "&lt;…&gt;" written by a citizen stays text
+        text = _TAG_RE.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL_RE.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -93,8 +95,13 @@ def prepare_text(text: str | bytes | None, *, field: str = "text", max_chars: in
     return clean
 
 
+_LONG_DIGITS_RE = re.compile(r"\d[\d -]{5,}\d")  # every maskable number has ≥ 7 digits in a row-ish run
+
+
 def mask_pii(text: str) -> str:
     """Mask ID numbers, mobile and landline numbers for display and logs."""
+    if not _LONG_DIGITS_RE.search(text):
+        return text  # the common case: nothing to mask, one cheap scan
     text = _ID_RE.sub(lambda m: m.group(1) + "*" * 11 + m.group(3)[-1], text)
     text = _MOBILE_RE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     text = _LANDLINE_RE.sub(lambda m: f"{m.group(1)}-****{m.group(2)[-2:]}", text)

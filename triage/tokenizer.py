@@ -56,11 +56,31 @@ def user_terms() -> list[str]:
     return [line.split()[0] for line in _resource("userdict.txt").splitlines() if line.strip()]
 
 
+_KEEP: dict[str, bool] = {}  # word → is it a content token? (the vocabulary is bounded; see _keep)
+_KEEP_MAX = 500_000
+
+
+def _keep(word: str) -> bool:
+    """Whether ``word`` is a content token; memoised because it runs once per token on the hot path."""
+    keep = _KEEP.get(word)
+    if keep is None:
+        keep = bool(word.strip()) and word not in stopwords() and not _NOISE_RE.match(word)
+        if len(_KEEP) < _KEEP_MAX:
+            _KEEP[word] = keep
+    return keep
+
+
 def tokenize(text: str) -> list[str]:
     """Content tokens of ``text``: jieba words without stopwords, punctuation or numbers."""
-    stop = stopwords()
-    words = get_tokenizer().lcut(text, HMM=USE_HMM)
-    return [w for w in words if w.strip() and w not in stop and not _NOISE_RE.match(w)]
+    keep = _KEEP.get
+    out = []
+    for word in get_tokenizer().lcut(text, HMM=USE_HMM):
+        k = keep(word)
+        if k is None:
+            k = _keep(word)
+        if k:
+            out.append(word)
+    return out
 
 
 def tokenize_many(texts: Iterable[str]) -> list[list[str]]:
