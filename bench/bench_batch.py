@@ -70,6 +70,7 @@ class PeakRSS:
         self.peak_sum = 0
         self.peak_procs = 0
         self.peak_single = 0  # the largest single process (main or one worker)
+        self.peak_pss = 0  # summed proportional set size: shared pages counted once
         self.cpu: dict[int, float] = {}  # pid -> last seen user+system CPU seconds
         self.samples: list[tuple[float, int]] = []  # (seconds, summed RSS): memory must stay flat
         self._stop = threading.Event()
@@ -82,15 +83,17 @@ class PeakRSS:
         while not self._stop.is_set():
             try:
                 procs = [self.proc, *self.proc.children(recursive=True)]
-                total = 0
+                total = pss = 0
                 for p in procs:
                     with contextlib.suppress(psutil.Error):
                         rss = p.memory_info().rss
                         total += rss
                         self.peak_single = max(self.peak_single, rss)
+                        pss += getattr(p.memory_full_info(), "pss", rss)
                         times = p.cpu_times()
                         self.cpu[p.pid] = times.user + times.system
                 self.samples.append((time.perf_counter(), total))
+                self.peak_pss = max(self.peak_pss, pss)
                 if total > self.peak_sum:
                     self.peak_sum, self.peak_procs = total, len(procs)
             except psutil.Error:
@@ -138,6 +141,7 @@ def run_classify(inp: Path, out: Path, workers: int, *extra: str, sample_rss: bo
     }
     if sampler:
         result["peak_rss_sum_mb"] = round(sampler.peak_sum / 2**20, 1)
+        result["peak_pss_sum_mb"] = round(sampler.peak_pss / 2**20, 1)
         if len(sampler.samples) >= 8:  # flat memory: the last quarter peaks no higher than the second
             n = len(sampler.samples)
             quarter = [max(r for _, r in sampler.samples[i * n // 4 : (i + 1) * n // 4]) for i in range(4)]
