@@ -1,0 +1,123 @@
+"""Batch jobs for administrators: start a reclassify or import run and follow its progress.
+
+The jobs are the same ``triage.batch`` runners the ``triage batch`` CLI uses (one code path);
+they run in a background thread of this process against the service's own database, with a
+checkpoint per chunk, so an interrupted job can be started again with ``resume``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, status
+from pydantic import BaseModel, Field
+
+from api.deps import CurrentUser, DatabaseDep, require_roles
+from api.errors import ApiError
+from api.schemas import ERROR_RESPONSES
+from triage.batch.importer import ImportOptions
+from triage.batch.jobs import JobRunner
+from triage.batch.reclassify import ReclassifyOptions
+from triage.store.models import CaseStatus, Role
+
+router = APIRouter(
+    prefix="/api/v1/jobs",
+    tags=["jobs"],
+    responses=ERROR_RESPONSES,
+    dependencies=[Depends(require_roles(Role.ADMIN))],
+)
+
+
+class JobKind(StrEnum):
+    RECLASSIFY = "reclassify"
+    IMPORT = "import"
+
+
+class JobRequest(BaseModel):
+    kind: JobKind
+    statuses: list[CaseStatus] = Field(default_factory=list, description="reclassify: only these states.")
+    since: datetime | None = Field(None, description="reclassify: cases created at or after.")
+    until: datetime | None = Field(None, description="reclassify: cases created before.")
+    input: str | None = Field(
+        None, max_length=1000, description="import: a CSV/XLSX/JSONL file on the server."
+    )
+    text_cols: list[str] = Field(default_factory=list, max_length=10, description="import: text column(s).")
+    title_col: str | None = None
+    id_col: str | None = None
+    time_col: str | None = None
+    label_col: str | None = None
+    status_col: str | None = None
+    chunk_size: int = Field(500, ge=1, le=10_000)
+    resume: bool = False
+
+
+class JobStatus(BaseModel):
+    id: str
+    kind: str
+    status: str
+    progress: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+def get_runner(request: Request) -> JobRunner:
+    runner = getattr(request.app.state, "job_runner", None)
+    if runner is None:
+        runner = request.app.state.job_runner = JobRunner()
+    return runner
+
+
+RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+
+
+def _options(body: JobRequest, db: Any, actor: str) -> ReclassifyOptions | ImportOptions:
+    if body.kind is JobKind.RECLASSIFY:
+        return ReclassifyOptions(
+            statuses=[s.value for s in body.statuses],
+            since=body.since,
+            until=body.until,
+            chunk_size=body.chunk_size,
+            resume=body.resume,
+            database=db,
+            actor=actor,
+        )
+    if not body.input:
+        raise ApiError(422, "missing_field", "an import job needs the input file", field="input")
+    if not body.text_cols:
+        raise ApiError(422, "missing_field", "an import job needs a text column", field="text_cols")
+    path = Path(body.input)
+    if not path.is_file():
+        raise ApiError(422, "file_not_found", f"no such file on the server: {body.input}", field="input")
+    return ImportOptions(
+        input=path,
+        text_cols=body.text_cols,
+        title_col=body.title_col,
+        id_col=body.id_col,
+        time_col=body.time_col,
+        label_col=body.label_col,
+        status_col=body.status_col,
+        chunk_size=body.chunk_size,
+        resume=body.resume,
+        database=db,
+        actor=actor,
+    )
+
+
+@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobStatus)
+def start_job(body: JobRequest, user: CurrentUser, runner: RunnerDep, db: DatabaseDep) -> JobStatus:
+    """Start a job in the background; poll ``GET /api/v1/jobs/{id}`` for progress."""
+    job_id = runner.start(body.kind.value, _options(body, db, user.username))
+    return JobStatus(
+        **(runner.status(job_id) or {"id": job_id, "kind": body.kind.value, "status": "running"})
+    )
+
+
+@router.get("/{job_id}", response_model=JobStatus)
+def job_status(job_id: str, runner: RunnerDep) -> JobStatus:
+    state = runner.status(job_id)
+    if state is None:
+        raise ApiError(404, "job_not_found", f"no job {job_id!r} in this server process", field="job_id")
+    return JobStatus(**state)
