@@ -48,7 +48,9 @@ def cold_load_seconds() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--latency-samples", type=int, default=1000)
@@ -99,10 +101,14 @@ def main() -> None:
         return
     print(f"texts: {figures['texts']}  indexed cases: {figures['indexed_cases']}")
     print(f"raw jieba.lcut:       {figures['jieba_lcut_per_s']:>8} msg/s  (reference, same run)")
-    print(f"triage_many (all):    {figures['triage_many_per_s']:>8} msg/s  "
-          f"= {figures['throughput_ratio_vs_jieba']:.2f} × jieba  (target ≥ 0.80)")
-    print(f"triage() latency:     p50 {figures['triage_p50_ms']} ms  p99 {figures['triage_p99_ms']} ms "
-          "(target p99 ≤ 15 ms)")
+    print(
+        f"triage_many (all):    {figures['triage_many_per_s']:>8} msg/s  "
+        f"= {figures['throughput_ratio_vs_jieba']:.2f} × jieba  (target ≥ 0.80)"
+    )
+    print(
+        f"triage() latency:     p50 {figures['triage_p50_ms']} ms  p99 {figures['triage_p99_ms']} ms "
+        "(target p99 ≤ 15 ms)"
+    )
     print(f"cold load + 1st call: {figures['cold_load_s']} s (target ≤ 3 s)")
 
 

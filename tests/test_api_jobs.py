@@ -81,3 +81,13 @@ def test_bad_job_requests_name_the_field(api: ApiEnv, body: dict, field: str) ->
 def test_unknown_job_is_404(api: ApiEnv) -> None:
     r = api.get("admin", "/api/v1/jobs/nope")
     assert r.status_code == 404 and r.json()["error"]["code"] == "job_not_found"
+
+
+def test_finished_job_is_read_back_from_the_database(api: ApiEnv) -> None:
+    r = api.post("admin", "/api/v1/jobs", json={"kind": "reclassify"})
+    job_id = r.json()["id"]
+    _wait(api, job_id)
+    api.app.state.job_runner = None  # as after a restart, or on another worker process
+    again = api.get("admin", f"/api/v1/jobs/{job_id}")
+    assert again.status_code == 200, again.text
+    assert again.json()["status"] == "done" and again.json()["kind"] == "reclassify"

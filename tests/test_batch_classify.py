@@ -280,3 +280,17 @@ def test_cli_classify_prints_a_summary(tmp_path: Path) -> None:
         ]  # row numbers without --id-col
     bad = CliRunner().invoke(app, ["batch", "classify", "-i", str(inp), "-o", str(out), "--text-col", "正文"])
     assert bad.exit_code == 2 and "no column '正文'" in bad.output
+
+
+def test_job_runner_runs_classify_in_the_background(tmp_path: Path) -> None:
+    from triage.batch.jobs import JobRunner
+
+    inp = write_csv(tmp_path / "in.csv", sample_rows(4))
+    runner = JobRunner()
+    job_id = runner.start("classify", options(inp, tmp_path / "out.csv"))
+    state = runner.wait(job_id, timeout=120)
+    assert state["status"] == "done" and state["kind"] == "classify", state
+    assert state["summary"]["rows_written"] == 4 and state["progress"]["finished"]
+    assert state["progress"]["fraction"] == 1.0 and (tmp_path / "out.csv").exists()
+    with pytest.raises(InputError, match="unknown job kind"):
+        runner.start("train", options(inp, tmp_path / "x.csv"))

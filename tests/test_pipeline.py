@@ -10,7 +10,9 @@ from triage.errors import InputError
 from triage.pipeline import Triager
 from triage.result import TriageResult
 
-ELEVATOR = "我们小区是九十年代的老旧小区，六楼老人上下楼困难，想申请加装电梯，请问需要哪些手续，住建部门怎么审批？"
+ELEVATOR = (
+    "我们小区是九十年代的老旧小区，六楼老人上下楼困难，想申请加装电梯，请问需要哪些手续，住建部门怎么审批？"
+)
 NOISE = "楼下烧烤店每天晚上营业到凌晨两点，油烟和噪音扰民严重，多次投诉无果，希望有关部门管一管。"
 SCHOOL = "孩子今年小学入学，户口在学区内但学校说名额已满，让我们去很远的学校就读，教育局能否协调入学？"
 
@@ -74,7 +76,8 @@ def test_pii_is_masked_in_the_result(triager: Triager) -> None:
 def test_duplicates_come_from_the_index() -> None:
     triager = Triager.load()
     triager.duplicate_index.add("2026112200001", NOISE, datetime.now(UTC))
-    r = triager.triage("楼下烧烤店每天晚上营业到凌晨两点，油烟和噪音扰民严重，多次投诉都没有结果，希望有关部门管一管！")
+    again = "楼下烧烤店每天晚上营业到凌晨两点，油烟和噪音扰民严重，多次投诉都没有结果，希望有关部门管一管！"
+    r = triager.triage(again)
     assert r.duplicates and r.duplicates[0].case_id == "2026112200001" and r.duplicates[0].score > 0.6
     assert triager.triage(SCHOOL).duplicates == []
 

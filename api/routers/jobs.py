@@ -19,7 +19,7 @@ from api.deps import CurrentUser, DatabaseDep, require_roles
 from api.errors import ApiError
 from api.schemas import ERROR_RESPONSES
 from triage.batch.importer import ImportOptions
-from triage.batch.jobs import JobRunner
+from triage.batch.jobs import JobRunner, get_job
 from triage.batch.reclassify import ReclassifyOptions
 from triage.store.models import CaseStatus, Role
 
@@ -116,8 +116,15 @@ def start_job(body: JobRequest, user: CurrentUser, runner: RunnerDep, db: Databa
 
 
 @router.get("/{job_id}", response_model=JobStatus)
-def job_status(job_id: str, runner: RunnerDep) -> JobStatus:
+def job_status(job_id: str, runner: RunnerDep, db: DatabaseDep) -> JobStatus:
+    """Live progress from this process, else the job's row (survives restarts and other workers)."""
     state = runner.status(job_id)
-    if state is None:
-        raise ApiError(404, "job_not_found", f"no job {job_id!r} in this server process", field="job_id")
-    return JobStatus(**state)
+    if state is not None:
+        return JobStatus(**state)
+    job = get_job(db, job_id)
+    if job is None:
+        raise ApiError(404, "job_not_found", f"no job {job_id!r}", field="job_id")
+    error = {"code": "job_failed", "message": job.error} if job.error else None
+    return JobStatus(
+        id=job.id, kind=job.kind, status=job.status, progress=job.progress, summary=job.summary, error=error
+    )

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-from collections.abc import Callable
-from dataclasses import asdict, is_dataclass
 from datetime import datetime
 from typing import Any
 
@@ -194,10 +192,3 @@ class JobRunner:
         if thread is not None:
             thread.join(timeout)
         return self.status(job_id)
-
-
-def options_dict(options: Any) -> dict[str, Any]:
-    return asdict(options) if is_dataclass(options) and not isinstance(options, type) else dict(vars(options))
-
-
-Callback = Callable[[JobProgress], None]
