@@ -60,6 +60,8 @@ def test_import_job_loads_a_file(api: ApiEnv, tmp_path: Path) -> None:
     assert done["status"] == "done", done
     assert api.count_cases() == before + 1
     assert done["summary"]["rows_failed"] == 1  # the empty row is reported, not dropped silently
+    errors = tmp_path / "old.import-errors.csv"
+    assert errors.is_file() and "h-2" in errors.read_text(encoding="utf-8-sig")
 
 
 @pytest.mark.parametrize(

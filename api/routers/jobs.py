@@ -101,6 +101,7 @@ def _options(body: JobRequest, db: Any, actor: str) -> ReclassifyOptions | Impor
         status_col=body.status_col,
         chunk_size=body.chunk_size,
         resume=body.resume,
+        errors=path.with_name(f"{path.stem}.import-errors.csv"),  # beside the input, not the server's cwd
         database=db,
         actor=actor,
     )
