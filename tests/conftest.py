@@ -147,3 +147,17 @@ def case_service(store_db, store_triager, store_clock):
     from triage.store.service import CaseService
 
     return CaseService(store_db, store_triager, clock=store_clock)
+
+
+# ---- HTTP API: the app on a fresh database of each kind, with one user per role -----------------------
+@pytest.fixture(scope="module", params=STORE_BACKENDS)
+def api_env(request, tmp_path_factory, store_triager):
+    from api.testing import postgres_available, running_app, temporary_database
+
+    if request.param == "postgresql" and not postgres_available():
+        pg_unavailable("127.0.0.1:5432")
+    with (
+        temporary_database(request.param, tmp_path_factory.mktemp("api")) as url,
+        running_app(url, store_triager) as env,
+    ):
+        yield env

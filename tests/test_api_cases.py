@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from api.testing import (
@@ -14,24 +12,13 @@ from api.testing import (
     SEWAGE_AGAIN,
     WAGES,
     ApiEnv,
-    postgres_available,
-    running_app,
-    temporary_database,
 )
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def api(request, tmp_path_factory, store_triager):
-    """The app on a fresh database of each kind, with one user per role."""
-    if request.param == "postgresql" and not postgres_available():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("PostgreSQL is required when CI=true but is unreachable")
-        pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432")
-    with (
-        temporary_database(request.param, tmp_path_factory.mktemp("api")) as url,
-        running_app(url, store_triager) as env,
-    ):
-        yield env
+@pytest.fixture(scope="module")
+def api(api_env):
+    """The app on a fresh SQLite and PostgreSQL database, one user per role (tests/conftest.py)."""
+    return api_env
 
 
 def _submit(api: ApiEnv, who: str, text: str, **extra) -> dict:

@@ -19,23 +19,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from api.testing import postgres_available, running_app, temporary_database
-
 MAX_EXAMPLES = int(os.environ.get("TRIAGE_FUZZ_EXAMPLES", "8"))
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def fuzz_env(request, tmp_path_factory, store_triager):
-    if request.param == "postgresql" and not postgres_available():
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("PostgreSQL is required when CI=true but is unreachable")
-        pytest.skip("PostgreSQL not reachable on 127.0.0.1:5432")
-    with (
-        temporary_database(request.param, tmp_path_factory.mktemp("fuzz")) as url,
-        running_app(url, store_triager) as env,
-    ):
-        yield env
+@pytest.fixture(scope="module")
+def fuzz_env(api_env):
+    """The app on a fresh SQLite and PostgreSQL database, one user per role (tests/conftest.py)."""
+    return api_env
 
 
 @pytest.fixture
