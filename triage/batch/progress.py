@@ -66,6 +66,13 @@ class JobSummary:
     outputs: dict[str, str] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
 
+    def take_counts(self, checkpoint: dict[str, Any], seconds: float) -> None:
+        """Copy the row counters of the last committed checkpoint (what a resume would continue from)."""
+        self.rows_read = checkpoint["rows_read"]
+        self.rows_written = checkpoint["rows_written"]
+        self.rows_failed = checkpoint["rows_failed"]
+        self.seconds = seconds
+
     @property
     def rate(self) -> float:
         done_now = self.rows_read - self.resumed_at_row

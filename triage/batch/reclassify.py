@@ -186,8 +186,7 @@ def run_reclassify(opts: ReclassifyOptions, progress: ProgressCallback | None = 
     finally:
         engine.close()
         errors.close()
-        summary.rows_read, summary.rows_written = ckpt["rows_read"], ckpt["rows_written"]
-        summary.rows_failed, summary.seconds = ckpt["rows_failed"], ticker.elapsed()
+        summary.take_counts(ckpt, ticker.elapsed())
         summary.details = {
             "job_id": job.id,
             "model_version": ckpt.get("model_version", ""),
