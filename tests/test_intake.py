@@ -21,6 +21,14 @@ def test_whitespace_and_control_characters_are_tidied() -> None:
     assert normalize_text(raw) == "楼道 堆物\n消防通道堵塞"
 
 
+def test_spreadsheet_escapes_are_decoded() -> None:
+    # Excel's OOXML escapes survive CSV exports: "_x000D_" is a carriage return, "_x005F_" an underscore.
+    raw = "尊敬的领导：_x000D_您好！_x000d_井盖丢失_x005F_x"
+    assert normalize_text(raw) == "尊敬的领导:\n您好!\n井盖丢失_x"
+    assert normalize_text("编号_x12_和_xZZZZ_不变") == "编号_x12_和_xZZZZ_不变"
+    assert normalize_text("路灯_xD800_坏了_x0007_") == "路灯坏了"
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [

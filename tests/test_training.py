@@ -180,3 +180,18 @@ def test_shipped_model_on_dev(shared_data) -> None:
     result = evaluate_file(REPO / "models" / "category", shared_data / "dev.csv", ["title", "body"], "label")
     assert result["n"] == 457
     assert result["macro_f1"] >= 0.85
+
+
+def test_macro_f1_interval_brackets_the_estimate() -> None:
+    from sklearn.metrics import f1_score
+
+    from training.evaluate import macro_f1_interval
+
+    labels = ["环境", "设施", "纠纷"]
+    truth = labels * 40
+    assert macro_f1_interval(truth, truth, labels) == [1.0, 1.0]
+    noisy = [t if i % 5 else labels[(labels.index(t) + 1) % 3] for i, t in enumerate(truth)]
+    low, high = macro_f1_interval(truth, noisy, labels)
+    assert low < f1_score(truth, noisy, average="macro") < high and high - low < 0.3
+    assert macro_f1_interval(truth, noisy, labels) == [low, high]  # seeded: reproducible
+    assert macro_f1_interval(["环境"], ["环境"], labels) is None

@@ -85,9 +85,11 @@ def plot_confusion(matrix: list[list[int]], labels: list[str], path: Path, title
 
 
 def _metrics_table(metrics: dict) -> list[str]:
+    ci = metrics.get("macro_f1_ci95")
     lines = [
         f"n = {metrics['n']}, accuracy = **{metrics['accuracy']:.4f}**, "
-        f"macro-F1 = **{metrics['macro_f1']:.4f}**",
+        f"macro-F1 = **{metrics['macro_f1']:.4f}**"
+        + (f" (95 % bootstrap interval {ci[0]:.4f}–{ci[1]:.4f})" if ci else ""),
         "",
         "| # | class | precision | recall | F1 | support |",
         "|---|---|---|---|---|---|",

@@ -15,6 +15,7 @@ from triage.errors import InputError
 MAX_TEXT_CHARS = 20_000
 
 _TAG_RE = re.compile(r"<[^>]{0,500}>")
+_OOXML_ESCAPE_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
 _SPACE_RE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 _NEWLINES_RE = re.compile(r"\n{2,}")
@@ -46,12 +47,19 @@ def decode_text(data: bytes, *, field: str = "text") -> str:
     return text
 
 
+def _ooxml_char(match: re.Match[str]) -> str:
+    code = int(match.group(1), 16)
+    return "" if 0xD800 <= code <= 0xDFFF else chr(code)  # a lone surrogate could not be encoded later
+
+
 def normalize_text(text: str) -> str:
     """Canonical form used everywhere: NFKC (full-width → half-width), no tags, tidy spaces."""
     if "<" in text:  # tags first, so escaped "&lt;…&gt;" written by a citizen stays text
         text = _TAG_RE.sub(" ", text)
     if "&" in text:
         text = html.unescape(text)
+    if "_x" in text:  # spreadsheet exports keep Excel's OOXML escapes, e.g. "_x000D_" for a line break
+        text = _OOXML_ESCAPE_RE.sub(_ooxml_char, text)
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL_RE.sub("", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
