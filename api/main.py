@@ -92,7 +92,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``triager``/``database`` let tests share a loaded model or an engine."""
     _limit_malloc_arenas()
-    from api.routers import cases, health, jobs, lists, open311, review, triage
+    from api.routers import cases, health, jobs, lists, open311, rereview, review, triage
 
     app = FastAPI(
         title="Petition triage service",
@@ -114,7 +114,7 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
 
-    for module in (health, triage, cases, review, lists, open311, jobs):
+    for module in (health, triage, cases, review, rereview, lists, open311, jobs):
         app.include_router(module.router)
     _include_web_ui(app)
     return app

@@ -13,12 +13,12 @@ from api.testing import ELEVATOR, NOISE, PARKING, SEWAGE, WAGES
 ROLE_PAGES = {
     "operator": {"/intake", "/grids", "/dashboard"},
     "grid1": {"/intake", "/grids", "/dashboard"},
-    "reviewer": {"/intake", "/review", "/grids", "/dashboard"},
+    "reviewer": {"/intake", "/review", "/rereview", "/grids", "/dashboard"},
     "dept_housing": {"/desk", "/grids", "/dashboard"},
     "deputy": {"/intake", "/grids", "/dashboard"},
-    "admin": {"/intake", "/review", "/desk", "/grids", "/dashboard"},
+    "admin": {"/intake", "/review", "/rereview", "/desk", "/grids", "/dashboard"},
 }
-PAGES = ["/intake", "/review", "/desk", "/grids", "/dashboard"]
+PAGES = ["/intake", "/review", "/rereview", "/desk", "/grids", "/dashboard"]
 
 
 @pytest.fixture(scope="module")

@@ -13,11 +13,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 
-from api.web import auth, cases, dashboard, intake, lists, review
+from api.web import auth, cases, dashboard, intake, lists, rereview, review
 from api.web.render import HERE, error_page
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, intake, review, cases, lists, dashboard):
+for _module in (auth, intake, review, rereview, cases, lists, dashboard):
     router.include_router(_module.router)
 
 # Paths that belong to the machine interfaces: their errors keep the JSON contract.

@@ -41,6 +41,7 @@ FEEDBACK = frozenset({R.ADMIN, R.REVIEWER, R.OPERATOR, R.GRID_WORKER, R.DEPUTY})
 NAV: list[tuple[str, str, frozenset[Role]]] = [
     ("/intake", "受理", SUBMIT),
     ("/review", "审核队列", REVIEW),
+    ("/rereview", "待复核", REVIEW),
     ("/desk", "部门工作台", DESK),
     ("/grids", "网格与代表", ALL_ROLES),
     ("/dashboard", "统计看板", ALL_ROLES),

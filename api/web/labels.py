@@ -45,6 +45,9 @@ ACTION = {
     "reopen": "重新办理",
     "reclassify": "模型重新分类",
     "flag": "标记复核",
+    "flag_rereview": "模型新建议不一致，标记待复核",
+    "rereview_dismiss": "复核：维持原判",
+    "rereview_correct": "复核：改为新类别",
 }
 FIELD = {
     "category": "分类",
@@ -94,6 +97,11 @@ ERROR = {
     "no_triager": "分拨模型尚未加载，请稍后再试。",
     "no_routing": "分拨配置尚未加载，请稍后再试。",
     "csrf": "页面已过期，请刷新后重试。",
+    "not_flagged": "该案件没有待复核标记，可能已由他人处理。",
+    "action_not_allowed": "案件当前状态不能直接改类别，请先退回审核，或选择维持原判。",
+    "unknown_action": "操作无效。",
+    "unexpected_field": "操作无效。",
+    "no_job": "批处理任务不存在。",
 }
 
 

@@ -190,3 +190,44 @@ def test_phone_width_and_role_navigation(open_browser, live_server) -> None:
     assert overflow <= 1, "wide charts scroll inside their card, not the page"
     phone.shot("15-phone-dashboard")
     assert not phone.errors, phone.errors
+
+
+def test_rereview_flags_are_listed_and_cleared(open_browser, live_server) -> None:
+    """A reclassify run flags reviewed cases the model disputes; the reviewer answers them on 待复核."""
+    from triage.batch.reclassify import ReclassifyOptions, run_reclassify
+
+    service = live_server.app.state.service
+    texts = [
+        "滨江小区门口的垃圾桶三天没人清运，苍蝇乱飞，气味熏人，请环卫部门尽快处理。",
+        "新开的KTV每天唱到凌晨三点，音响声音很大，周边居民无法入睡，希望有关部门管管。",
+    ]
+    numbers = []
+    for text in texts:  # a reviewer overruled the model: the next run disagrees with the decision
+        case = service.submit(text)
+        other = next(t["label"] for t in case.top_k if t["label"] != case.suggested_category)
+        service.correct(case.case_no, "reviewer2", category=other)
+        numbers.append(case.case_no)
+    service.return_case(numbers[1], "dept_other", "不属于本部门职责")
+    first = service.get(numbers[0]).created_at
+    summary = run_reclassify(ReclassifyOptions(database=live_server.app.state.db, since=first))
+    assert summary.details["flagged"] == 2
+
+    rev = open_browser()
+    rev.login("reviewer")
+    rev.page.click("nav.nav a:text('待复核')")
+    expect(rev.page).to_have_url(re.compile(r"/rereview$"))
+    kept, fixed = (rev.page.locator(f"tr[data-case='{no}']") for no in numbers)
+    expect(kept).to_contain_text(service.get(numbers[0]).category)
+    expect(kept.locator("button[data-correct]")).to_have_count(0)  # dispatched: keep or return first
+    expect(fixed.locator("button[data-correct]")).to_be_visible()
+    rev.shot("16-rereview")
+    kept.locator("button:text('维持原判')").click()
+    expect(rev.page.locator(".flash-ok")).to_contain_text(f"案件 {numbers[0]} 已维持原判")
+    expect(rev.page.locator(f"tr[data-case='{numbers[0]}']")).to_have_count(0)
+    new_category = rev.page.locator(f"tr[data-case='{numbers[1]}'] .suggestion-new strong").inner_text()
+    rev.page.locator(f"tr[data-case='{numbers[1]}'] button[data-correct]").click()
+    expect(rev.page.locator(".flash-ok")).to_contain_text(f"已改为“{new_category}”")
+    expect(rev.page.locator(f"tr[data-case='{numbers[1]}']")).to_have_count(0)
+    rev.goto(f"/cases/{numbers[1]}")
+    expect(rev.page.locator(".timeline")).to_contain_text("复核：改为新类别")
+    assert not rev.errors, rev.errors

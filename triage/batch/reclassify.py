@@ -6,7 +6,9 @@ version, next to the suggestion that was in force before. Human decisions are ne
 * unreviewed cases (pending review, not leased) get the new suggestion as their current one,
   through the store's audited :func:`~triage.store.lifecycle.change`;
 * reviewed cases keep everything; when the reviewed category now disagrees with the model the
-  suggestion row is ``flagged`` for re-review and a ``flag_rereview`` audit event is written.
+  suggestion row is ``flagged`` for re-review and a ``flag_rereview`` audit event is written
+  (unless a reviewer already dismissed this very suggestion for this decision); reviewers answer
+  flags through :mod:`triage.batch.rereview`.
 
 Cases are read in id order in chunks; each chunk's writes and the job checkpoint (last case id)
 commit in one transaction, so ``resume=True`` neither loses nor repeats a case.
@@ -27,6 +29,7 @@ from sqlmodel import Session, select
 from triage.batch.engine import make_engine
 from triage.batch.jobs import finish_job, save_checkpoint, start_job
 from triage.batch.progress import JobSummary, ProgressCallback, Ticker
+from triage.batch.rereview import dismissed_pairs
 from triage.batch.tables import CaseSuggestion
 from triage.batch.worker import model_version, spec_of, suggest_chunk, warm
 from triage.errors import InputError
@@ -213,6 +216,7 @@ def _apply_chunk(
             )
         )
     )
+    kept = dismissed_pairs(session, ids)
     now = utcnow()
     for (case_id, _), res in zip(meta, results, strict=True):
         case = cases.get(case_id)
@@ -242,7 +246,8 @@ def _apply_chunk(
             counts["applied"] += 1
         else:
             counts["kept"] += 1
-        if reviewed and case.category and case.category != res["category"]:
+        answered = (case_id, case.category, res["category"], res["model_version"]) in kept
+        if reviewed and case.category and case.category != res["category"] and not answered:
             row.flagged = True
             counts["flagged"] += 1
             record(

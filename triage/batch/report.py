@@ -158,8 +158,8 @@ def build_change_report(
 def flagged_for_rereview(
     db: Database, *, job_id: str | None = None, limit: int = 500
 ) -> list[CaseSuggestion]:
-    """Reviewed cases whose decision the model now disputes (latest reclassify job by default),
-    for a re-review list in the UI."""
+    """Every flag one reclassify job raised (latest job by default), answered or not; the open
+    re-review list that reviewers work through is :func:`triage.batch.rereview.open_flags`."""
     job_id = job_id or latest_reclassify_job(db).id
     with db.session() as session:
         stmt = (

@@ -4,7 +4,9 @@
   summary, so ``--resume`` (and the HTTP job API) can find an interrupted run.
 * ``case_suggestions`` — every machine suggestion a reclassify produced, next to the one
   that was in force before, with the human decision at that time and whether it disagrees.
-  The case's own human decision is never written by a batch job.
+  The case's own human decision is never written by a batch job. A ``flagged`` row stays
+  on the re-review list until a reviewer clears it (``cleared_*``, migration ``r004_rereview``;
+  see :mod:`triage.batch.rereview`).
 * ``case_imports`` — the external key of every imported historical record, which makes an
   import idempotent, and the text hash used to skip exact duplicates.
 """
@@ -48,7 +50,10 @@ class BatchJob(SQLModel, table=True):
 
 class CaseSuggestion(SQLModel, table=True):
     __tablename__ = "case_suggestions"
-    __table_args__ = (sa.UniqueConstraint("job_id", "case_id", name="uq_case_suggestions_job_case"),)
+    __table_args__ = (
+        sa.UniqueConstraint("job_id", "case_id", name="uq_case_suggestions_job_case"),
+        sa.Index("ix_case_suggestions_rereview", "flagged", "cleared_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: str = Field(foreign_key="batch_jobs.id", max_length=40, index=True)
@@ -76,6 +81,10 @@ class CaseSuggestion(SQLModel, table=True):
     changed: bool = False  # new category differs from the previous suggestion
     applied: bool = False  # became the case's current suggestion (unreviewed cases only)
     flagged: bool = Field(default=False, index=True)  # reviewed label now disagrees: re-review
+    # a reviewer's answer to the flag: "dismiss" (keep the decision) or "correct" (new category)
+    cleared_at: datetime | None = _dt()
+    cleared_by: str | None = Field(default=None, max_length=64)
+    cleared_action: str | None = Field(default=None, max_length=16)
 
 
 class CaseImport(SQLModel, table=True):

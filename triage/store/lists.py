@@ -121,6 +121,15 @@ def assignment_list(session: Session, f: ListFilter | None = None, *, now: datet
     return _rows(session, f.apply(stmt, Case.dispatched_at))
 
 
+def _is_completed(session: Session) -> sa.ColumnElement[bool]:
+    """``status IN ('resolved', 'closed')``; on SQLite written ``+status`` so the planner walks the
+    ``resolved_at`` index newest first instead of sorting every completed case (without ANALYZE
+    statistics it takes an index on status for the more selective one)."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.literal_column("+cases.status").in_(COMPLETED)
+    return Case.status.in_(COMPLETED)
+
+
 def completion_list(session: Session, f: ListFilter | None = None) -> list[dict[str, Any]]:
     """办结清单: completed matters with result, timeliness and the latest feedback."""
     f = f or ListFilter()
@@ -145,6 +154,6 @@ def completion_list(session: Session, f: ListFilter | None = None) -> list[dict[
             Case.closed_at,
         )
         .outerjoin(Feedback, Feedback.id == latest)
-        .where(Case.status.in_(COMPLETED), Case.resolved_at.is_not(None))
+        .where(_is_completed(session), Case.resolved_at.is_not(None))
     )
     return _rows(session, f.apply(stmt, Case.resolved_at))

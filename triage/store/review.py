@@ -157,12 +157,14 @@ class ReviewMixin:
         requirement: str | None = None,
         note: str | None = None,
         version: int | None = None,
+        also: Callable[[Session, Case, datetime], Any] | None = None,
     ) -> Case:
         """The reviewer's category/department/level/priority replace the suggestion; the case is dispatched.
 
         Unknown values raise ValidationError (``unknown_category``, ``unknown_department`` …)
         listing the allowed ones. The differences from the suggestion are recorded in the
-        audit event under ``correction``.
+        audit event under ``correction``. ``also(session, case, now)`` runs after the change in
+        the same transaction (callers that must commit their own rows with the correction).
         """
         cat = self.catalog
         category = cat.check_category(category) if category else None
@@ -227,6 +229,8 @@ class ReviewMixin:
                 details={"correction": correction} if correction else None,
                 **fields,
             )
+            if also is not None:
+                also(s, case, now)
 
         return self._review(case_no, actor, version, fn)
 

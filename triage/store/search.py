@@ -50,15 +50,21 @@ class CaseScope:
     submitted_by: str | None = None
 
 
-def search_statement(f: CaseFilter, scope: ScopeLike | None, now: datetime) -> sa.Select:
-    """The SELECT behind :func:`search_cases` (exposed for EXPLAIN in benchmarks)."""
-    stmt = select(Case)
+def scope_conditions(scope: ScopeLike | None) -> list[sa.ColumnElement[bool]]:
+    """WHERE conditions on ``Case`` for a caller's scope (shared by every scoped case list)."""
+    out: list[sa.ColumnElement[bool]] = []
     if scope is not None and scope.department_code is not None:
-        stmt = stmt.where(Case.department_code == scope.department_code)
+        out.append(Case.department_code == scope.department_code)
     if scope is not None and scope.grids is not None:
         in_grid = Case.grid_code.in_(scope.grids) if scope.grids else sa.false()
         mine = Case.submitted_by == scope.submitted_by if scope.submitted_by else None
-        stmt = stmt.where(sa.or_(in_grid, mine) if mine is not None else in_grid)
+        out.append(sa.or_(in_grid, mine) if mine is not None else in_grid)
+    return out
+
+
+def search_statement(f: CaseFilter, scope: ScopeLike | None, now: datetime) -> sa.Select:
+    """The SELECT behind :func:`search_cases` (exposed for EXPLAIN in benchmarks)."""
+    stmt = select(Case).where(*scope_conditions(scope))
     if f.status:
         stmt = stmt.where(Case.status.in_(f.status))
     if f.category:
