@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -111,6 +112,7 @@ def test_concurrent_claimers_take_every_case_exactly_once(store_db, store_clock)
             start.wait()
             while (case := svc.claim_next(name)) is not None:
                 claimed[name].append(case.case_no)
+                time.sleep(0.001)  # a reviewer works on the case: lets the other threads interleave
         except BaseException as exc:  # noqa: BLE001 - any error fails the test below
             errors.append(exc)
 
