@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from triage.batch.checkpoint import fingerprint
 from triage.batch.dupes import FileDuplicates
 from triage.batch.engine import make_engine
-from triage.batch.jobs import finish_job, save_checkpoint, start_job
+from triage.batch.jobs import CheckpointedRun, start_job
 from triage.batch.progress import JobSummary, ProgressCallback, Ticker
 from triage.batch.reclassify import SUGGESTION_FIELDS
 from triage.batch.tables import CaseImport
@@ -190,8 +190,14 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
     engine = make_engine(
         opts.engine, workers=opts.workers, scheduler=opts.scheduler, init=warm, init_args=(spec,)
     )
-    error: str | None = None
-    try:
+
+    def units(_: dict[str, Any]) -> dict[str, int]:
+        done, total = reader.progress()
+        return {"done_units": done, "total_units": total}
+
+    run = CheckpointedRun(db, job.id, summary, ticker, ckpt, units=units)
+    summary.outputs["errors"] = str(errors_path)
+    with run.running(_details, engine, errors, reader):
         ckpt["model_version"] = next(iter(engine.map(model_version, [(None, None)], spec)))[1]
 
         def chunks():  # (items, texts): bad records are reported here and not sent to workers
@@ -225,43 +231,22 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
                 )
                 for (item, _), group in zip(good, groups, strict=True):
                     item.group = group
-            new = dict(ckpt, errors_offset=errors.sync())
-            with db.session(write=True) as session:  # the chunk and its checkpoint commit together
+            new = dict(run.checkpoint, errors_offset=errors.sync())
+            with run.chunk(new) as session:  # the chunk and its checkpoint commit together
                 for key, value in _store(session, job.id, opts, good).items():
                     new[key] += value
                 new["rows_read"] += len(items) + len(bad)
                 new["rows_failed"] += len(items) - len(good) + len(bad)
                 new["rows_written"] = new["imported"]
-                done, total = reader.progress()
-                ticker.update(
-                    notify=False, rows_read=new["rows_read"], rows_written=new["rows_written"],
-                    rows_failed=new["rows_failed"], done_units=done, total_units=total,
-                )  # fmt: skip
-                save_checkpoint(session, job.id, new, ticker.state)
-            ckpt = new
-            ticker.update()
-    except KeyboardInterrupt:
-        summary.interrupted = True
-    except Exception as exc:
-        error = str(exc)
-        raise
-    finally:
-        engine.close()
-        errors.close()
-        reader.close()
-        summary.take_counts(ckpt, ticker.elapsed())
-        summary.details = {
-            "job_id": job.id,
-            "model_version": ckpt.get("model_version", ""),
-            "imported": ckpt["imported"],
-            "already imported": ckpt["already"],
-            "exact duplicates skipped": ckpt["duplicates"],
-        }
-        summary.outputs["errors"] = str(errors_path)
-        finish_job(db, job.id, summary, error=error)
-    if not summary.interrupted:
-        ticker.finish()
     return summary
+
+
+def _details(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "imported": checkpoint["imported"],
+        "already imported": checkpoint["already"],
+        "exact duplicates skipped": checkpoint["duplicates"],
+    }
 
 
 def _split(

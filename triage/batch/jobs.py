@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlmodel import Session, select
 
-from triage.batch.progress import JobProgress, JobSummary
+from triage.batch.progress import JobProgress, JobSummary, Ticker
 from triage.batch.tables import BatchJob
 from triage.errors import InputError, TriageError
 from triage.store.db import Database
@@ -109,6 +111,70 @@ def finish_job(db: Database, job_id: str, summary: JobSummary, *, error: str | N
         if job.status in (DONE, FAILED):
             job.finished_at = job.updated_at
         session.add(job)
+
+
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+class CheckpointedRun:
+    """The part every database-backed job (import, reclassify) shares around its chunk loop.
+
+    :meth:`chunk` commits a chunk's writes together with its checkpoint; :meth:`running`
+    closes the job's resources and records how the run ended (done, interrupted by Ctrl-C or a
+    stop request, failed), whatever happens in the loop.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        job_id: str,
+        summary: JobSummary,
+        ticker: Ticker,
+        checkpoint: dict[str, Any],
+        units: Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> None:
+        self.db, self.job_id, self.summary, self.ticker = db, job_id, summary, ticker
+        self.checkpoint = checkpoint  # the last committed one
+        self._units = units  # checkpoint -> the ticker's done/total units
+
+    @contextmanager
+    def chunk(self, new: dict[str, Any]) -> Iterator[Session]:
+        """A write session for the chunk; ``new`` (filled in by the caller) commits with it."""
+        with self.db.session(write=True) as session:
+            yield session
+            self.ticker.update(
+                notify=False, rows_read=new["rows_read"], rows_written=new["rows_written"],
+                rows_failed=new["rows_failed"], **self._units(new),
+            )  # fmt: skip
+            save_checkpoint(session, self.job_id, new, self.ticker.state)
+        self.checkpoint = new
+        self.ticker.update()
+
+    @contextmanager
+    def running(
+        self, details: Callable[[dict[str, Any]], dict[str, Any]], *resources: _Closable
+    ) -> Iterator[None]:
+        error: str | None = None
+        try:
+            yield
+        except KeyboardInterrupt:
+            self.summary.interrupted = True
+        except Exception as exc:
+            error = str(exc)
+            raise
+        finally:
+            for resource in resources:
+                resource.close()
+            self.summary.take_counts(self.checkpoint, self.ticker.elapsed())
+            self.summary.details = {
+                "job_id": self.job_id,
+                "model_version": self.checkpoint.get("model_version", ""),
+                **details(self.checkpoint),
+            }
+            finish_job(self.db, self.job_id, self.summary, error=error)
+        if not self.summary.interrupted:
+            self.ticker.finish()
 
 
 def get_job(db: Database, job_id: str) -> BatchJob | None:

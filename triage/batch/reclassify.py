@@ -27,7 +27,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from triage.batch.engine import make_engine
-from triage.batch.jobs import finish_job, save_checkpoint, start_job
+from triage.batch.jobs import CheckpointedRun, start_job
 from triage.batch.progress import JobSummary, ProgressCallback, Ticker
 from triage.batch.rereview import dismissed_pairs
 from triage.batch.tables import CaseSuggestion
@@ -149,8 +149,10 @@ def run_reclassify(opts: ReclassifyOptions, progress: ProgressCallback | None = 
     engine = make_engine(
         opts.engine, workers=opts.workers, scheduler=opts.scheduler, init=warm, init_args=(spec,)
     )
-    error: str | None = None
-    try:
+    run = CheckpointedRun(db, job.id, summary, ticker, ckpt, units=lambda c: {"done_units": c["rows_read"]})
+    if opts.errors:
+        summary.outputs["errors"] = str(opts.errors)
+    with run.running(_details, engine, errors):
         version = next(iter(engine.map(model_version, [(None, None)], spec)))[1]
         if ckpt.get("model_version") not in (None, version):
             raise InputError(
@@ -166,41 +168,19 @@ def run_reclassify(opts: ReclassifyOptions, progress: ProgressCallback | None = 
             failed = [(no, r) for (_, no), r in zip(meta, results, strict=True) if "error" in r]
             for case_no, res in failed:
                 errors.write({"case_no": case_no, "error_code": res["error_code"], "reason": res["error"]})
-            new = dict(ckpt, errors_offset=errors.sync())
-            with db.session(write=True) as session:  # the chunk and its checkpoint commit together
+            new = dict(run.checkpoint, errors_offset=errors.sync())
+            with run.chunk(new) as session:  # the chunk and its checkpoint commit together
                 for key, value in _apply_chunk(session, job.id, opts.actor, meta, results).items():
                     new[key] += value
                 new["last_id"] = meta[-1][0]
                 new["rows_read"] += len(meta)
                 new["rows_written"] += len(meta) - len(failed)
                 new["rows_failed"] += len(failed)
-                ticker.update(
-                    notify=False, rows_read=new["rows_read"], rows_written=new["rows_written"],
-                    rows_failed=new["rows_failed"], done_units=new["rows_read"],
-                )  # fmt: skip
-                save_checkpoint(session, job.id, new, ticker.state)
-            ckpt = new
-            ticker.update()
-    except KeyboardInterrupt:
-        summary.interrupted = True
-    except Exception as exc:
-        error = str(exc)
-        raise
-    finally:
-        engine.close()
-        errors.close()
-        summary.take_counts(ckpt, ticker.elapsed())
-        summary.details = {
-            "job_id": job.id,
-            "model_version": ckpt.get("model_version", ""),
-            **{k: ckpt[k] for k in ("changed", "applied", "kept", "flagged")},
-        }
-        if opts.errors:
-            summary.outputs["errors"] = str(opts.errors)
-        finish_job(db, job.id, summary, error=error)
-    if not summary.interrupted:
-        ticker.finish()
     return summary
+
+
+def _details(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    return {k: checkpoint[k] for k in ("changed", "applied", "kept", "flagged")}
 
 
 def _apply_chunk(
