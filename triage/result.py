@@ -5,7 +5,7 @@ API responses, stored suggestions and batch output rows are all views of this ob
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
 
@@ -81,3 +81,12 @@ class TriageResult:
         if not include_tokens:
             out.pop("tokens")
         return out
+
+
+def plain(value: Any) -> Any:
+    """Result dataclasses (CategoryScore, RouteOption …) and lists of them → JSON-ready values."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage.errors import InputError
+from triage.result import plain
 
 _LOCK = threading.RLock()  # re-entrant: a factory may wrap another spec's triager
 _TRIAGERS: dict[ModelSpec, Any] = {}
@@ -126,16 +127,6 @@ def classify_chunk(spec: ModelSpec, texts: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def _plain(value: Any) -> Any:
-    from dataclasses import asdict, is_dataclass
-
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
-
-
 def suggest_chunk(spec: ModelSpec, texts: list[str]) -> list[dict[str, Any]]:
     """Like :func:`classify_chunk`, with everything a stored case suggestion holds."""
     triager = get_triager(spec)
@@ -148,10 +139,10 @@ def suggest_chunk(spec: ModelSpec, texts: list[str]) -> list[dict[str, Any]]:
         del row["text"]
         row.update(
             model_category=item.model_category or None,
-            top_k_dicts=_plain(item.top_k),
+            top_k_dicts=plain(item.top_k),
             explanation=list(item.explanation),
-            route_reason=_plain(item.route_reason),
-            route_alternatives=_plain(item.route_alternatives),
+            route_reason=plain(item.route_reason),
+            route_alternatives=plain(item.route_alternatives),
         )
         out.append(row)
     return out

@@ -37,15 +37,12 @@ class HandlingMixin:
     def _step(
         self: CaseService, case_no: str, actor: str, version: int | None, to: str, action: str, **fields
     ):
-        def _do(s: Session) -> Case:
-            case, now = self._load(s, case_no), self.clock()
-            self._check_version(case, version)
+        def step(s: Session, case: Case, now: datetime) -> None:
             resolved = {k: (v(now) if callable(v) else v) for k, v in fields.items()}
             note = resolved.pop("note", None)
             change(s, case, actor=actor, action=action, at=now, to_status=to, note=note, **resolved)
-            return case
 
-        return self._write(_do)
+        return self._on_case(case_no, version, step)
 
     def start(self, case_no: str, actor: str, *, version: int | None = None) -> Case:
         """The department starts handling a dispatched case."""
@@ -69,9 +66,7 @@ class HandlingMixin:
         """The department sends the case back to review (wrong department, not its remit …)."""
         reason = _text(reason, "reason")
 
-        def _do(s: Session) -> Case:
-            case, now = self._load(s, case_no), self.clock()
-            self._check_version(case, version)
+        def send_back(s: Session, case: Case, now: datetime) -> None:
             change(
                 s,
                 case,
@@ -88,9 +83,8 @@ class HandlingMixin:
                 dispatched_at=None,
                 started_at=None,
             )
-            return case
 
-        return self._write(_do)
+        return self._on_case(case_no, version, send_back)
 
     def feedback(
         self,
@@ -110,9 +104,7 @@ class HandlingMixin:
             )
         comment = normalize_text(comment) if comment else None
 
-        def _do(s: Session) -> Case:
-            case, now = self._load(s, case_no), self.clock()
-            self._check_version(case, version)
+        def close_case(s: Session, case: Case, now: datetime) -> None:
             check_transition(case, S.CLOSED)
             s.add(
                 Feedback(
@@ -134,9 +126,8 @@ class HandlingMixin:
                 satisfaction=satisfaction,
                 closed_at=now,
             )
-            return case
 
-        case = self._write(_do)
+        case = self._on_case(case_no, version, close_case)
         self._index_remove(case.case_no)
         return case
 

@@ -94,14 +94,11 @@ class ReviewMixin:
     ):
         """Common frame: load + lock, check version and lease, apply ``fn``."""
 
-        def _do(s: Session) -> Case:
-            case, now = self._load(s, case_no), self.clock()
-            self._check_version(case, version)
+        def leased(s: Session, case: Case, now: datetime) -> None:
             self._check_lease(case, actor, now)
             fn(s, case, now)
-            return case
 
-        return self._write(_do)
+        return self._on_case(case_no, version, leased)
 
     def _dispatch_fields(self, actor: str, now: datetime, requirement: str | None) -> dict[str, Any]:
         return dict(

@@ -19,7 +19,7 @@ creates a second case, whichever process it reaches.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 from triage.config import Settings, get_settings
 from triage.errors import InputError
 from triage.intake import mask_pii, normalize_text, prepare_text
-from triage.result import TriageResult
+from triage.result import TriageResult, plain
 from triage.store import lists
 from triage.store import queue as q
 from triage.store.catalog import DEFAULT_DEADLINE_HOURS, Catalog
@@ -53,15 +53,6 @@ from triage.store.search import CaseFilter, ScopeLike, search_cases
 
 SYSTEM = "system"
 _LIMITED = ("reporter_name", "reporter_contact", "grid_code", "community", "street", "address")
-
-
-def _plain(value: Any) -> Any:
-    """Dataclasses (CategoryScore, RouteOption …) → JSON-ready dicts."""
-    if is_dataclass(value) and not isinstance(value, type):
-        return asdict(value)
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 __all__ = ["CaseService", "IdempotentOutcome", "triage_text"]
@@ -122,6 +113,19 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
                 return fn(session)
         except StaleDataError:
             raise VersionConflictError("the case was changed by someone else; reload it") from None
+
+    def _on_case(
+        self, case_no: str, version: int | None, fn: Callable[[Session, Case, datetime], Any]
+    ) -> Case:
+        """One write transaction on the locked case at the expected version: ``fn(session, case, now)``."""
+
+        def _do(s: Session) -> Case:
+            case, now = self._load(s, case_no), self.clock()
+            self._check_version(case, version)
+            fn(s, case, now)
+            return case
+
+        return self._write(_do)
 
     @staticmethod
     def _check_version(case: Case, version: int | None) -> None:
@@ -343,10 +347,10 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
             model_version=r.model_version or None,
             confidence=float(r.confidence),
             needs_review=bool(r.needs_review),
-            top_k=_plain(r.top_k),
+            top_k=plain(r.top_k),
             explanation=list(r.explanation),
-            route_reason=_plain(r.route_reason),
-            route_alternatives=_plain(r.route_alternatives),
+            route_reason=plain(r.route_reason),
+            route_alternatives=plain(r.route_alternatives),
             version=1,
         )
 
