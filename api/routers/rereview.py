@@ -120,15 +120,13 @@ def answer(case_no: CaseNo, body: RereviewRequest, service: ServiceDep, user: Cu
                 raise ApiError(
                     422, "unexpected_field", f"{name} is only used with action correct", field=name
                 )
-        result = rr.dismiss_flag(service, case_no, user.username, note=body.note)
+        details = {"note": body.note}
     else:
         if body.category:
             check_category(service, body.category)
         if body.department_code:
             check_department(service, body.department_code)
-        result = rr.correct_flag(
-            service, case_no, user.username, category=body.category, department_code=body.department_code,
-            note=body.note, version=body.version,
-        )  # fmt: skip
+        details = body.model_dump(exclude={"action"})
+    result = rr.clear_flag(service, case_no, user.username, body.action.value, **details)
     case = case_out(result.case, service.clock())
     return RereviewResult(action=body.action, cleared=result.cleared, case=case)

@@ -29,7 +29,7 @@ from triage.batch.tables import BatchJob, CaseSuggestion
 from triage.errors import InputError
 from triage.intake import mask_pii
 from triage.store.db import Database
-from triage.store.errors import CaseNotFoundError, StoreError, ValidationError, unknown_value
+from triage.store.errors import StoreError, ValidationError, unknown_value
 from triage.store.lifecycle import record
 from triage.store.models import Case, CaseStatus
 from triage.store.search import ScopeLike, scope_conditions
@@ -179,14 +179,6 @@ def _item(s: CaseSuggestion, c: Case, n: int) -> RereviewItem:
 
 
 # -- answering a flag -----------------------------------------------------------------------------------
-def _case(session: Session, case_no: str, *, lock: bool) -> Case:
-    stmt = select(Case).where(Case.case_no == case_no)
-    case = session.exec(stmt.with_for_update() if lock else stmt).first()
-    if case is None:
-        raise CaseNotFoundError(case_no)
-    return case
-
-
 def _open_rows(session: Session, case: Case, *, lock: bool) -> list[CaseSuggestion]:
     stmt = select(CS).where(CS.case_id == case.id, is_open()).order_by(CS.id.desc())
     return list(session.exec(stmt.with_for_update() if lock else stmt))
@@ -228,13 +220,17 @@ def _clear(
 def dismiss_flag(service: CaseService, case_no: str, actor: str, *, note: str | None = None) -> ClearResult:
     """Keep the human decision: clear the case's open flags; the case row is not changed."""
 
-    with service.db.session(write=True) as session:
-        case = _case(session, case_no, lock=True)  # serialises with a concurrent correct
-        rows = _open_rows(session, case, lock=True)
+    cleared: list[int] = []
+
+    def dismiss(session: Session, case: Case, now: datetime) -> None:  # the case row lock serialises
+        rows = _open_rows(session, case, lock=True)  # with a concurrent correct
         if not rows:
             raise _not_flagged(session, case)
-        _clear(session, case, rows, actor, DISMISS, service.clock(), note, case.category)
-    return ClearResult(case, DISMISS, len(rows))
+        _clear(session, case, rows, actor, DISMISS, now, note, case.category)
+        cleared.append(len(rows))
+
+    case = service._on_case(case_no, None, dismiss)
+    return ClearResult(case, DISMISS, cleared[0])
 
 
 def correct_flag(
@@ -254,7 +250,7 @@ def correct_flag(
     is pending review, :class:`NotFlaggedError` when no flag is open.
     """
     with service.db.session() as session:
-        case = _case(session, case_no, lock=False)
+        case = service._load(session, case_no, lock=False)
         rows = _open_rows(session, case, lock=False)
         if not rows:
             raise _not_flagged(session, case)
