@@ -164,22 +164,10 @@ class Case(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint(_in("status", CaseStatus), name="ck_cases_status"),
         sa.CheckConstraint(_in("source", Source), name="ck_cases_source"),
-        # Review queue: pending cases by priority, deadline, lowest confidence (partial index).
-        sa.Index(
-            "ix_cases_queue",
-            "priority_rank",
-            "deadline",
-            "confidence",
-            "id",
-            sqlite_where=sa.text(f"status = '{QUEUE_STATUS}'"),
-            postgresql_where=sa.text(f"status = '{QUEUE_STATUS}'"),
-        ),
-        sa.Index(  # live leases, subtracted from the pending count
-            "ix_cases_queue_leases",
-            "lease_expires_at",
-            sqlite_where=sa.text(f"status = '{QUEUE_STATUS}'"),
-            postgresql_where=sa.text(f"status = '{QUEUE_STATUS}'"),
-        ),
+        # Review queue: pending cases by priority, deadline, lowest confidence. Led by status rather
+        # than partial on it, so planners never prefer another status index and sort (s005).
+        sa.Index("ix_cases_queue", "status", "priority_rank", "deadline", "confidence", "id"),
+        sa.Index("ix_cases_queue_leases", "status", "lease_expires_at"),  # live leases, off the count
         sa.Index(  # overdue query
             "ix_cases_overdue",
             "deadline",

@@ -1,7 +1,7 @@
 """The review queue: ordering, paging and claim leases.
 
 Order: priority (urgent first), then deadline (soonest first), then confidence (least sure
-first), then id. Both databases serve it from the partial index ``ix_cases_queue``.
+first), then id. Both databases serve it from ``ix_cases_queue`` (status, then the order).
 
 Two reviewers can never hold the same case. PostgreSQL picks the next case with
 ``SELECT … FOR UPDATE SKIP LOCKED``, so concurrent claimers skip each other's rows instead of
@@ -23,7 +23,7 @@ from triage.store.lifecycle import record
 from triage.store.models import QUEUE_STATUS, Case
 
 QUEUE_ORDER = (Case.priority_rank, Case.deadline, Case.confidence, Case.id)
-# Inlined literal (not a bound parameter) so both planners can match the partial index predicate.
+# Inlined literal (not a bound parameter): planners see the actual status when they choose an index.
 IN_QUEUE = Case.status == sa.literal_column(f"'{QUEUE_STATUS}'")
 # What a queue page can be narrowed by; a pending case's department is the suggested one.
 QUEUE_FILTERS = {
