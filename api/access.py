@@ -6,15 +6,25 @@
 * department: only its own department's cases: start, resolve, return to review;
 * deputy: read and supervise (feedback) the cases of their grids, submit constituents' matters;
 * admin: everything.
+
+This module is the one rule set of the JSON API and the web pages: who may see which case
+(lists, detail, duplicate suggestions), who may merge (only reviewers; everyone else's
+"this is a duplicate" becomes a possible-duplicate link for the reviewer to decide), and
+which sources and grids each role may submit as and into.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+
+import sqlalchemy as sa
 
 from api.errors import ApiError
 from api.security import Principal
-from triage.store.models import Case, CaseStatus, Role
+from triage.store.db import Database
+from triage.store.models import Case, CaseStatus, Role, Source
+from triage.store.search import scope_conditions
 
 R = Role
 S = CaseStatus
@@ -23,8 +33,20 @@ READ_ALL = frozenset({R.ADMIN, R.REVIEWER, R.OPERATOR})
 SUBMIT = frozenset({R.ADMIN, R.REVIEWER, R.OPERATOR, R.GRID_WORKER, R.DEPUTY})
 REVIEW = frozenset({R.ADMIN, R.REVIEWER})
 FEEDBACK = frozenset({R.ADMIN, R.REVIEWER, R.OPERATOR, R.GRID_WORKER, R.DEPUTY})
+DESK = frozenset({R.ADMIN, R.DEPARTMENT})
+MERGE = REVIEW  # that a case duplicates another is a review decision, at intake as in the queue
 DEPARTMENT_TARGETS = frozenset({S.IN_PROGRESS, S.RESOLVED, S.PENDING_REVIEW})
 DEFAULT_SOURCE = {R.OPERATOR: "hotline", R.GRID_WORKER: "grid", R.DEPUTY: "deputy"}
+# Channels a person records a matter from; ``open311`` and ``batch`` are set by those channels only.
+RECORDED_SOURCES = (Source.HOTLINE.value, Source.GRID.value, Source.DEPUTY.value, Source.WEB.value)
+SUBMIT_SOURCES: dict[str, tuple[str, ...]] = {
+    R.ADMIN: RECORDED_SOURCES,
+    R.REVIEWER: RECORDED_SOURCES,
+    R.OPERATOR: (Source.HOTLINE.value,),
+    R.GRID_WORKER: (Source.GRID.value,),
+    R.DEPUTY: (Source.DEPUTY.value,),
+}
+GRID_BOUND = frozenset({R.GRID_WORKER, R.DEPUTY})  # submit only into their own grids
 
 
 def forbidden(message: str) -> ApiError:
@@ -56,15 +78,99 @@ def scope_of(user: Principal) -> Scope:
     return Scope(grids=user.grids)  # deputy
 
 
-def can_see(user: Principal, case: Case, submitted_by: str | None) -> bool:
+def unrestricted(user: Principal) -> bool:
+    """Whether the caller may see every case (no row scope)."""
+    return scope_of(user) == Scope()
+
+
+def can_see(user: Principal, case: Case, submitted_by: str | None = None) -> bool:
+    """The rule of :func:`scope_of` for one loaded case (the SQL form is ``scope_conditions``).
+
+    A department sees the cases decided for it (``department_code``), never those only
+    suggested for it: lists and detail apply this same rule.
+    """
     scope = scope_of(user)
     if scope.department_code is not None:
         return case.department_code == scope.department_code
     if scope.grids is not None:
-        return case.grid_code in scope.grids or (
-            scope.submitted_by is not None and submitted_by == scope.submitted_by
-        )
+        owner = submitted_by if submitted_by is not None else case.submitted_by
+        mine = scope.submitted_by is not None and owner == scope.submitted_by
+        return case.grid_code in scope.grids or mine
     return True
+
+
+def visible_case_nos(db: Database, user: Principal, case_nos: Iterable[str]) -> set[str]:
+    """Which of ``case_nos`` exist and lie in the caller's scope (one indexed query)."""
+    wanted = {n for n in case_nos if n}
+    if not wanted:
+        return set()
+    stmt = sa.select(Case.case_no).where(Case.case_no.in_(wanted), *scope_conditions(scope_of(user)))
+    with db.session() as session:
+        return set(session.execute(stmt).scalars())
+
+
+def scope_filter(db: Database, user: Principal, case_nos: Iterable[str]) -> Callable[[str | None], bool]:
+    """A predicate over ``case_nos``: may the caller see that case? For duplicate suggestions,
+    where a case number alone tells that the case exists.
+
+    Callers with an unrestricted scope get "yes" without a query (the duplicate index only
+    holds existing cases); everyone else one query over the numbers with ``scope_conditions``.
+    """
+    if unrestricted(user):
+        return lambda case_no: bool(case_no)
+    seen = visible_case_nos(db, user, case_nos)
+    return lambda case_no: case_no in seen
+
+
+def visible_case(db: Database, user: Principal, case_no: str) -> Case | None:
+    """The case if it exists and the caller may see it, else None: callers answer "no such case"
+    and "not yours" alike, so nobody learns which case numbers exist outside their scope."""
+    with db.session() as session:
+        case = session.execute(sa.select(Case).where(Case.case_no == case_no)).scalar_one_or_none()
+    return case if case is not None and can_see(user, case) else None
+
+
+def may_merge(user: Principal) -> bool:
+    return user.role in MERGE
+
+
+# -- what a role may submit ----------------------------------------------------------------------
+def default_source(user: Principal) -> str:
+    return DEFAULT_SOURCE.get(user.role, Source.WEB.value)
+
+
+def submit_sources(user: Principal) -> tuple[str, ...]:
+    """The sources the caller may record a submission as."""
+    return SUBMIT_SOURCES.get(user.role, ())
+
+
+def submit_source(user: Principal, requested: str | None) -> str:
+    """The source a submission is stored with: the role's default, or a requested one it may claim."""
+    if not requested:
+        return default_source(user)
+    allowed = submit_sources(user)
+    if requested not in allowed:
+        raise ApiError(
+            403,
+            "forbidden",
+            f"role {user.role} may not submit as source {requested}; allowed: {', '.join(allowed)}",
+            field="source",
+            allowed=allowed,
+        )
+    return requested
+
+
+def submit_grid(user: Principal, requested: str | None) -> str | None:
+    """The grid a submission goes into: grid workers and deputies only into their own grids."""
+    if requested and user.role in GRID_BOUND and requested not in user.grids:
+        raise ApiError(
+            403,
+            "forbidden",
+            f"grid {requested} is not one of yours ({', '.join(user.grids) or 'none'})",
+            field="grid",
+            allowed=user.grids,
+        )
+    return requested or (user.grids[0] if user.grids else None)
 
 
 def check_transition(user: Principal, case: Case, to: str) -> None:

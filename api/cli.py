@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -25,7 +26,7 @@ def _prepare_database():  # type: ignore[no-untyped-def]
     settings = get_settings()
     db = Database(settings=settings)
     db.ensure_schema(upgrade=True)
-    sync_departments(db, Catalog(Router.load(settings.routing_path)))
+    sync_departments(db, Catalog(Router.load(settings.routing_path)), profile=settings.profile)
     return db
 
 
@@ -97,6 +98,105 @@ def users_token(name: Annotated[str, typer.Argument(help="Login name.")]) -> Non
     except TriageError as exc:
         raise _fail(str(exc)) from None
     typer.echo(token)
+
+
+def _when(value: datetime | None) -> str:
+    """A timestamp in local time for the tables below ("-" for never)."""
+    from triage.store.numbers import LOCAL_TZ
+
+    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value is not None else "-"
+
+
+def _accounts(action, *args, **kwargs):  # type: ignore[no-untyped-def]
+    """Run one api.accounts function on the configured database; bad input exits 2."""
+    try:
+        db = _prepare_database()
+        try:
+            return action(db, *args, **kwargs)
+        finally:
+            db.dispose()
+    except TriageError as exc:
+        raise _fail(str(exc)) from None
+
+
+@users_app.command("list")
+def users_list(
+    role: Annotated[str | None, typer.Option(help="Only this role.")] = None,
+    disabled: Annotated[bool, typer.Option("--disabled", help="Only disabled users.")] = False,
+) -> None:
+    """List users: role, scope, status, last login, live tokens and their last use, sessions."""
+    from api.accounts import list_users
+
+    users = _accounts(list_users, role=role, active=False if disabled else None)
+    typer.echo("name\trole\tscope\tstatus\tlast_login\ttokens\ttoken_last_used\tsessions")
+    for u in users:
+        scope = u.department_code or ",".join(u.grids) or "-"
+        status = "active" if u.active else "disabled"
+        typer.echo(
+            f"{u.username}\t{u.role}\t{scope}\t{status}\t{_when(u.last_login_at)}\t{u.live_tokens}\t"
+            f"{_when(u.token_last_used_at)}\t{u.live_sessions}"
+        )
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Disable a user: their browser sessions and API tokens stop at once (reversible)."""
+    from api.accounts import set_active
+
+    _accounts(set_active, name, False)
+    typer.echo(f"disabled {name}; sessions ended, tokens refused", err=True)
+
+
+@users_app.command("enable")
+def users_enable(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Enable a disabled user again (their unrevoked tokens work again; they log in anew)."""
+    from api.accounts import set_active
+
+    _accounts(set_active, name, True)
+    typer.echo(f"enabled {name}", err=True)
+
+
+@users_app.command("passwd")
+def users_passwd(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    password: Annotated[
+        str | None, typer.Option(help="New password (asked for, hidden, when not given).")
+    ] = None,
+) -> None:
+    """Set a user's web login password; every browser session of the user ends."""
+    from api.accounts import set_password
+    from triage.config import get_settings
+
+    if password is None:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    _accounts(set_password, name, password, min_length=get_settings().password_min_length)
+    typer.echo(f"password of {name} changed; their sessions ended", err=True)
+
+
+@users_app.command("tokens")
+def users_tokens(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """List a user's API tokens (id, name, created, last used, status); never the token itself."""
+    from datetime import UTC, datetime
+
+    from api.accounts import list_tokens
+
+    now = datetime.now(UTC)
+    typer.echo("id\tname\tcreated\tlast_used\tstatus")
+    for t in _accounts(list_tokens, name):
+        status = "live" if t.live(now) else ("revoked" if t.revoked_at else "expired")
+        typer.echo(f"{t.id}\t{t.name or '-'}\t{_when(t.created_at)}\t{_when(t.last_used_at)}\t{status}")
+
+
+@users_app.command("revoke-token")
+def users_revoke_token(
+    token_id: Annotated[int, typer.Argument(help="Token id, from `triage users tokens NAME`.")],
+    user: Annotated[str | None, typer.Option(help="Refuse unless the token belongs to this user.")] = None,
+) -> None:
+    """Revoke one API token; it is refused at once by every worker."""
+    from api.accounts import revoke_token
+
+    info = _accounts(revoke_token, token_id, username=user)
+    typer.echo(f"revoked token {info.id} ({info.name or 'unnamed'})", err=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from api.batching import TriageBatcher
 from api.errors import ApiError
 from api.metrics import Metrics
-from api.security import Principal, TokenCache, authenticate_token
+from api.security import Principal, TokenCache
 from triage.config import Settings
 from triage.pipeline import Triager
 from triage.store.db import Database
@@ -72,21 +72,14 @@ def unauthorized(message: str = "a valid bearer token is required") -> ApiError:
     return ApiError(401, "unauthorized", message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def _lookup(db: Database, token: str) -> Principal | None:
-    with db.session() as session:
-        return authenticate_token(session, token)
-
-
 async def principal_for_token(request: Request, token: str | None) -> Principal:
     if not token:
         raise unauthorized()
+    # One indexed read per request even on a cache hit: a revoke or disable applies at once.
     cache: TokenCache = request.app.state.token_cache
-    principal = cache.get(token)
+    principal = await run_in_threadpool(cache.authenticate, request.app.state.db, token)
     if principal is None:
-        principal = await run_in_threadpool(_lookup, request.app.state.db, token)
-        if principal is None:
-            raise unauthorized("invalid, expired or revoked token")
-        cache.put(token, principal)
+        raise unauthorized("invalid, expired or revoked token")
     request.state.principal = principal
     return principal
 

@@ -12,18 +12,35 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError as PydanticValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from triage.config import Settings
 from triage.errors import ConfigError, ModelLoadError, TriageError
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024
+# Request bodies must admit every text the intake accepts, in every encoding a client may use.
+# Per character of text: a "\uXXXX" JSON escape is 6 bytes, UTF-8 form-urlencoding ("%E8%B7%AF")
+# 9, and a character outside the BMP (emoji) 12 in both (a surrogate pair, or four "%XX").
+BYTES_PER_TEXT_CHAR = 12
+BODY_ROOM_BYTES = 64 * 1024  # every other field (title, names, address, tokens) and the framing
+DRAIN_FACTOR = 4  # a browser's oversized form is read up to this many limits, so it sees the page
+DRAIN_SECONDS = 10.0
+
+
+def max_body_bytes(max_text_chars: int) -> int:
+    """The body limit derived from the one text limit (``Settings.max_text_chars``)."""
+    return max_text_chars * BYTES_PER_TEXT_CHAR + BODY_ROOM_BYTES
+
+
+MAX_BODY_BYTES = max_body_bytes(Settings.model_fields["max_text_chars"].default)
 
 # Default codes for bare HTTP statuses (404 for unknown paths, 405 for wrong methods …).
 _STATUS_CODES = {
@@ -137,6 +154,12 @@ def field_name(loc: Sequence[int | str]) -> str:
     return out
 
 
+def _plain_msg(error: Any) -> str:
+    """pydantic's message, without the "Value error, " it puts before our validators' own text."""
+    msg = str(error.get("msg", "invalid value"))
+    return msg.removeprefix("Value error, ") if error.get("type") == "value_error" else msg
+
+
 async def _validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
     first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": "invalid"}
@@ -147,7 +170,8 @@ async def _validation_handler(request: Request, exc: RequestValidationError) -> 
     allowed = None
     if first.get("type") == "enum" and "expected" in ctx:
         allowed = [s.strip().strip("'") for s in str(ctx["expected"]).replace(" or ", ",").split(",")]
-    message = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+    msg = _plain_msg(first)
+    message = f"{field}: {msg}" if field else msg
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more)"
     return error_response(422, "validation_error", message, field or None, allowed)
@@ -160,14 +184,25 @@ async def _model_validation_handler(request: Request, exc: PydanticValidationErr
     return error_response(
         422,
         "validation_error",
-        f"{field}: {first.get('msg')}" if field else str(first.get("msg")),
+        f"{field}: {_plain_msg(first)}" if field else _plain_msg(first),
         field or None,
     )
+
+
+def _allowed_methods(request: Request) -> str | None:
+    """Every method any route serves at this path (Starlette lists only the matched route's)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods
+    return ", ".join(sorted(methods)) or None
 
 
 async def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     detail = exc.detail
     code = _STATUS_CODES.get(exc.status_code, "http_error")
+    if exc.status_code == 405 and (allow := _allowed_methods(request)):
+        exc.headers = {**(exc.headers or {}), "Allow": allow}
     if isinstance(detail, dict) and "code" in detail:
         return error_response(
             exc.status_code,
@@ -194,17 +229,50 @@ async def _catch_all(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "internal server error")
 
 
+class CatchAllMiddleware:
+    """Answer an unexpected exception with the 500 body and keep the connection open.
+
+    Starlette's outermost error middleware re-raises after answering, which makes the server
+    close the (keep-alive) connection. This one sits inside it, logs the exception once,
+    answers and returns normally; if the response had already started, only closing the
+    connection can signal the failure, so the exception goes on up.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            response = await _catch_all(Request(scope, receive), exc)
+            await response(scope, receive, send)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_handler)  # type: ignore[arg-type]
     app.add_exception_handler(PydanticValidationError, _model_validation_handler)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_handler)  # type: ignore[arg-type]
     app.add_exception_handler(ApiError, _api_handler)  # type: ignore[arg-type]
     app.add_exception_handler(TriageError, _triage_handler)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _catch_all)
+    app.add_exception_handler(Exception, _catch_all)  # errors raised outside CatchAllMiddleware
+    app.add_middleware(CatchAllMiddleware)  # the innermost middleware: added before all others
 
 
 # -- body size limit -----------------------------------------------------------------------
-async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+async def send_json(send: Send, status: int, body: dict[str, Any]) -> None:
     payload = json.dumps(body, ensure_ascii=False).encode()
     await send(
         {
@@ -225,6 +293,8 @@ class BodySizeLimitMiddleware:
 
     The body is buffered (it is small by construction) and replayed to the app, so a
     chunked upload without Content-Length is cut off as soon as it passes the limit.
+    Browsers get a page instead of the JSON body when the app provides one:
+    ``app.state.too_large_page(scope)`` returns a Response, or None for machine clients.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
@@ -241,10 +311,11 @@ class BodySizeLimitMiddleware:
                 try:
                     declared = int(value)
                 except ValueError:
-                    await _send_json(send, 400, error_body("bad_request", "invalid Content-Length header"))
+                    await send_json(send, 400, error_body("bad_request", "invalid Content-Length header"))
                     return
                 if declared > self.max_bytes:
-                    await _send_json(send, 413, too_large)
+                    drain = declared <= self.max_bytes * DRAIN_FACTOR
+                    await self._refuse(scope, receive, send, too_large, drain=drain, seen=0)
                     return
         chunks: list[bytes] = []
         total = 0
@@ -255,7 +326,8 @@ class BodySizeLimitMiddleware:
             body = message.get("body", b"")
             total += len(body)
             if total > self.max_bytes:
-                await _send_json(send, 413, too_large)
+                more = bool(message.get("more_body", False))
+                await self._refuse(scope, receive, send, too_large, drain=more, seen=total)
                 return
             chunks.append(body)
             if not message.get("more_body", False):
@@ -270,3 +342,26 @@ class BodySizeLimitMiddleware:
             return await receive()
 
         await self.app(scope, replay, send)
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, body: dict[str, Any], *, drain: bool, seen: int
+    ) -> None:
+        """413: the JSON error, or the app's page for a browser. A browser is first let finish
+        sending (``drain``; ``seen`` bytes are read), or it shows a connection reset instead."""
+        state = getattr(scope.get("app"), "state", None)
+        page_for = getattr(state, "too_large_page", None)
+        response = page_for(scope) if page_for is not None else None
+        if response is None:
+            await send_json(send, 413, body)
+            return
+        if drain:
+            with anyio.move_on_after(DRAIN_SECONDS):
+                while seen <= self.max_bytes * DRAIN_FACTOR:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return
+                    seen += len(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        break
+        response.headers["connection"] = "close"
+        await response(scope, receive, send)

@@ -22,15 +22,19 @@ import anyio.to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from api import logs
 from api.batching import TriageBatcher
-from api.errors import MAX_BODY_BYTES, BodySizeLimitMiddleware, install_error_handlers
+from api.errors import BodySizeLimitMiddleware, install_error_handlers, max_body_bytes
 from api.metrics import Metrics, MetricsMiddleware
 from api.security import TokenCache
+from api.timeouts import BodyTimeoutMiddleware
 from triage.config import Settings, get_settings
 from triage.pipeline import Triager
 from triage.store.db import Database
+from triage.store.model_registry import live_model_path
 from triage.store.registry import sync_departments
 from triage.store.service import CaseService
+from triage.store.shadow import ShadowRunner
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +54,18 @@ def _limit_malloc_arenas(n: int = 2) -> None:
 def _start_store(app: FastAPI) -> None:
     """Blocking start-up work: model, schema, duplicate index (runs in a worker thread)."""
     settings: Settings = app.state.settings
-    if app.state.triager is None:
-        app.state.triager = Triager.load(settings=settings)
     if app.state.db is None:
         app.state.db = Database(settings=settings)
         app.state.owns_db = True
     app.state.db.ensure_schema(upgrade=getattr(settings, "auto_migrate", True))
-    service = CaseService(app.state.db, app.state.triager, settings=settings)  # rebuilds the duplicate index
-    sync_departments(app.state.db, service.catalog)
+    if app.state.triager is None:  # the registry's live bundle of the profile, unless a path is set
+        explicit = "model_path" in settings.model_fields_set
+        live = None if explicit else live_model_path(app.state.db, settings.profile)
+        app.state.triager = Triager.load(live, settings=settings)
+    shadow = ShadowRunner.load(app.state.db, settings.profile, settings)
+    # rebuilds the duplicate index
+    service = CaseService(app.state.db, app.state.triager, settings=settings, shadow=shadow)
+    sync_departments(app.state.db, service.catalog, profile=settings.profile)
     app.state.service = service
 
 
@@ -92,6 +100,7 @@ def create_app(
 ) -> FastAPI:
     """Build the app. ``triager``/``database`` let tests share a loaded model or an engine."""
     _limit_malloc_arenas()
+    logs.install()  # no token or phone number in any log line, access log included
     from api.routers import cases, health, jobs, lists, open311, rereview, review, triage
 
     app = FastAPI(
@@ -111,7 +120,10 @@ def create_app(
     app.state.token_cache = TokenCache()
 
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=MAX_BODY_BYTES)
+    body_limit = max_body_bytes(app.state.settings.max_text_chars)  # admits every text the intake takes
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=body_limit)
+    # Outside the size limit, which reads the body first: a body that never ends gets 408.
+    app.add_middleware(BodyTimeoutMiddleware, timeout=app.state.settings.request_body_timeout_seconds)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
 
     for module in (health, triage, cases, review, rereview, lists, open311, jobs):

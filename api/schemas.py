@@ -8,9 +8,12 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from triage.config import Settings
 from triage.store.models import CaseStatus, Source
 
-MAX_TEXT_CHARS = 20_000
+# The text limit is Settings.max_text_chars, checked by the intake (422 text_too_long, counted
+# after line-break clean-up, so a CRLF counts once); the schema states it for clients.
+_TEXT_LIMIT = f"at most max_text_chars ({Settings.model_fields['max_text_chars'].default:,} by default)"
 
 
 class ErrorDetail(BaseModel):
@@ -33,7 +36,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (403, "Wrong role or scope"),
         (404, "Not found"),
         (409, "Conflict"),
-        (413, "Body over 64 KB"),
+        (413, "Body over the limit derived from the text limit (12 bytes per character + 64 KB)"),
         (422, "Validation error"),
     )
 }
@@ -41,7 +44,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 class TriageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, description="The citizen's message (Chinese).")
+    text: str = Field(min_length=1, description=f"The citizen's message, {_TEXT_LIMIT} characters.")
 
 
 class CategoryScoreOut(BaseModel):
@@ -83,7 +86,7 @@ class TriageResponse(BaseModel):
     route_alternatives: list[RouteOptionOut]
     duplicates: list[DuplicateOut]
     model_version: str
-    masked_text: str = Field(description="The normalised text with phone and ID numbers masked.")
+    masked_text: str = Field(description="The text as typed, with phone and ID numbers masked.")
 
 
 class Health(BaseModel):
@@ -95,7 +98,11 @@ class Health(BaseModel):
 # -- cases ---------------------------------------------------------------------------------
 class CaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    text: str = Field(
+        min_length=1,
+        description=f"The citizen's message as typed, {_TEXT_LIMIT} characters; without Chinese the model "
+        "abstains (no category, needs review).",
+    )
     title: str | None = Field(default=None, max_length=200)
     source: Source | None = Field(default=None, description="Default follows the caller's role.")
     grid: str | None = Field(
@@ -165,6 +172,9 @@ class CaseOut(BaseModel):
     result: str | None
     satisfaction: int | None
     duplicate_of: str | None
+    possible_duplicate_of: str | None = Field(
+        default=None, description="The submitter thinks this duplicates that case; a reviewer decides."
+    )
     citizens: int = Field(description="Citizens who raised this matter (1 + merged duplicates).")
     duplicate_candidates: list[DuplicateCandidateOut]
     suggestion: SuggestionOut

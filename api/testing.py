@@ -4,6 +4,7 @@ own duplicate index, and one user (with token) per role."""
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import uuid
 from collections.abc import Iterator
@@ -13,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from api.security import create_user
+from api.security import create_user, hash_password
 from triage.pipeline import DuplicateStage, Triager
 from triage.store.db import Database
 
@@ -77,14 +78,23 @@ def fresh_triager(base: Triager) -> Triager:
     return clone
 
 
+@functools.cache
+def fixture_password_hash(name: str) -> str:
+    """The hash of ``pw-<name>``, made once per process: a real-strength scrypt costs ~0.1-0.3 s,
+    and the suite seeds the same users many times. The fixture passwords are shorter than the
+    ``password_min_length`` policy on purpose (every test knows them), so they are stored
+    pre-hashed rather than through the policy check."""
+    return hash_password("pw-" + name)
+
+
 def seed_users(
     db: Database, users: dict[str, tuple[str, str | None, tuple[str, ...]]] | None = None
 ) -> dict[str, str]:
-    """Create the test users; returns name → API token."""
+    """Create the test users (password ``pw-<name>``); returns name → API token."""
     tokens = {}
     for name, (role, department, grids) in (users or TEST_USERS).items():
         _, tokens[name] = create_user(
-            db, name, role, department_code=department, grids=grids, password="pw-" + name
+            db, name, role, department_code=department, grids=grids, password_hash=fixture_password_hash(name)
         )
     return tokens
 

@@ -1,4 +1,8 @@
-"""Store rows → response models (PII masked, suggestion apart from the decision)."""
+"""Store rows → response models (PII masked, suggestion apart from the decision).
+
+Every personal field goes through :mod:`triage.masking`. ``reveal_contact`` is where an audited
+"reveal contact" action would show the reporter's name and contact as typed; nothing passes it yet.
+"""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from api.schemas import (
     LeaseOut,
     SuggestionOut,
 )
-from triage.intake import mask_pii
+from triage.masking import mask_contact, mask_name, mask_record, mask_strings, mask_terms, mask_text
 from triage.result import RouteOption, TriageResult
 from triage.store.lifecycle import ACTIVE_STATUSES, allowed_targets
 from triage.store.models import AuditEvent, Case, Feedback
@@ -41,25 +45,26 @@ def suggestion_of(case: Case) -> SuggestionOut:
         confidence=case.confidence,
         needs_review=case.needs_review,
         top_k=case.top_k or [],
-        explanation=case.explanation or [],
-        route_reason=case.route_reason or {},
-        route_alternatives=case.route_alternatives or [],
+        explanation=mask_terms(case.explanation),  # rows triaged before terms were masked at the source
+        route_reason=mask_strings(case.route_reason or {}),
+        route_alternatives=mask_strings(case.route_alternatives or []),
     )
 
 
-def case_fields(case: Case, now: datetime) -> dict[str, object]:
+def case_fields(case: Case, now: datetime, *, reveal_contact: bool = False) -> dict[str, object]:
     live_lease = case.lease_expires_at is not None and case.lease_expires_at > now
     return dict(
         case_no=case.case_no,
-        title=mask_pii(case.title) if case.title else None,
-        text=case.text_masked,
+        title=mask_text(case.title) or None,
+        text=mask_text(case.text_masked),
         source=case.source,
-        reporter_name=case.reporter_name,
-        reporter_contact=mask_pii(case.reporter_contact) if case.reporter_contact else None,
+        reporter_name=case.reporter_name if reveal_contact else mask_name(case.reporter_name),
+        reporter_contact=(case.reporter_contact if reveal_contact else mask_contact(case.reporter_contact))
+        or None,
         grid_code=case.grid_code,
         community=case.community,
         street=case.street,
-        address=case.address,
+        address=mask_text(case.address),
         created_at=case.created_at,
         updated_at=case.updated_at,
         status=case.status,
@@ -72,10 +77,11 @@ def case_fields(case: Case, now: datetime) -> dict[str, object]:
         deadline_hours=case.deadline_hours,
         deadline=case.deadline,
         overdue=is_overdue(case, now),
-        requirement=case.requirement,
-        result=case.result,
+        requirement=mask_text(case.requirement),
+        result=mask_text(case.result),
         satisfaction=case.satisfaction,
         duplicate_of=case.duplicate_of,
+        possible_duplicate_of=case.possible_duplicate_of,
         citizens=case.citizens,
         duplicate_candidates=[DuplicateCandidateOut(**d) for d in case.duplicate_candidates or []],
         suggestion=suggestion_of(case),
@@ -85,8 +91,8 @@ def case_fields(case: Case, now: datetime) -> dict[str, object]:
         dispatched_at=case.dispatched_at,
         resolved_at=case.resolved_at,
         closed_at=case.closed_at,
-        reject_reason=case.reject_reason,
-        return_reason=case.return_reason,
+        reject_reason=mask_text(case.reject_reason),
+        return_reason=mask_text(case.return_reason),
         returned_count=case.returned_count,
         lease=LeaseOut(
             owner=case.lease_owner if live_lease else None,
@@ -97,24 +103,38 @@ def case_fields(case: Case, now: datetime) -> dict[str, object]:
     )
 
 
-def case_out(case: Case, now: datetime) -> CaseOut:
-    return CaseOut.model_validate(case_fields(case, now))
+def case_out(case: Case, now: datetime, *, reveal_contact: bool = False) -> CaseOut:
+    return CaseOut.model_validate(case_fields(case, now, reveal_contact=reveal_contact))
 
 
-def case_detail(case: Case, events: list[AuditEvent], feedback: list[Feedback], now: datetime) -> CaseDetail:
+def event_out(e: AuditEvent, *, reveal_contact: bool = False) -> AuditEventOut:
+    """An audit event with its before/after snapshots and note masked like the case."""
+    return AuditEventOut(
+        at=e.at,
+        actor=e.actor,
+        action=e.action,
+        before=mask_record(e.before, reveal_contact=reveal_contact),
+        after=mask_record(e.after, reveal_contact=reveal_contact),
+        note=mask_text(e.note),
+    )
+
+
+def case_detail(
+    case: Case,
+    events: list[AuditEvent],
+    feedback: list[Feedback],
+    now: datetime,
+    *,
+    reveal_contact: bool = False,
+) -> CaseDetail:
     return CaseDetail.model_validate(
-        case_fields(case, now)
+        case_fields(case, now, reveal_contact=reveal_contact)
         | {
-            "history": [
-                AuditEventOut(
-                    at=e.at, actor=e.actor, action=e.action, before=e.before, after=e.after, note=e.note
-                )
-                for e in events
-            ],
+            "history": [event_out(e, reveal_contact=reveal_contact) for e in events],
             "feedback": [
                 FeedbackOut(
                     satisfaction=f.satisfaction,
-                    comment=f.comment,
+                    comment=mask_text(f.comment),
                     created_by=f.created_by,
                     created_at=f.created_at,
                 )
@@ -132,7 +152,7 @@ def _route_option(o: RouteOption) -> dict[str, Any]:
         "deadline_hours": o.deadline_hours,
         "category": o.category,
         "subcategory": o.subcategory,
-        "reason": o.reason,
+        "reason": mask_strings(o.reason),
     }
 
 
@@ -143,7 +163,7 @@ def suggestion_payload(r: TriageResult) -> dict[str, Any]:
         "subcategory": r.subcategory,
         "confidence": r.confidence,
         "top_k": [{"label": s.label, "probability": s.probability} for s in r.top_k],
-        "explanation": list(r.explanation),
+        "explanation": mask_terms(r.explanation),
         "needs_review": r.needs_review,
         "model_category": r.model_category,
         "department_code": r.department_code,
@@ -151,7 +171,7 @@ def suggestion_payload(r: TriageResult) -> dict[str, Any]:
         "level": r.level,
         "deadline_hours": r.deadline_hours,
         "priority": r.priority,
-        "route_reason": r.route_reason,
+        "route_reason": mask_strings(r.route_reason),
         "route_alternatives": [_route_option(o) for o in r.route_alternatives],
         "duplicates": [{"case_id": d.case_id, "score": d.score} for d in r.duplicates],
         "model_version": r.model_version,

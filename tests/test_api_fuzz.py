@@ -12,15 +12,11 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
+from schemathesis.checks import CHECKS, load_all_checks
 
 MAX_EXAMPLES = int(os.environ.get("TRIAGE_FUZZ_EXAMPLES", "8"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+load_all_checks()
+ALL_CHECKS = CHECKS.get_all()  # the CLI's `--checks all`
 
 
 @pytest.fixture(scope="module")
@@ -47,4 +43,4 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     derandomize=True,
 )
 def test_api_conforms_and_never_fails(case, fuzz_env) -> None:
-    case.call_and_validate(headers={"Authorization": f"Bearer {fuzz_env.tokens['admin']}"}, checks=CHECKS)
+    case.call_and_validate(headers={"Authorization": f"Bearer {fuzz_env.tokens['admin']}"}, checks=ALL_CHECKS)

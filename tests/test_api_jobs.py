@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
@@ -12,10 +11,12 @@ from api.testing import ELEVATOR, NOISE, WAGES, ApiEnv, running_app, temporary_d
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory, store_triager):
+    root = tmp_path_factory.mktemp("jobs")
     with (
-        temporary_database("sqlite", tmp_path_factory.mktemp("jobs")) as url,
-        running_app(url, store_triager) as env,
+        temporary_database("sqlite", root) as url,
+        running_app(url, store_triager, import_dir=root / "import", jobs_dir=root / "jobs") as env,
     ):
+        (root / "import").mkdir()
         yield env
 
 
@@ -46,22 +47,24 @@ def test_reclassify_job_reports_progress_and_summary(api: ApiEnv) -> None:
     assert done["summary"]["rows_read"] >= 2 and done["summary"]["rows_failed"] == 0
 
 
-def test_import_job_loads_a_file(api: ApiEnv, tmp_path: Path) -> None:
-    data = tmp_path / "old.csv"
+def test_import_job_loads_a_file(api: ApiEnv) -> None:
+    settings = api.app.state.settings
+    data = settings.import_dir / "old.csv"
     data.write_text(f"ref,content\nh-1,{WAGES}\nh-2,\n", encoding="utf-8")
     before = api.count_cases()
     r = api.post(
         "admin",
         "/api/v1/jobs",
-        json={"kind": "import", "input": str(data), "text_cols": ["content"], "id_col": "ref"},
+        json={"kind": "import", "input": "old.csv", "text_cols": ["content"], "id_col": "ref"},
     )
     assert r.status_code == 202, r.text
     done = _wait(api, r.json()["id"])
     assert done["status"] == "done", done
     assert api.count_cases() == before + 1
     assert done["summary"]["rows_failed"] == 1  # the empty row is reported, not dropped silently
-    errors = tmp_path / "old.import-errors.csv"
+    errors = settings.jobs_dir / f"{done['id']}.import-errors.csv"  # in the jobs directory, per job
     assert errors.is_file() and "h-2" in errors.read_text(encoding="utf-8-sig")
+    assert not (settings.import_dir / "old.import-errors.csv").exists()
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,14 @@
-"""Text intake: normalisation, validation errors and PII masking."""
+"""Text intake: the stored form, the model's normalised copy, validation errors and PII masking."""
 
 from __future__ import annotations
 
 import pytest
 
 from triage.errors import InputError
-from triage.intake import MAX_TEXT_CHARS, decode_text, mask_pii, normalize_text, prepare_text
+from triage.config import get_settings
+from triage.intake import accept_text, clean_text, decode_text, mask_pii, normalize_text, prepare_text
+
+MAX_TEXT_CHARS = get_settings().max_text_chars
 
 
 def test_full_width_forms_become_half_width() -> None:
@@ -35,7 +38,6 @@ def test_spreadsheet_escapes_are_decoded() -> None:
         ("", "empty_text"),
         ("   \n\t\u3000 ", "empty_text"),
         ("<p></p>", "empty_text"),
-        ("hello world 123", "no_chinese"),
         ("小区\ufffd\ufffd路灯", "bad_encoding"),
         ("路" * (MAX_TEXT_CHARS + 1), "text_too_long"),
         ("路" * (MAX_TEXT_CHARS * 3), "text_too_long"),
@@ -54,6 +56,32 @@ def test_bad_input_is_rejected_with_a_typed_error(text: object, code: str) -> No
 
 def test_text_at_the_limit_is_accepted() -> None:
     assert len(prepare_text("路" * MAX_TEXT_CHARS)) == MAX_TEXT_CHARS
+    # the limit counts the stored form: Windows line breaks count once
+    assert len(accept_text("路\r\n" * (MAX_TEXT_CHARS // 2))) == MAX_TEXT_CHARS - 1
+
+
+def test_the_stored_form_keeps_what_was_typed() -> None:
+    typed = "尊敬的领导，您好！<b>楼道</b>堆物&lt;img src=x&gt; 😀👨\u200d👩\u200d👧 ＡＢＣ\u3000１２３"
+    assert accept_text(typed) == typed
+    assert accept_text("  楼道堆物\r\n消防通道\r堵塞\x00\x07\ufeff  ") == "楼道堆物\n消防通道\n堵塞"
+    assert clean_text("路灯坏了_x000D_请修", ooxml=True) == "路灯坏了\n请修"
+    assert clean_text("路灯坏了_x000D_请修") == "路灯坏了_x000D_请修"  # only imports decode Excel escapes
+    # the model still reads the normalised copy, exactly as before
+    assert prepare_text(typed) == normalize_text(typed)
+
+
+def test_text_without_chinese_is_accepted_and_markup_only_is_empty() -> None:
+    assert accept_text("hello world 123") == "hello world 123"
+    assert accept_text("👍👍") == "👍👍"
+    with pytest.raises(InputError) as info:
+        accept_text("\u200b\u200b <br/>")
+    assert info.value.code == "empty_text"
+
+
+def test_lone_surrogates_are_rejected() -> None:
+    with pytest.raises(InputError) as info:
+        accept_text("路灯\ud800坏了")
+    assert info.value.code == "bad_encoding"
 
 
 def test_bytes_are_decoded_utf8_bom_and_gb18030() -> None:

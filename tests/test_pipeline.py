@@ -63,9 +63,19 @@ def test_bad_input_raises_with_field(triager: Triager) -> None:
 
 
 def test_triage_many_can_collect_errors(triager: Triager) -> None:
-    out = triager.triage_many([NOISE, "no chinese here", SCHOOL], skip_invalid=True)
+    out = triager.triage_many([NOISE, "   ", SCHOOL], skip_invalid=True)
     assert isinstance(out[0], TriageResult) and isinstance(out[2], TriageResult)
-    assert isinstance(out[1], InputError) and out[1].code == "no_chinese"
+    assert isinstance(out[1], InputError) and out[1].code == "empty_text"
+
+
+def test_the_model_abstains_on_text_without_chinese(triager: Triager) -> None:
+    out = triager.triage_many([NOISE, "no chinese here 👍", SCHOOL])
+    abstained = out[1]
+    assert isinstance(abstained, TriageResult) and abstained.masked_text == "no chinese here 👍"
+    assert (abstained.category, abstained.department_code, abstained.top_k) == ("", "", [])
+    assert abstained.needs_review and abstained.route_reason["source"] == "abstain"
+    assert abstained.route_reason["message"] == "无中文内容，需人工分拨"
+    assert out[0].category and out[2].category  # the others are classified as usual
 
 
 def test_pii_is_masked_in_the_result(triager: Triager) -> None:

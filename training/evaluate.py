@@ -9,10 +9,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
-from training.datasets import LabelledData, load_labelled
+from training.datasets import LabelledData, load_export, load_labelled
+from training.heads_eval import department_figures
 from triage.classifier import CategoryClassifier
+from triage.dispatch import ThresholdChoice, apply_threshold, coverage_at_precision
 from triage.intake import normalize_text
 from triage.model_io import load_bundle
+from triage.tabular import TabularReader
 from triage.tokenizer import tokenize
 
 
@@ -88,27 +91,62 @@ def evaluate_file(
     label_column: str,
     *,
     department_column: str | None = None,
+    not_a_department: Sequence[str] = (),
 ) -> dict:
-    """Metrics of a saved bundle on a labelled file (the department model too when asked)."""
+    """Metrics of a saved bundle on a labelled file (the department model too when asked).
+
+    Department figures leave out rows whose department is empty or not a department (the labels
+    given here plus those stored with the model) and report them as ``skipped``; a bundle whose
+    department model uses jurisdiction reads the columns it was trained with when the file has them.
+    """
     bundle = load_bundle(model_path)
-    data: LabelledData = load_labelled(
-        data_path, text_columns, label_column, department_column=department_column
+    if not department_column:
+        data: LabelledData = load_labelled(data_path, text_columns, label_column)
+        start = time.perf_counter()
+        tokens = prepare_tokens(data.texts)
+        result = score_model(bundle.category, tokens, data.labels)
+        result["model_version"] = bundle.model_version
+        result["data"] = data.description()
+        result["seconds"] = round(time.perf_counter() - start, 2)
+        result["skipped"] = data.skip_report()
+        return result
+    with TabularReader(data_path) as reader:
+        columns = reader.columns
+    wanted = [c for c in bundle.metadata.get("field_columns", []) if c in columns]
+    export = load_export(
+        data_path, text_columns, [label_column], department_column=department_column, field_columns=wanted
     )
     start = time.perf_counter()
-    tokens = prepare_tokens(data.texts)
-    result = score_model(bundle.category, tokens, data.labels)
+    tokens = prepare_tokens(export.texts)
+    labelled = [i for i, v in enumerate(export.column(0)) if v]
+    result = score_model(
+        bundle.category, [tokens[i] for i in labelled], [export.labels[i][0] for i in labelled]
+    )
     result["model_version"] = bundle.model_version
-    result["data"] = data.description()
-    if department_column:
-        if bundle.department is None:
-            result["department"] = None
-        else:
-            keep = [i for i, d in enumerate(data.departments) if d]
-            result["department"] = score_model(
-                bundle.department, [tokens[i] for i in keep], [data.departments[i] for i in keep]
-            )
+    result["data"] = export.description()
+    nad = set(not_a_department) | set(bundle.metadata.get("not_a_department", []))
+    rows = [i for i, d in enumerate(export.departments) if d and d not in nad]
+    if bundle.department is None:
+        result["department"] = None
+    else:
+        figures, confidences, correct = department_figures(
+            bundle.department, export, tokens, rows, skipped=len(export) - len(rows)
+        )
+        figures["coverage_at_precision_95"] = round(coverage_at_precision(confidences, correct, 0.95), 4)
+        stored = ThresholdChoice.from_metadata(bundle.metadata)
+        if stored is not None:
+            coverage, precision = apply_threshold(stored, confidences, correct)
+            figures["auto_dispatch"] = {
+                "threshold": round(stored.threshold, 4),
+                "coverage": round(coverage, 4),
+                "precision": round(precision, 4),
+            }
+        result["department"] = figures
     result["seconds"] = round(time.perf_counter() - start, 2)
-    result["skipped"] = data.skip_report()
+    empty = len(export) - len(labelled)
+    result["skipped"] = export.skip_report() + (
+        [f"{empty} rows skipped: empty label (category figures)"] if empty else []
+    )
     return result
 
 

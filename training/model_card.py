@@ -114,6 +114,69 @@ def _data_lines(desc: dict) -> list[str]:
     ]
 
 
+def _split_line(metadata: dict) -> str:
+    params, split = metadata["training_parameters"], metadata.get("split") or {}
+    if split.get("kind") == "time":
+        return (
+            f"- held-out split: the latest {split['fraction']:.0%} by `{params['split_by_time']}` "
+            f"({split['test_rows']} rows, {split.get('test_time_range')}) with models fitted on the earlier "
+            f"{split['train_rows']} ({split.get('train_time_range')}); the saved model is then refit on all rows"
+        )
+    return (
+        f"- held-out split: {params['holdout']:.0%} stratified, seed {params['seed']}; the saved model "
+        "is then refit on all rows (held-out figures estimate it; eval-data figures are of the saved "
+        "model itself)"
+    )
+
+
+def _heads_lines(metadata: dict) -> list[str]:
+    """Figures of the extra heads, the plain baseline, auto-dispatch and the merged classes."""
+    metrics, lines = metadata.get("metrics", {}), []
+    if h := metrics.get("hierarchy_holdout"):
+        levels = ", ".join(f"{name} {acc}" for name, acc in zip(h["levels"], h["level_accuracy"], strict=True))
+        lines += ["### Category path (held-out)", "", f"- per-level accuracy: {levels}",
+                  f"- levels consistent with the first-level suggestion: {h['consistent_share']}", ""]  # fmt: skip
+    if t := metrics.get("request_type_holdout"):
+        lines += ["### Request type (held-out)", "",
+                  f"- n = {t['n']}, accuracy {t['accuracy']}, top-3 {t['top3']}; "
+                  f"urgent types {metadata.get('urgent_types')}", ""]  # fmt: skip
+    if d := metrics.get("department_holdout"):
+        lines += ["### Department (held-out)", "",
+                  f"- n = {d['n']} scored, {d['skipped']} skipped (empty or not a department); "
+                  f"top-1 **{d['accuracy']}**, top-3 **{d['top3']}**, coverage at ≥ 95 % precision "
+                  f"**{d['coverage_at_precision_95']}**; {d.get('unseen_units', 0)} rows went to units "
+                  "the training part never showed", ""]  # fmt: skip
+    if a := metadata.get("auto_dispatch"):
+        lines += [f"- auto-dispatch threshold {a['threshold']:.4f}: on the held-out rows it kept "
+                  f"{a['coverage']:.1%} of cases at precision {a['precision']:.1%} (n = {a['n']})", ""]  # fmt: skip
+    if b := metrics.get("baseline_holdout"):
+        lines += ["### Plain baseline on the same split (word + char TF-IDF, LinearSVC)", "",
+                  "| head | figure | this model | plain baseline |", "|---|---|---|---|"]  # fmt: skip
+        if c := b.get("category"):
+            own = metrics.get("holdout") or {}
+            lines += [f"| category level 1 | accuracy | {own.get('accuracy')} | {c['accuracy']} |",
+                      f"| category level 1 | macro-F1 | {own.get('macro_f1')} | {c['macro_f1']} |"]  # fmt: skip
+        if c := b.get("department"):
+            for key, name in (("accuracy", "top-1"), ("top3", "top-3"), ("coverage_at_precision_95", "coverage@95%")):
+                lines.append(f"| department | {name} | {(d or {}).get(key)} | {c[key]} |")
+        lines.append("")
+    if metadata.get("not_a_department"):
+        lines += ["## Labels that are not departments", "",
+                  "Never suggested and left out of department figures: "
+                  + ", ".join(f"`{x}`" for x in metadata["not_a_department"]), ""]  # fmt: skip
+    merged = metadata.get("merged_classes") or {}
+    if merged:
+        lines += ["## Rare classes", "",
+                  f"Classes with fewer than {metadata.get('min_count')} rows are merged into their parent "
+                  "or left to human review:", ""]  # fmt: skip
+        for head, items in merged.items():
+            shown = "; ".join(f"{k} → {v}" for k, v in list(items.items())[:60])
+            more = f" … ({len(items)} in all)" if len(items) > 60 else ""
+            lines += [f"- **{head}**: {shown}{more}"]
+        lines.append("")
+    return lines
+
+
 def write_model_card(out_dir: Path, metadata: dict, model_file: Path) -> dict:
     """Write model_card.md, model_card.json and confusion_matrix.png; return the JSON content."""
     out_dir = Path(out_dir)
@@ -169,9 +232,7 @@ def write_model_card(out_dir: Path, metadata: dict, model_file: Path) -> dict:
         "## Training data",
         "",
         *_data_lines(metadata["training_data"]),
-        f"- held-out split: {params['holdout']:.0%} stratified, seed {params['seed']}; the saved model "
-        "is then refit on all rows (held-out figures estimate it; eval-data figures are of the saved "
-        "model itself)",
+        _split_line(metadata),
         "",
     ]
     if metadata.get("eval_data"):
@@ -182,8 +243,9 @@ def write_model_card(out_dir: Path, metadata: dict, model_file: Path) -> dict:
         ("holdout", "Held-out split"),
         ("department_holdout", "Department model, held-out split"),
     ):
-        if metrics.get(key):
+        if metrics.get(key) and "per_class" in metrics[key]:
             md += [f"### {name}", "", *_metrics_table(metrics[key]), ""]
+    md += _heads_lines(metadata)
     if shown:
         md += [f"### Confusion matrix ({shown_name})", "", "![confusion matrix](confusion_matrix.png)", ""]
         if not named_axes:

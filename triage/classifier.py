@@ -95,6 +95,53 @@ def _key(block: int, n: int, payload: np.ndarray) -> np.ndarray:
 Resolver = Callable[[int, int, np.ndarray, np.ndarray], np.ndarray]
 
 
+def fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising the NLL of ``softmax(scores / T)`` (cross-validated decision values)."""
+    from scipy.optimize import minimize_scalar
+
+    def nll(log_t: float) -> float:
+        return -float(np.mean(log_softmax(scores / np.exp(log_t), axis=1)[np.arange(len(y)), y]))
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-6.0, 4.0), method="bounded").x))
+
+
+def fit_linear(
+    features: sp.csr_matrix,
+    y: np.ndarray,
+    *,
+    C: float = 1.0,
+    class_weight: str | dict | None = "balanced",
+    calibration_cv: int = 3,
+    tol: float = 1e-3,
+    random_state: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(classes, coef float32, intercept, temperature) of a LinearSVC over ``features``.
+
+    The temperature comes from ``calibration_cv``-fold decision values (1.0 when fewer than two folds
+    fit); two classes become two symmetric rows so softmax works for every head alike. Shared by the
+    category classifier and the heads that reuse its features (:mod:`triage.heads`).
+    """
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict  # training-only imports
+    from sklearn.svm import LinearSVC
+
+    y = np.asarray(y)
+    counts = np.unique(y, return_counts=True)[1]
+    svm = LinearSVC(C=C, class_weight=class_weight, tol=tol, random_state=random_state)
+    n_splits = int(min(calibration_cv, counts.min()))
+    held_out = None
+    if n_splits >= 2:
+        cv = StratifiedKFold(n_splits, shuffle=True, random_state=0)
+        held_out = cross_val_predict(svm, features, y, cv=cv, method="decision_function")
+    svm.fit(features, y)
+    classes = svm.classes_
+    coef, intercept = svm.coef_, svm.intercept_
+    if len(classes) == 2:  # one weight vector → two symmetric rows, softmax == sigmoid
+        coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0], intercept[0]]) / 2
+        held_out = None if held_out is None else np.column_stack([-held_out / 2, held_out / 2])
+    temperature = 1.0 if held_out is None else fit_temperature(held_out, np.searchsorted(classes, y))
+    return classes, coef.astype(np.float32), intercept, temperature
+
+
 class CategoryClassifier(ClassifierMixin, BaseEstimator):
     """Linear text classifier over token lists with calibrated ``predict_proba`` and ``explain``.
 
@@ -168,40 +215,19 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
         self.n_word_features_ = int(np.searchsorted(self.feature_keys_, np.int64(1) << _BLOCK_SHIFT))
         self._build_runtime()
 
-        from sklearn.model_selection import StratifiedKFold, cross_val_predict  # training-only imports
-        from sklearn.svm import LinearSVC
-
         features = self.transform(docs)
         self.n_features_in_ = features.shape[1]
-        svm = LinearSVC(
-            C=self.C, class_weight=self.class_weight, tol=self.tol, random_state=self.random_state
-        )
-        n_splits = int(min(self.calibration_cv, counts.min()))
-        held_out = None
-        if n_splits >= 2:
-            cv = StratifiedKFold(n_splits, shuffle=True, random_state=0)
-            held_out = cross_val_predict(svm, features, y, cv=cv, method="decision_function")
-        svm.fit(features, y)
-        self.classes_ = svm.classes_
-        coef, intercept = svm.coef_, svm.intercept_
-        if len(self.classes_) == 2:  # one weight vector → two symmetric rows, softmax == sigmoid
-            coef, intercept = np.vstack([-coef / 2, coef / 2]), np.array([-intercept[0], intercept[0]]) / 2
-            held_out = None if held_out is None else np.column_stack([-held_out / 2, held_out / 2])
-        self.coef_, self.intercept_ = coef.astype(np.float32), intercept
-        self.temperature_ = (
-            1.0 if held_out is None else self._fit_temperature(held_out, np.searchsorted(self.classes_, y))
+        self.classes_, self.coef_, self.intercept_, self.temperature_ = fit_linear(
+            features,
+            y,
+            C=self.C,
+            class_weight=self.class_weight,
+            calibration_cv=self.calibration_cv,
+            tol=self.tol,
+            random_state=self.random_state,
         )
         self._build_runtime()
         return self
-
-    @staticmethod
-    def _fit_temperature(scores: np.ndarray, y: np.ndarray) -> float:
-        from scipy.optimize import minimize_scalar
-
-        def nll(log_t: float) -> float:
-            return -float(np.mean(log_softmax(scores / np.exp(log_t), axis=1)[np.arange(len(y)), y]))
-
-        return float(np.exp(minimize_scalar(nll, bounds=(-6.0, 4.0), method="bounded").x))
 
     @staticmethod
     def _check_docs(X: Sequence[Sequence[str]]) -> list[Sequence[str]]:
@@ -301,6 +327,10 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
         return features
 
     # ------------------------------------------------------------ prediction
+    def features(self, X) -> sp.csr_matrix:
+        """:meth:`transform`, cached for the last batch: heads sharing this vocabulary reuse it."""
+        return self._features(X)
+
     def _features(self, X) -> sp.csr_matrix:
         """Features of X, reused when ``explain`` follows ``predict_proba`` on the same batch.
 

@@ -54,7 +54,7 @@ def classify(
 
 
 # Modules inside triage/ that add command groups (each exposes ``register(app)``).
-CORE_COMMAND_MODULES: list[str] = ["triage.store.cli", "triage.batch.cli"]
+CORE_COMMAND_MODULES: list[str] = ["triage.store.cli", "triage.batch.cli", "triage.store.registry_cli"]
 
 
 def _register_plugins() -> None:

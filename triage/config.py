@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -17,6 +18,10 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///triage.db"
     model_path: Path = DEFAULT_MODEL_PATH
     routing_path: Path | None = None  # None: the routing.toml shipped in triage/resources
+    # City profile (triage/profiles.py): model_path and routing_path follow it unless set explicitly.
+    profile: str = "tipdm"
+    profiles_dir: Path | None = None  # None: models/ of a checkout, else <prefix>/share/petition-triage
+    auto_dispatch: bool = False  # dispatch without review above the profile's 95 %-precision threshold
     review_threshold: float = 0.6  # below this confidence a suggestion needs human review
     top_k: int = 3
     duplicate_threshold: float = 0.6
@@ -24,7 +29,45 @@ class Settings(BaseSettings):
     lease_minutes: int = 10
     max_text_chars: int = 20_000
     session_secret: str | None = None  # None: a key file shared by the workers is created on first start
-    session_https_only: bool = False
+    session_https_only: bool = False  # True: the session cookie is marked Secure (serve over HTTPS)
+    # Browser sessions are rows in web_sessions (api/web/auth.py): absolute lifetime and idle timeout.
+    session_max_age_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    session_idle_minutes: float = Field(default=60.0, gt=0)
+    # Accounts and login throttling (api/security.py, triage/store/throttle.py).
+    password_min_length: int = Field(default=10, ge=8, le=256)
+    login_pair_free_failures: int = Field(default=5, ge=1)  # per (account, client address)
+    login_address_free_failures: int = Field(default=20, ge=1)  # per client address, any account
+    login_account_free_failures: int = Field(default=100, ge=1)  # per account, all addresses
+    login_max_delay_seconds: float = Field(default=900.0, gt=0)  # delay doubles per failure up to this
+    login_account_max_delay_seconds: float = Field(default=30.0, gt=0)  # the per-account delay stays short
+    login_window_minutes: float = Field(default=60.0, gt=0)  # failures older than this are forgotten
+    login_trusted_days: float = Field(default=30.0, ge=0)  # a pair that logged in skips the account delay
+    # Untrusted input (api/timeouts.py, api/routers/jobs.py): a request body must arrive in full within
+    # this many seconds (else 408); HTTP import jobs read only files inside import_dir and write their
+    # own files (errors CSV) only inside jobs_dir. Relative paths are from the working directory.
+    request_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    import_dir: Path = Path("var/import")
+    jobs_dir: Path = Path("var/jobs")
+
+    @model_validator(mode="after")
+    def _follow_profile(self) -> Settings:
+        """Fill model and routing paths from the profile; an unknown profile fails naming the known ones."""
+        from triage.errors import ConfigError
+        from triage.profiles import resolve
+
+        explicit = self.model_fields_set
+        try:
+            prof = resolve(self.profile, self.profiles_dir)
+        except ConfigError as exc:
+            if "profile" in explicit or "profiles_dir" in explicit:
+                raise ValueError(str(exc)) from None
+            return self  # no shipped profiles (e.g. an installed wheel): the defaults stay
+        # through __dict__: derived values must not count as set explicitly (model_fields_set)
+        if "model_path" not in explicit:
+            self.__dict__["model_path"] = prof.model_path
+        if "routing_path" not in explicit:
+            self.__dict__["routing_path"] = prof.routing_path
+        return self
 
 
 @lru_cache

@@ -1,7 +1,16 @@
-"""Text intake: decode, normalise and validate citizen messages; mask PII for display.
+"""Text intake: decode, validate and clean citizen messages; the model's normalised copy
+(display masking: triage.masking).
 
-Everything that enters the engine passes through :func:`prepare_text`, so the API, the
-web form, the CLI and batch jobs reject the same inputs with the same error codes.
+Two forms of every message exist. The *stored* form (:func:`accept_text`, :func:`clean_text`)
+is what the person typed: only line breaks and control characters are cleaned up, and
+Excel's OOXML escapes (``_x000D_``) are decoded for imports. Full-width punctuation, emoji
+and HTML-looking text are kept as written; pages and exports escape on output. The *model*
+form (:func:`normalize_text`: NFKC, tags stripped, entities decoded, spaces tidied) is
+derived from it whenever the engine needs it and is never stored or shown.
+
+Everything that enters the engine passes through :func:`accept_text`, so the API, the web
+form, the CLI and batch jobs reject the same inputs with the same error codes. A message
+without Chinese is accepted; :func:`has_chinese` lets the pipeline abstain on it.
 """
 
 from __future__ import annotations
@@ -10,22 +19,19 @@ import html
 import re
 import unicodedata
 
+from triage.config import get_settings
 from triage.errors import InputError
-
-MAX_TEXT_CHARS = 20_000
+from triage.masking import mask_pii  # noqa: F401 - re-exported; display masking lives in triage.masking
 
 _TAG_RE = re.compile(r"<[^>]{0,500}>")
 _OOXML_ESCAPE_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\ufeff]")
+# The stored form keeps zero-width joiners (emoji sequences); U+2028/9 become line breaks.
+_STORED_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff]")
+_SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 _SPACE_RE = re.compile(r"[ \t\r\f\v\u00a0\u3000]+")
 _NEWLINES_RE = re.compile(r"\n{2,}")
 _CJK_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-# PII patterns. Order matters: the 18-digit ID is masked before phone numbers so its
-# digits are not mistaken for a mobile number.
-_ID_RE = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)")
-_MOBILE_RE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?(1[3-9]\d)[- ]?(\d{4})[- ]?(\d{4})(?!\d)")
-_LANDLINE_RE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?(\d{7,8})(?!\d)")
 
 
 def decode_text(data: bytes, *, field: str = "text") -> str:
@@ -52,8 +58,26 @@ def _ooxml_char(match: re.Match[str]) -> str:
     return "" if 0xD800 <= code <= 0xDFFF else chr(code)  # a lone surrogate could not be encoded later
 
 
+def decode_ooxml(text: str) -> str:
+    """Excel's OOXML escapes, which survive XLSX reads and CSV exports: ``_x000D_`` → CR …"""
+    return _OOXML_ESCAPE_RE.sub(_ooxml_char, text) if "_x" in text else text
+
+
+def clean_text(text: str, *, ooxml: bool = False) -> str:
+    """The stored form: what the person typed, with line breaks unified (CRLF, CR, U+2028/9 →
+    LF), control characters removed and outer whitespace trimmed; ``ooxml`` (imports) also
+    decodes Excel's ``_xHHHH_`` escapes. Nothing else changes: no NFKC, no tag stripping."""
+    if ooxml:
+        text = decode_ooxml(text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\u2028" in text or "\u2029" in text:
+        text = text.replace("\u2028", "\n").replace("\u2029", "\n")
+    return _STORED_CONTROL_RE.sub("", text).strip()
+
+
 def normalize_text(text: str) -> str:
-    """Canonical form used everywhere: NFKC (full-width → half-width), no tags, tidy spaces."""
+    """The model's copy: NFKC (full-width → half-width), no tags, tidy spaces. Never stored."""
     if "<" in text:  # tags first, so escaped "&lt;…&gt;" written by a citizen stays text
         text = _TAG_RE.sub(" ", text)
     if "&" in text:
@@ -69,48 +93,50 @@ def normalize_text(text: str) -> str:
     return text.strip()
 
 
-def prepare_text(text: str | bytes | None, *, field: str = "text", max_chars: int = MAX_TEXT_CHARS) -> str:
-    """Decode, normalise and validate; return the normalised text or raise :class:`InputError`."""
+def has_chinese(text: str) -> bool:
+    """Whether the classifier can say anything about ``text`` (otherwise it abstains)."""
+    return _CJK_RE.search(text) is not None
+
+
+def _too_long(n: int, max_chars: int, field: str) -> InputError:
+    return InputError(
+        f"{field} is too long ({n} characters; the limit is {max_chars})", code="text_too_long", field=field
+    )
+
+
+def accept_text(
+    text: str | bytes | None, *, field: str = "text", max_chars: int | None = None, ooxml: bool = False
+) -> str:
+    """Decode and validate a message; return its stored form (:func:`clean_text`).
+
+    Refused: missing, not text, undecodable, longer than ``max_chars`` (default
+    ``Settings.max_text_chars``) once cleaned, and empty (whitespace, control characters or
+    markup only). Text without Chinese is accepted: the model abstains on it.
+    """
+    max_chars = get_settings().max_text_chars if max_chars is None else max_chars
     if text is None:
-        raise InputError("text is required", code="missing_text", field=field)
+        raise InputError(f"{field} is required", code="missing_text", field=field)
     if isinstance(text, bytes | bytearray):
         text = decode_text(bytes(text), field=field)
     if not isinstance(text, str):
-        raise InputError(f"text must be a string, got {type(text).__name__}", code="wrong_type", field=field)
-    if len(text) > max_chars * 2:  # cheap guard before normalising huge inputs
+        kind = type(text).__name__
+        raise InputError(f"{field} must be a string, got {kind}", code="wrong_type", field=field)
+    if len(text) > max_chars * 2:  # cheap guard before cleaning huge inputs
+        raise _too_long(len(text), max_chars, field)
+    if "\ufffd" in text or _SURROGATE_RE.search(text):
         raise InputError(
-            f"text is too long ({len(text)} characters; the limit is {max_chars})",
-            code="text_too_long",
-            field=field,
-        )
-    if "\ufffd" in text:
-        raise InputError(
-            "text contains undecodable characters (U+FFFD); resend it as UTF-8",
+            f"{field} contains undecodable characters (U+FFFD or a lone surrogate); resend it as UTF-8",
             code="bad_encoding",
             field=field,
         )
-    clean = normalize_text(text)
-    if not clean:
-        raise InputError("text is empty or only whitespace", code="empty_text", field=field)
-    if len(clean) > max_chars:
-        raise InputError(
-            f"text is too long ({len(clean)} characters; the limit is {max_chars})",
-            code="text_too_long",
-            field=field,
-        )
-    if not _CJK_RE.search(clean):
-        raise InputError("text contains no Chinese characters", code="no_chinese", field=field)
-    return clean
+    stored = clean_text(text, ooxml=ooxml)
+    if len(stored) > max_chars:
+        raise _too_long(len(stored), max_chars, field)
+    if not normalize_text(stored):
+        raise InputError(f"{field} is empty or only whitespace", code="empty_text", field=field)
+    return stored
 
 
-_LONG_DIGITS_RE = re.compile(r"\d[\d -]{5,}\d")  # every maskable number has ≥ 7 digits in a row-ish run
-
-
-def mask_pii(text: str) -> str:
-    """Mask ID numbers, mobile and landline numbers for display and logs."""
-    if not _LONG_DIGITS_RE.search(text):
-        return text  # the common case: nothing to mask, one cheap scan
-    text = _ID_RE.sub(lambda m: m.group(1) + "*" * 11 + m.group(3)[-1], text)
-    text = _MOBILE_RE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
-    text = _LANDLINE_RE.sub(lambda m: f"{m.group(1)}-****{m.group(2)[-2:]}", text)
-    return text
+def prepare_text(text: str | bytes | None, *, field: str = "text", max_chars: int | None = None) -> str:
+    """Validate like :func:`accept_text`; return the model's normalised copy (for the engine)."""
+    return normalize_text(accept_text(text, field=field, max_chars=max_chars))

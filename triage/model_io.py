@@ -1,7 +1,10 @@
 """Model bundles: the category (and optional department) classifier persisted whole with joblib.
 
 A bundle file is one joblib pickle holding ``{"format", "format_version", "category",
-"department", "metadata"}``. ``model_version`` is a content hash of the pickled models, so the
+"department", "heads", "metadata"}``. ``department`` is a plain :class:`CategoryClassifier` (older
+bundles) or a :class:`~triage.department_model.DepartmentModel`; ``heads`` (optional, absent in
+older bundles) maps head names (``hierarchy``, ``request_type``) to :mod:`triage.heads` objects that
+share the category classifier's features. ``model_version`` is a content hash of the pickled models, so the
 same training run always gives the same version and any change to the weights gives a new one.
 
 Compatibility policy (checked on load):
@@ -36,7 +39,9 @@ from typing import Any
 import joblib
 
 from triage.classifier import CategoryClassifier
+from triage.department_model import DepartmentModel
 from triage.errors import ModelLoadError
+from triage.heads import HierarchyHead, RequestTypeHead
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +64,19 @@ class TokenizerMismatchWarning(UserWarning):
 @dataclass
 class ModelBundle:
     category: CategoryClassifier
-    department: CategoryClassifier | None = None
+    department: CategoryClassifier | DepartmentModel | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    heads: dict[str, HierarchyHead | RequestTypeHead] = field(default_factory=dict)
+
+    @property
+    def hierarchy(self) -> HierarchyHead | None:
+        head = self.heads.get("hierarchy")
+        return head if isinstance(head, HierarchyHead) else None
+
+    @property
+    def request_type(self) -> RequestTypeHead | None:
+        head = self.heads.get("request_type")
+        return head if isinstance(head, RequestTypeHead) else None
 
     @property
     def model_version(self) -> str:
@@ -106,7 +122,8 @@ def save_bundle(bundle: ModelBundle, directory: str | Path) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
-    joblib.dump({"category": bundle.category, "department": bundle.department}, buffer)
+    models = {"category": bundle.category, "department": bundle.department}
+    joblib.dump(models | ({"heads": bundle.heads} if bundle.heads else {}), buffer)
     meta = dict(bundle.metadata)
     meta["model_version"] = "cat-" + hashlib.sha256(buffer.getvalue()).hexdigest()[:12]
     meta.setdefault("created_at", datetime.now(UTC).isoformat(timespec="seconds"))
@@ -121,6 +138,7 @@ def save_bundle(bundle: ModelBundle, directory: str | Path) -> Path:
         "format_version": FORMAT_VERSION,
         "category": bundle.category,
         "department": bundle.department,
+        "heads": dict(bundle.heads),
         "metadata": meta,
     }
     target = directory / MODEL_FILENAME
@@ -177,16 +195,18 @@ def load_bundle(path: str | Path, *, strict: bool | None = None) -> ModelBundle:
             field=str(file),
         )
     category, department = payload.get("category"), payload.get("department")
-    meta = payload.get("metadata")
+    meta, heads = payload.get("metadata"), payload.get("heads") or {}
     if (
         not isinstance(category, CategoryClassifier)
         or not hasattr(category, "coef_")
-        or not (department is None or isinstance(department, CategoryClassifier))
+        or not (department is None or isinstance(department, CategoryClassifier | DepartmentModel))
         or not isinstance(meta, dict)
+        or not isinstance(heads, dict)
+        or not all(isinstance(h, HierarchyHead | RequestTypeHead) for h in heads.values())
     ):
         raise ModelLoadError(f"{file} holds no fitted classifier", code="not_a_bundle", field=str(file))
     _check_compatibility(file, meta, strict)
-    return ModelBundle(category=category, department=department, metadata=meta)
+    return ModelBundle(category=category, department=department, metadata=meta, heads=heads)
 
 
 def _check_compatibility(file: Path, meta: dict[str, Any], strict: bool | None) -> None:

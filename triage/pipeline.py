@@ -20,13 +20,17 @@ import numpy as np
 from triage.config import Settings, get_settings
 from triage.dedup import DuplicateIndex
 from triage.errors import InputError
-from triage.intake import mask_pii, prepare_text
+from triage.intake import accept_text, has_chinese, normalize_text
+from triage.masking import mask_pii, mask_terms
 from triage.model_io import ModelBundle, load_bundle
 from triage.result import CategoryScore, TriageResult
 from triage.routing import Router
 from triage.tokenizer import tokenize
 
 log = logging.getLogger(__name__)
+
+# The model abstains on text it cannot read: no category, needs review, routed by a person.
+ABSTAIN_NO_CHINESE = {"source": "abstain", "reason": "no_chinese", "message": "无中文内容，需人工分拨"}
 
 
 class Stage(Protocol):
@@ -68,7 +72,7 @@ class ClassifyStage:
             r.top_k = [CategoryScore(str(classes[i]), round(float(row[i]), 4)) for i in idx]
             r.model_category = r.category = r.top_k[0].label
             r.confidence = r.top_k[0].probability
-            r.explanation = list(terms)
+            r.explanation = mask_terms(terms)  # terms are cut from the raw text: shown, so masked
             r.needs_review = r.confidence < self.review_threshold
             r.model_version = self.model_version
 
@@ -191,10 +195,14 @@ class Triager:
 
     # -- running ------------------------------------------------------------------------
     def _new_result(self, text: str | bytes, field: str) -> TriageResult:
-        clean = prepare_text(text, field=field, max_chars=self.max_text_chars)
-        return TriageResult(text=clean, masked_text=mask_pii(clean))
+        stored = accept_text(text, field=field, max_chars=self.max_text_chars)
+        result = TriageResult(text=normalize_text(stored), masked_text=mask_pii(stored))
+        if not has_chinese(result.text):  # a foreign caller, an emoji-only forward: a human routes it
+            result.route_reason = dict(ABSTAIN_NO_CHINESE)
+        return result
 
     def _run(self, results: list[TriageResult]) -> None:
+        results = [r for r in results if r.route_reason.get("source") != "abstain"]
         if results:
             for stage in self.stages:
                 stage(results)

@@ -149,6 +149,10 @@ class Router:
     def department(self, code: str) -> Department | None:
         return self._departments.get(code)
 
+    def level_deadline(self, level: str) -> int | None:
+        """The default deadline in hours of a handling level (None for an unknown level)."""
+        return self._level_deadline.get(level)
+
     def rule_ids(self) -> list[str]:
         return [r.id for r in self._rules]
 

@@ -7,6 +7,8 @@ surfacing later as a ``KeyError`` in the middle of routing a message.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
@@ -33,14 +35,15 @@ class _Strict(BaseModel):
 class RouterSpec(_Strict):
     version: str = ""
     default_department: str
+    default_level: Level = "市"  # a department whose level is neither written nor derivable from its name
     department_model_threshold: float = Field(default=0.6, ge=0.0, le=1.0)
     max_alternatives: int = Field(default=4, ge=0, le=20)
 
 
 class DepartmentSpec(_Strict):
-    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    code: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # filled from the name when the file has none
     name: str = Field(min_length=1)
-    level: Level
+    level: Level  # filled from the name (derive_level) when the file has none
     parent: str | None = None
     aliases: list[str] = []
 
@@ -112,7 +115,7 @@ def load_config(path: Path | str | None = None) -> LoadedConfig:
         raise ConfigError(f"{source}: routing config is not UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source}: invalid TOML: {exc}") from None
-    raw = _normalise(raw)
+    raw = _fill_departments(_normalise(raw))
     try:
         spec = RoutingSpec.model_validate(raw)
     except ValidationError as exc:
@@ -123,6 +126,75 @@ def load_config(path: Path | str | None = None) -> LoadedConfig:
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         raise ConfigError(f"{source}: {entry}: {message}{more}")
     return LoadedConfig(spec=spec, source=source)
+
+
+# Level from a unit's name, most local first: a street office inside a district is a street office.
+_LEVEL_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("网格", re.compile(r"网格")),
+    ("社区", re.compile(r"社区|居委会|村委会|居民委员会|村民委员会|村$")),
+    ("街道", re.compile(r"街道|[镇乡](人民)?政府|[镇乡]$|[镇乡]党委")),
+    ("区", re.compile(r"..[区县]")),
+    ("市", re.compile(r"^市|市")),
+)
+
+
+def derive_level(name: str) -> str | None:
+    """Handling level implied by a department's name (市…局 → 市, 龙华区… → 区, …街道/…镇 → 街道,
+    …社区/村 → 社区), or None when the name says nothing (companies, catch-alls)."""
+    name = unicodedata.normalize("NFKC", name).strip()
+    return next((level for level, pattern in _LEVEL_PATTERNS if pattern.search(name)), None)
+
+
+def department_code(name: str) -> str:
+    """A stable code for a department known only by its name (a city export's 处置单位)."""
+    digest = hashlib.sha256(unicodedata.normalize("NFKC", name).strip().encode("utf-8")).hexdigest()
+    return "d_" + digest[:10]
+
+
+def _fill_departments(raw: Any) -> Any:
+    """Give departments without ``code``/``level`` derived ones, and let references use names.
+
+    A city's routing file is often written from its export, where a unit is only a name: the code
+    is then a hash of the name (stable across files and runs) and the level comes from the name
+    (``[router] default_level`` when the name says nothing). Wherever a code is expected, a
+    department's name is accepted too. Values of the wrong type are left for the schema to report.
+    """
+    if not isinstance(raw, dict) or not isinstance(raw.get("departments"), list):
+        return raw
+    router = raw.get("router") if isinstance(raw.get("router"), dict) else {}
+    fallback = router.get("default_level", "市")
+    by_name: dict[str, str] = {}
+    departments = []
+    for dept in raw["departments"]:
+        if isinstance(dept, dict) and isinstance(dept.get("name"), str) and dept["name"]:
+            dept = dict(dept)
+            dept.setdefault("code", department_code(dept["name"]))
+            dept.setdefault("level", derive_level(dept["name"]) or fallback)
+            if isinstance(dept["code"], str):
+                by_name.setdefault(dept["name"], dept["code"])
+        departments.append(dept)
+    codes = {d.get("code") for d in departments if isinstance(d, dict)}
+
+    def ref(entry: Any, key: str = "department") -> Any:
+        """``entry`` with its reference ``key`` turned from a name into a code (if it names one)."""
+        if not isinstance(entry, dict) or not isinstance(entry.get(key), str) or entry[key] in codes:
+            return entry
+        return dict(entry, **{key: by_name.get(entry[key], entry[key])})
+
+    out = dict(raw, departments=[ref(d, "parent") for d in departments])
+    if router:
+        out["router"] = ref(router, "default_department")
+    if isinstance(raw.get("categories"), dict):
+        cats = {}
+        for name, cat in raw["categories"].items():
+            cat = ref(cat)
+            if isinstance(cat, dict) and isinstance(cat.get("sub"), dict):
+                cat = dict(cat, sub={k: ref(v) for k, v in cat["sub"].items()})
+            cats[name] = cat
+        out["categories"] = cats
+    if isinstance(raw.get("rules"), list):
+        out["rules"] = [ref(r) for r in raw["rules"]]
+    return out
 
 
 def _normalise(value: Any) -> Any:

@@ -23,6 +23,7 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
+from triage.cells import csv_escape, csv_unescape, xlsx_value
 from triage.errors import InputError
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
@@ -209,6 +210,7 @@ class TabularReader:
                 msg = f"expected {width} fields, found {len(fields)} (broken quoting or stray delimiter?)"
                 yield Record(row, start, None, InputError(msg, code="bad_csv_row"))
                 continue
+            fields = [csv_unescape(v) if v[:1] == "'" else v for v in fields]  # what csv_cell wrote
             yield Record(row, start, dict(zip(self.columns, fields, strict=True)))
 
     def _iter_jsonl(self, text: IO[str]) -> Iterator[Record]:
@@ -333,6 +335,9 @@ def _json_default(value: Any) -> Any:
 
 
 def csv_cell(value: Any) -> str:
+    """A CSV/TSV field; text a spreadsheet would run as a formula is escaped (:mod:`triage.cells`)."""
+    if isinstance(value, str):
+        return csv_escape(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -425,13 +430,7 @@ class TabularWriter:
 def _xlsx_cell(ws: Any, value: Any) -> Any:
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False, default=_json_default)
-    if isinstance(value, str) and value.startswith("="):
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(ws, value=value)
-        cell.data_type = "s"  # never let a citizen's text become a spreadsheet formula
-        return cell
-    return value
+    return xlsx_value(ws, value)  # never let a citizen's text become a spreadsheet formula
 
 
 def read_rows(path: str | Path, columns: Sequence[str] = (), **kwargs: Any) -> Iterator[Record]:

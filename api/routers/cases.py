@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Query
@@ -22,7 +22,7 @@ from api.schemas import (
     TransitionRequest,
 )
 from api.security import Principal
-from api.validation import check_category, check_department
+from api.validation import Day, check_category, check_date_range, check_department, day_query
 from api.views import case_detail, case_out
 from triage.store.errors import IllegalTransitionError
 from triage.store.lifecycle import allowed_targets
@@ -38,28 +38,55 @@ CaseNo = Annotated[str, Path(max_length=20, description="Public case number, e.g
 def load_visible(service: CaseService, user: Principal, case_no: str) -> Case:
     """The case, or 403 when it lies outside the caller's department/grids."""
     case = service.get(case_no)
-    if user.role not in access.READ_ALL and not access.can_see(user, case, case.submitted_by):
+    if not access.can_see(user, case):
         raise access.forbidden(f"case {case_no} is outside your scope")
     return case
 
 
+def hide_out_of_scope(service: CaseService, user: Principal, outs: Sequence[CaseOut]) -> None:
+    """Drop the duplicate candidates and possible-duplicate links the caller may not open:
+    a case number in a suggestion tells that the case exists (one query per response)."""
+    numbers = [d.case_no for o in outs for d in o.duplicate_candidates]
+    numbers += [o.possible_duplicate_of for o in outs if o.possible_duplicate_of]
+    if not numbers:
+        return
+    visible = access.scope_filter(service.db, user, numbers)
+    for o in outs:
+        o.duplicate_candidates = [d for d in o.duplicate_candidates if visible(d.case_no)]
+        if not visible(o.possible_duplicate_of):
+            o.possible_duplicate_of = None
+
+
 def submit_fields(user: Principal, body: CaseCreate, source: str | None = None) -> dict[str, object]:
-    """The keyword arguments of ``CaseService.submit`` for this caller and body."""
+    """The keyword arguments of ``CaseService.submit`` for this caller and body.
+
+    ``source`` is set by a channel endpoint (Open311); otherwise the body's source must be one
+    the role may claim, and the grid one it may submit into (:mod:`api.access`, as the web form).
+    """
     access.require(user, access.SUBMIT, "submit cases")
     return dict(
         text=body.text,
         title=body.title,
-        source=source or (body.source.value if body.source else access.DEFAULT_SOURCE.get(user.role, "web")),
+        source=source or access.submit_source(user, body.source.value if body.source else None),
         reporter_name=body.reporter_name,
         reporter_contact=body.reporter_phone,
-        grid_code=body.grid or (user.grids[0] if user.grids else None),
+        grid_code=access.submit_grid(user, body.grid),
         address=body.address,
         actor=user.username,
     )
 
 
-def submit_case(service: CaseService, user: Principal, body: CaseCreate, source: str | None = None) -> Case:
-    return service.submit(**submit_fields(user, body, source))  # type: ignore[arg-type]
+def submit_case(
+    service: CaseService,
+    user: Principal,
+    body: CaseCreate,
+    source: str | None = None,
+    *,
+    possible_duplicate_of: str | None = None,
+) -> Case:
+    """Store a case for ``user``; ``possible_duplicate_of`` must be a case the user may open."""
+    fields = submit_fields(user, body, source)
+    return service.submit(**fields, possible_duplicate_of=possible_duplicate_of)  # type: ignore[arg-type]
 
 
 @router.post("", status_code=201, response_model=CaseOut)
@@ -76,7 +103,9 @@ def create_case(
     fields = submit_fields(user, body)
 
     def render(case: Case) -> object:
-        return case_out(case, service.clock()).model_dump(mode="json")
+        out = case_out(case, service.clock())
+        hide_out_of_scope(service, user, [out])
+        return out.model_dump(mode="json")
 
     def created(case: Case) -> None:
         metrics.cases_created.labels(case.source).inc()
@@ -93,8 +122,8 @@ def list_cases(
     category: Annotated[str | None, Query(max_length=64)] = None,
     department: Annotated[str | None, Query(max_length=64, description="Department code.")] = None,
     grid: Annotated[str | None, Query(max_length=64)] = None,
-    date_from: Annotated[date | None, Query(description="Created on or after (local date).")] = None,
-    date_to: Annotated[date | None, Query(description="Created on or before (local date).")] = None,
+    date_from: Annotated[Day | None, day_query("Created on or after (local date).")] = None,
+    date_to: Annotated[Day | None, day_query("Created on or before (local date).")] = None,
     overdue: Annotated[bool | None, Query(description="Only (true) or no (false) overdue cases.")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -104,8 +133,7 @@ def list_cases(
         check_category(service, category)
     if department:
         check_department(service, department, field="department")
-    if date_from and date_to and date_from > date_to:
-        raise ApiError(422, "invalid_date_range", "date_from is after date_to", field="date_from")
+    check_date_range(date_from, date_to)
     f = CaseFilter(
         status=[s.value for s in status] if status else None,
         category=category,
@@ -119,8 +147,10 @@ def list_cases(
     )
     now = service.clock()
     rows = service.search(f, access.scope_of(user), now=now)
+    items = [case_out(c, now) for c in rows]
+    hide_out_of_scope(service, user, items)
     return CasePage(
-        items=[case_out(c, now) for c in rows],
+        items=items,
         limit=limit,
         offset=offset,
         next_offset=offset + limit if len(rows) == limit else None,
@@ -131,7 +161,9 @@ def list_cases(
 def get_case(case_no: CaseNo, service: ServiceDep, user: CurrentUser) -> CaseDetail:
     """One case with its audit history and feedback."""
     case = load_visible(service, user, case_no)
-    return case_detail(case, service.audit_trail(case_no), service.feedbacks(case_no), service.clock())
+    out = case_detail(case, service.audit_trail(case_no), service.feedbacks(case_no), service.clock())
+    hide_out_of_scope(service, user, [out])
+    return out
 
 
 def _check_transition_details(case: Case, body: TransitionRequest) -> None:
@@ -172,7 +204,9 @@ def transition(case_no: CaseNo, body: TransitionRequest, service: ServiceDep, us
             details[name] = value
     _check_transition_details(case, body)
     updated = service.transition(case_no, body.to.value, user.username, **details)
-    return case_out(updated, service.clock())
+    out = case_out(updated, service.clock())
+    hide_out_of_scope(service, user, [out])
+    return out
 
 
 @router.post("/{case_no}/feedback", response_model=CaseOut)
@@ -181,4 +215,6 @@ def feedback(case_no: CaseNo, body: FeedbackRequest, service: ServiceDep, user: 
     access.require(user, access.FEEDBACK, "record feedback")
     load_visible(service, user, case_no)
     updated = service.feedback(case_no, user.username, body.satisfaction, body.comment, version=body.version)
-    return case_out(updated, service.clock())
+    out = case_out(updated, service.clock())
+    hide_out_of_scope(service, user, [out])
+    return out

@@ -7,20 +7,20 @@ checkpoint per chunk, so an interrupted job can be started again with ``resume``
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from api.deps import CurrentUser, DatabaseDep, require_roles
+from api.deps import CurrentUser, DatabaseDep, SettingsDep, require_roles
 from api.errors import ApiError
 from api.schemas import ERROR_RESPONSES
+from api.validation import Moment
 from triage.batch.importer import ImportOptions
-from triage.batch.jobs import JobRunner, get_job
+from triage.batch.jobs import JobRunner, confined_file, get_job
 from triage.batch.reclassify import ReclassifyOptions
+from triage.config import Settings
 from triage.store.models import CaseStatus, Role
 
 router = APIRouter(
@@ -36,22 +36,35 @@ class JobKind(StrEnum):
     IMPORT = "import"
 
 
+ColumnName = Annotated[str, Field(min_length=1, max_length=255)]
+
+
 class JobRequest(BaseModel):
+    """Unknown fields are refused (a misspelt option must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     kind: JobKind
     statuses: list[CaseStatus] = Field(default_factory=list, description="reclassify: only these states.")
-    since: datetime | None = Field(None, description="reclassify: cases created at or after.")
-    until: datetime | None = Field(None, description="reclassify: cases created before.")
+    since: Moment | None = Field(None, description="reclassify: cases created at or after.")
+    until: Moment | None = Field(None, description="reclassify: cases created before.")
     input: str | None = Field(
-        None, max_length=1000, description="import: a CSV/XLSX/JSONL file on the server."
+        None,
+        min_length=1,
+        max_length=255,
+        description="import: a CSV/XLSX/JSONL file in the server's import directory (TRIAGE_IMPORT_DIR), "
+        "named relative to it.",
     )
-    text_cols: list[str] = Field(default_factory=list, max_length=10, description="import: text column(s).")
-    title_col: str | None = None
-    id_col: str | None = None
-    time_col: str | None = None
-    label_col: str | None = None
-    status_col: str | None = None
-    chunk_size: int = Field(500, ge=1, le=10_000)
-    resume: bool = False
+    text_cols: list[ColumnName] = Field(
+        default_factory=list, max_length=10, description="import: text column(s)."
+    )
+    title_col: ColumnName | None = None
+    id_col: ColumnName | None = None
+    time_col: ColumnName | None = None
+    label_col: ColumnName | None = None
+    status_col: ColumnName | None = None
+    chunk_size: StrictInt = Field(500, ge=1, le=10_000)
+    resume: StrictBool = False
 
 
 class JobStatus(BaseModel):
@@ -73,7 +86,7 @@ def get_runner(request: Request) -> JobRunner:
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 
 
-def _options(body: JobRequest, db: Any, actor: str) -> ReclassifyOptions | ImportOptions:
+def _options(body: JobRequest, db: Any, actor: str, settings: Settings) -> ReclassifyOptions | ImportOptions:
     if body.kind is JobKind.RECLASSIFY:
         return ReclassifyOptions(
             statuses=[s.value for s in body.statuses],
@@ -88,9 +101,8 @@ def _options(body: JobRequest, db: Any, actor: str) -> ReclassifyOptions | Impor
         raise ApiError(422, "missing_field", "an import job needs the input file", field="input")
     if not body.text_cols:
         raise ApiError(422, "missing_field", "an import job needs a text column", field="text_cols")
-    path = Path(body.input)
-    if not path.is_file():
-        raise ApiError(422, "file_not_found", f"no such file on the server: {body.input}", field="input")
+    path = confined_file(settings.import_dir, body.input, field="input")
+    settings.jobs_dir.mkdir(mode=0o750, parents=True, exist_ok=True)
     return ImportOptions(
         input=path,
         text_cols=body.text_cols,
@@ -101,16 +113,19 @@ def _options(body: JobRequest, db: Any, actor: str) -> ReclassifyOptions | Impor
         status_col=body.status_col,
         chunk_size=body.chunk_size,
         resume=body.resume,
-        errors=path.with_name(f"{path.stem}.import-errors.csv"),  # beside the input, not the server's cwd
+        output_dir=settings.jobs_dir,  # <job id>.import-errors.csv: never beside the input
         database=db,
         actor=actor,
     )
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=JobStatus)
-def start_job(body: JobRequest, user: CurrentUser, runner: RunnerDep, db: DatabaseDep) -> JobStatus:
+def start_job(
+    body: JobRequest, user: CurrentUser, runner: RunnerDep, db: DatabaseDep, settings: SettingsDep
+) -> JobStatus:
     """Start a job in the background; poll ``GET /api/v1/jobs/{id}`` for progress."""
-    job_id = runner.start(body.kind.value, _options(body, db, user.username))
+    options = _options(body, db, user.username, settings)
+    job_id = runner.start(body.kind.value, options)
     return JobStatus(
         **(runner.status(job_id) or {"id": job_id, "kind": body.kind.value, "status": "running"})
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -11,10 +10,9 @@ from pydantic import BaseModel, Field
 
 from api import access
 from api.deps import CurrentUser, ServiceDep
-from api.errors import ApiError
 from api.schemas import ERROR_RESPONSES
-from api.validation import check_department
-from triage.intake import mask_pii
+from api.validation import Day, check_date_range, check_department, day_query
+from triage.masking import mask_record
 
 router = APIRouter(prefix="/api/v1/lists", tags=["lists"], responses=ERROR_RESPONSES)
 
@@ -49,16 +47,15 @@ def get_list(
     community: Annotated[str | None, Query(max_length=128)] = None,
     street: Annotated[str | None, Query(max_length=128)] = None,
     department: Annotated[str | None, Query(max_length=64, description="Department code.")] = None,
-    date_from: Annotated[date | None, Query(description="First local date (inclusive).")] = None,
-    date_to: Annotated[date | None, Query(description="Last local date (inclusive).")] = None,
+    date_from: Annotated[Day | None, day_query("First local date (inclusive).")] = None,
+    date_to: Annotated[Day | None, day_query("Last local date (inclusive).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> ListPage:
     """问题清单 / 交办清单 / 办结清单, newest first; departments see their own, grid users their grids."""
     if department:
         check_department(service, department, field="department")
-    if date_from and date_to and date_from > date_to:
-        raise ApiError(422, "invalid_date_range", "date_from is after date_to", field="date_from")
+    check_date_range(date_from, date_to)
     scope = access.scope_of(user)
     if scope.department_code is not None:
         if department and department != scope.department_code:
@@ -77,6 +74,7 @@ def get_list(
     common = dict(
         community=community, street=street, department_code=department, date_from=date_from, date_to=date_to
     )
+    common["scope"] = scope  # the detail page's rule: never list a case the caller cannot open
     if len(grids) == 1:
         rows = fetch(grid_code=grids[0], limit=limit, offset=offset, **common)
     else:  # several grids: merge their newest rows, then page
@@ -84,12 +82,9 @@ def get_list(
         key = _DATE_KEY[kind]
         rows.sort(key=lambda r: (r.get(key) is not None, r.get(key), r.get("case_no")), reverse=True)
         rows = rows[offset : offset + limit]
-    for row in rows:
-        if row.get("title"):
-            row["title"] = mask_pii(row["title"])
     return ListPage(
         kind=kind,
-        items=rows,
+        items=[mask_record(row) for row in rows],  # title, text, address, requirement, result, feedback
         limit=limit,
         offset=offset,
         next_offset=offset + limit if len(rows) == limit else None,

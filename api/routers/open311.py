@@ -25,8 +25,9 @@ from api.idempotency import HEADER, request_hash, submit_idempotent
 from api.routers.cases import load_visible, submit_fields
 from api.schemas import ERROR_RESPONSES, CaseCreate
 from api.security import Principal
-from api.validation import check_category, check_subcategory
+from api.validation import Moment, check_category, check_date_range, check_subcategory, day_query
 from triage.errors import TriageError
+from triage.masking import mask_text
 from triage.store.models import Case, CaseStatus, Source
 from triage.store.numbers import LOCAL_TZ
 from triage.store.search import CaseFilter
@@ -160,16 +161,16 @@ def to_request(case: Case) -> ServiceRequest:
     return ServiceRequest(
         service_request_id=case.case_no,
         status="open" if case.status in OPEN else "closed",
-        status_notes=_status_notes(case),
+        status_notes=mask_text(_status_notes(case)),  # quotes the result and reasons
         service_name=category,
         service_code=category,
-        description=case.text_masked,
+        description=mask_text(case.text_masked),
         agency_responsible=agency,
         service_notice=f"由{agency}办理，期限 {deadline_local}" if agency else None,
         requested_datetime=case.created_at,
         updated_datetime=case.updated_at,
         expected_datetime=case.deadline,
-        address=case.address,
+        address=mask_text(case.address),
     )
 
 
@@ -218,7 +219,9 @@ def service_definition(
 async def create_request(
     service: ServiceDep,
     service_code: Annotated[str, Form(max_length=64)],
-    description: Annotated[str, Form(min_length=1, max_length=20_000)],
+    description: Annotated[
+        str, Form(min_length=1, description="The message; the intake checks Settings.max_text_chars.")
+    ],
     address_string: Annotated[str | None, Form(max_length=256)] = None,
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     long: Annotated[float | None, Form(ge=-180, le=180)] = None,
@@ -269,8 +272,8 @@ def list_requests(
         str | None, Query(max_length=2000, description="Comma-separated ids.")
     ] = None,
     service_code: Annotated[str | None, Query(max_length=64)] = None,
-    start_date: Annotated[datetime | None, Query()] = None,
-    end_date: Annotated[datetime | None, Query()] = None,
+    start_date: Annotated[Moment | None, day_query("Created at or after (ISO 8601).")] = None,
+    end_date: Annotated[Moment | None, day_query("Created at or before (ISO 8601).")] = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$", description="open | closed")] = None,
 ) -> list[ServiceRequest]:
     """Service requests in the caller's scope, newest first (at most 200)."""
@@ -290,6 +293,7 @@ def list_requests(
         f.date_from = start_date.astimezone(LOCAL_TZ).date() if start_date.tzinfo else start_date.date()
     if end_date:
         f.date_to = end_date.astimezone(LOCAL_TZ).date() if end_date.tzinfo else end_date.date()
+    check_date_range(f.date_from, f.date_to, field="start_date")
     now = service.clock()
     rows = service.search(f, access.scope_of(user), now=now)
     return [to_request(c) for c in rows]

@@ -12,12 +12,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
+from starlette.types import Scope
 
-from api.web import auth, cases, dashboard, intake, lists, rereview, review
+from api.web import admin_users, auth, cases, dashboard, intake, lists, rereview, review
 from api.web.render import HERE, error_page
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, intake, review, rereview, cases, lists, dashboard):
+for _module in (auth, intake, review, rereview, cases, lists, dashboard, admin_users):
     router.include_router(_module.router)
 
 # Paths that belong to the machine interfaces: their errors keep the JSON contract.
@@ -29,6 +30,16 @@ def wants_html(request: Request) -> bool:
     return not path.startswith(MACHINE_PREFIXES) and "text/html" in request.headers.get("accept", "")
 
 
+def too_large_page(scope: Scope) -> Response | None:
+    """The 413 page for a browser's form post over the body limit (None: machine clients get JSON)."""
+    request = Request(scope)
+    if not wants_html(request):
+        return None
+    limit = request.app.state.settings.max_text_chars
+    message = f"提交的内容过大，未能受理。诉求内容最多 {limit} 字，请返回上一页删减后再提交。"
+    return error_page(request, 413, message)
+
+
 def setup(app: FastAPI) -> None:
     """Session cookie, static files and HTML error pages for browsers; call once per app."""
     settings = app.state.settings
@@ -38,11 +49,12 @@ def setup(app: FastAPI) -> None:
         SessionMiddleware,
         secret_key=auth.session_secret(settings),
         session_cookie="triage_session",
-        max_age=auth.SESSION_MAX_AGE,
+        max_age=auth.cookie_max_age(settings),
         same_site="lax",
         https_only=bool(getattr(settings, "session_https_only", False)),
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.state.too_large_page = too_large_page  # read by api.errors.BodySizeLimitMiddleware
     json_handler = app.exception_handlers.get(StarletteHTTPException)
 
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

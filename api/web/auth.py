@@ -1,8 +1,12 @@
 """Browser sessions: login form, signed session cookie, per-session CSRF token, role checks.
 
-The cookie (Starlette's ``SessionMiddleware``, signed with itsdangerous) holds the user id,
-a fingerprint of the password hash (a password change ends old sessions), the CSRF token
-and flash messages. Every POST from a page must carry the CSRF token, as the
+The cookie (Starlette's ``SessionMiddleware``, signed with itsdangerous; ``HttpOnly``,
+``SameSite=Lax``, ``Secure`` with the ``session_https_only`` setting) holds a random session id,
+the CSRF token and flash messages. The session itself is a row in ``web_sessions``
+(triage/store/sessions.py): logout, a password change or disabling the user ends it on the
+server, and it ends after ``session_idle_minutes`` without a request. Logins are throttled per
+client address and per account in the database, shared by every worker
+(triage/store/throttle.py). Every POST from a page must carry the CSRF token, as the
 ``csrf_token`` form field or the ``X-CSRF-Token`` header (scripts).
 """
 
@@ -10,10 +14,9 @@ from __future__ import annotations
 
 import hmac
 import logging
+import math
 import os
 import secrets
-import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
@@ -24,19 +27,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from api.security import Principal, authenticate_password
+from api.access import DESK, FEEDBACK, REVIEW, SUBMIT  # noqa: F401  (one rule set, re-exported for pages)
+from api.security import PASSWORD_MAX_CHARS, Principal, authenticate_password
 from api.web.render import LoginRequired, PageError, PageRoute, redirect, render
+from triage.errors import InputError
 from triage.store.models import Role
-from triage.store.sessions import active_user, password_fingerprint
+from triage.store.sessions import SessionPolicy, SessionStore
+from triage.store.throttle import LoginThrottle, ThrottlePolicy
 
 log = logging.getLogger(__name__)
 
 R = Role
 ALL_ROLES = frozenset(Role)
-SUBMIT = frozenset({R.ADMIN, R.REVIEWER, R.OPERATOR, R.GRID_WORKER, R.DEPUTY})
-REVIEW = frozenset({R.ADMIN, R.REVIEWER})
-DESK = frozenset({R.ADMIN, R.DEPARTMENT})
-FEEDBACK = frozenset({R.ADMIN, R.REVIEWER, R.OPERATOR, R.GRID_WORKER, R.DEPUTY})
 
 NAV: list[tuple[str, str, frozenset[Role]]] = [
     ("/intake", "受理", SUBMIT),
@@ -45,6 +47,7 @@ NAV: list[tuple[str, str, frozenset[Role]]] = [
     ("/desk", "部门工作台", DESK),
     ("/grids", "网格与代表", ALL_ROLES),
     ("/dashboard", "统计看板", ALL_ROLES),
+    ("/admin/users", "用户管理", frozenset({R.ADMIN})),
 ]
 HOME = {
     R.OPERATOR: "/intake",
@@ -54,7 +57,11 @@ HOME = {
     R.DEPARTMENT: "/desk",
     R.ADMIN: "/dashboard",
 }
-SESSION_MAX_AGE = 12 * 3600
+
+
+def cookie_max_age(settings: Any) -> int:
+    """Seconds the browser keeps the cookie: the session's absolute lifetime (the server decides)."""
+    return int(SessionPolicy.from_settings(settings).max_age.total_seconds())
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -84,34 +91,28 @@ def session_secret(settings: Any) -> str:
         return secrets.token_urlsafe(48)
 
 
-# -- login throttling --------------------------------------------------------------------------
-class LoginThrottle:
-    """At most ``limit`` failed logins per user name within ``window`` seconds."""
-
-    def __init__(self, limit: int = 8, window: float = 300.0) -> None:
-        self.limit, self.window = limit, window
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    def blocked(self, name: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(name, []) if now - t < self.window]
-            self._failures[name] = recent
-            return len(recent) >= self.limit
-
-    def failed(self, name: str) -> None:
-        with self._lock:
-            if len(self._failures) > 10_000:
-                self._failures.clear()
-            self._failures.setdefault(name, []).append(time.monotonic())
-
-    def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(name, None)
+# -- server-side sessions and the login throttle (one of each per app and database) -------------
+def session_store(request: Request) -> SessionStore:
+    app = request.app
+    store = getattr(app.state, "web_sessions", None)
+    if store is None or store.db is not app.state.db:
+        policy = SessionPolicy.from_settings(app.state.settings)
+        store = app.state.web_sessions = SessionStore(app.state.db, policy)
+    return store
 
 
-_throttle = LoginThrottle()
+def login_throttle(request: Request) -> LoginThrottle:
+    app = request.app
+    throttle = getattr(app.state, "login_throttle", None)
+    if throttle is None or throttle.db is not app.state.db:
+        policy = ThrottlePolicy.from_settings(app.state.settings)
+        throttle = app.state.login_throttle = LoginThrottle(app.state.db, policy)
+    return throttle
+
+
+def client_address(request: Request) -> str:
+    """The peer address (uvicorn puts a trusted proxy's X-Forwarded-For here: FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else ""
 
 
 # -- current user, CSRF, flash -----------------------------------------------------------------------
@@ -119,15 +120,16 @@ def _load_user(request: Request) -> Principal | None:
     cached = getattr(request.state, "page_user", None)
     if cached is not None:
         return cached
-    uid = request.session.get("uid")
-    if not isinstance(uid, int):
+    sid = request.session.get("sid")
+    if not isinstance(sid, str):
         return None
-    found = active_user(request.app.state.db, uid)
-    if found is None or request.session.get("pw") != password_fingerprint(found[0]):
+    found = session_store(request).resolve(sid)
+    if found is None:  # logged out, revoked, idle, expired, disabled or password changed
         request.session.clear()
         return None
     user, grids = found
-    principal = Principal(user.id or uid, user.username, user.role, user.department_code, grids)
+    assert user.id is not None
+    principal = Principal(user.id, user.username, user.role, user.department_code, grids)
     request.state.page_user = principal
     request.state.page_user_name = user.display_name or user.username
     return principal
@@ -179,7 +181,7 @@ def flash(request: Request, message: str, level: str = "ok") -> None:
 
 def page_context(request: Request) -> dict[str, Any]:
     user = getattr(request.state, "page_user", None)
-    if user is None and "uid" in request.session:
+    if user is None and "sid" in request.session:
         try:
             user = _load_user(request)
         except Exception:  # error pages must render even when the database is down
@@ -195,9 +197,16 @@ def page_context(request: Request) -> dict[str, Any]:
     }
 
 
-def form_str(form: FormData, name: str, limit: int = 20_000) -> str:
+def form_str(form: FormData, name: str, limit: int | None = None) -> str:
+    """A form field, trimmed, never cut: over ``limit`` characters is an InputError naming the
+    field (``too_long``), so a page refuses the value instead of storing part of it."""
     value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    value = value.strip() if isinstance(value, str) else ""
+    if limit is not None and len(value) > limit:
+        raise InputError(
+            f"{name} is too long ({len(value)} characters; the limit is {limit})", code="too_long", field=name
+        )
+    return value
 
 
 def safe_next(target: str | None) -> str | None:
@@ -218,36 +227,54 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 @router.post("/login")
 async def login(request: Request, form: CsrfForm) -> Response:
-    username, password = form_str(form, "username", 64), form_str(form, "password", 256)
+    username = form_str(form, "username", 64)
+    raw = form.get("password")
+    password = raw if isinstance(raw, str) else ""  # as typed: spaces belong to the password
     target = safe_next(form_str(form, "next", 2000))
     errors: dict[str, str] = {}
+    status, headers = 422, {}
     if not username:
         errors["username"] = "请输入用户名。"
     if not password:
         errors["password"] = "请输入密码。"
+    elif len(password) > PASSWORD_MAX_CHARS:
+        errors["password"] = f"密码不能超过 {PASSWORD_MAX_CHARS} 个字符。"
+    principal = None
     if not errors:
-        if _throttle.blocked(username):
-            errors["password"] = "登录失败次数过多，请 5 分钟后再试。"
+        address, throttle = client_address(request), login_throttle(request)
+        wait = await run_in_threadpool(throttle.begin, username, address)
+        if wait > 0:
+            seconds = math.ceil(wait)
+            errors["password"] = f"登录尝试过于频繁，请 {seconds} 秒后再试。"
+            status, headers = 429, {"Retry-After": str(seconds)}
         else:
-            principal = await run_in_threadpool(
-                authenticate_password, request.app.state.db, username, password
-            )
+            db = request.app.state.db
+            principal = await run_in_threadpool(authenticate_password, db, username, password)
             if principal is None:
-                _throttle.failed(username)
                 errors["password"] = "用户名或密码不正确。"
-    if errors:
+            else:
+                await run_in_threadpool(throttle.succeeded, username, address)
+    if errors or principal is None:
         ctx = {"next": target or "", "errors": errors, "username": username}
-        return render(request, "login.html", ctx, status=422)
-    _throttle.succeeded(username)
-    found = await run_in_threadpool(active_user, request.app.state.db, principal.id)
+        response = render(request, "login.html", ctx, status=status)
+        response.headers.update(headers)
+        return response
+    store = session_store(request)
+    old = request.session.get("sid")
+    if isinstance(old, str):  # someone else was logged in in this browser: end that session
+        await run_in_threadpool(store.revoke, old)
+    sid = await run_in_threadpool(store.open, principal.id, client_address(request))
     request.session.clear()  # a fresh session (and CSRF token) for the new user
-    request.session.update(uid=principal.id, pw=password_fingerprint(found[0]) if found else "")
+    request.session["sid"] = sid
     csrf_token(request)
     return redirect(target or HOME.get(Role(principal.role), "/dashboard"))
 
 
 @router.post("/logout")
 async def logout(request: Request, form: CsrfForm) -> Response:
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        await run_in_threadpool(session_store(request).revoke, sid)  # a saved copy of the cookie is dead too
     request.session.clear()
     return redirect("/login")
 

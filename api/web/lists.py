@@ -18,10 +18,12 @@ from api import access
 from api.errors import ApiError
 from api.routers.lists import ListKind, get_list
 from api.security import Principal
+from api.validation import DATE_MAX, DATE_MIN, in_date_range
 from api.views import is_overdue
 from api.web import labels
 from api.web.auth import PageUser
 from api.web.render import PageRoute, describe, render
+from triage.cells import xlsx_value
 from triage.store.numbers import LOCAL_TZ
 from triage.store.search import CaseFilter
 from triage.store.service import CaseService
@@ -74,6 +76,10 @@ def _parse_filters(params: dict[str, str], user: Principal) -> tuple[dict[str, A
                 out[name] = date.fromisoformat(raw)
             except ValueError:
                 errors[name] = "日期格式应为 2026-01-31。"
+                continue
+            if not in_date_range(out[name]):
+                errors[name] = f"日期应在 {DATE_MIN:%Y-%m-%d} 至 {DATE_MAX:%Y-%m-%d} 之间。"
+                out[name] = None
     if out["date_from"] and out["date_to"] and out["date_from"] > out["date_to"]:
         errors["date_to"] = "结束日期不能早于开始日期。"
     grid = (params.get("grid") or "").strip()[:64] or None
@@ -156,7 +162,11 @@ def _cell_value(key: str, value: Any) -> Any:
 
 
 def build_xlsx(kind: str, rows: Any) -> bytes:
-    """A one-sheet workbook (write-only, so memory stays flat) with Chinese headers."""
+    """A one-sheet workbook (write-only, so memory stays flat) with Chinese headers.
+
+    ``rows`` come from :func:`get_list`, so personal data is already masked; every value goes
+    through :func:`triage.cells.xlsx_value`, so a citizen's ``=…`` is shown as typed, never run.
+    """
     from openpyxl import Workbook  # imported here: openpyxl costs start-up time and memory
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -176,7 +186,7 @@ def build_xlsx(kind: str, rows: Any) -> bytes:
         header.append(cell)
     ws.append(header)
     for row in rows:
-        ws.append([_cell_value(key, row.get(key)) for key, _ in columns])
+        ws.append([xlsx_value(ws, _cell_value(key, row.get(key))) for key, _ in columns])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

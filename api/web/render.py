@@ -24,7 +24,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from api.errors import ApiError, status_for
 from api.web import labels
 from triage.errors import TriageError
-from triage.intake import mask_pii
+from triage.masking import mask_pii, mask_text
 from triage.store.numbers import LOCAL_TZ
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,11 @@ def excerpt(text: str | None, n: int = 60) -> str:
 
 
 def reason_text(reason: dict[str, Any] | None) -> str:
-    """The routing reason in words."""
+    """The routing reason in words (its terms come from the text: masked like it)."""
+    return mask_pii(_reason_words(reason))
+
+
+def _reason_words(reason: dict[str, Any] | None) -> str:
     reason = reason or {}
     source = reason.get("source")
     if source == "rule":
@@ -123,6 +127,8 @@ def reason_text(reason: dict[str, Any] | None) -> str:
         return text + (f"，细分依据：{'、'.join(hints)}" if hints else "")
     if source == "default":
         return "无法确定主管部门，按默认部门分拨"
+    if source == "abstain":  # the model said nothing (e.g. no Chinese): a person routes the case
+        return str(reason.get("message") or "需人工分拨")
     return "—"
 
 
@@ -134,7 +140,7 @@ for name, fn in {
     "excerpt": excerpt,
     "reason": reason_text,
     "urlquote": lambda s: quote(str(s or ""), safe=""),
-    "mask": lambda s: mask_pii(str(s)) if s else s,
+    "mask": lambda s: mask_text(str(s)) if s else s,  # every free-text field a person typed
 }.items():
     TEMPLATES.env.filters[name] = fn
 TEMPLATES.env.globals.update(

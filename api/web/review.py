@@ -1,6 +1,8 @@
 """审核队列 (review queue) and the review workbench: claim, accept / correct / merge / reject.
 
 Decisions go through the API's ``review`` function (same validation, same store calls).
+A case whose submitter may not merge but marked it as a duplicate at intake carries a
+possible-duplicate link: queue and workbench show it, and the reviewer merges or keeps it.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from api.web.auth import REVIEW, CsrfForm, PageUser, flash, form_str, require_ro
 from api.web.render import PageRoute, describe, redirect, render
 from triage.errors import TriageError
 from triage.store.catalog import LEVELS
+from triage.store.errors import CaseNotFoundError
 from triage.store.models import PRIORITY_RANK, Case, CaseStatus
 from triage.store.queue import QueueCursor
 from triage.store.service import CaseService
@@ -89,6 +92,16 @@ def release(request: Request, case_no: str, user: PageUser, form: CsrfForm) -> R
     return redirect("/review")
 
 
+def _possible_duplicate(service: CaseService, case: Case) -> Case | None:
+    """The case the submitter thinks this one duplicates, while that is still to decide."""
+    if case.status != CaseStatus.PENDING_REVIEW or not case.possible_duplicate_of:
+        return None
+    try:
+        return service.get(case.possible_duplicate_of)
+    except CaseNotFoundError:
+        return None
+
+
 def workbench_context(service: CaseService, case: Case, user: Principal) -> dict[str, Any]:
     catalog = service.catalog
     categories = catalog.category_names()
@@ -106,6 +119,8 @@ def workbench_context(service: CaseService, case: Case, user: Principal) -> dict
         "terms": list(case.explanation or []) + list((case.route_reason or {}).get("matched_terms") or []),
         "candidates": [d for d in case.duplicate_candidates or [] if d.get("case_no") != case.case_no],
         "pending": case.status == CaseStatus.PENDING_REVIEW,
+        "possible": _possible_duplicate(service, case),
+        "dispatch": service.auto_dispatch.standing(case),
         "errors": {},
         "values": {},
         "open": "",

@@ -216,7 +216,14 @@ def import_cmd(
     model: ModelOpt = None,
     routing: RoutingOpt = None,
     factory: Factory = None,
-    errors: Annotated[Path | None, typer.Option("--errors", help="Bad rows CSV.")] = None,
+    errors: Annotated[
+        Path | None,
+        typer.Option(
+            "--errors",
+            help="Bad rows CSV (default: <job id>.import-errors.csv here). An existing file is never "
+            "overwritten, except by --resume of the job that wrote it.",
+        ),
+    ] = None,
     dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Mark near-duplicates.")] = True,
     database_url: DbUrl = None,
     quiet: Quiet = False,

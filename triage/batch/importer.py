@@ -28,8 +28,9 @@ from triage.batch.progress import JobSummary, ProgressCallback, Ticker
 from triage.batch.reclassify import SUGGESTION_FIELDS
 from triage.batch.tables import CaseImport
 from triage.batch.worker import model_version, spec_of, suggest_chunk, warm
+from triage.config import get_settings
 from triage.errors import InputError
-from triage.intake import mask_pii, normalize_text, prepare_text
+from triage.intake import accept_text, clean_text, mask_pii, normalize_text
 from triage.store.db import Database
 from triage.store.lifecycle import record
 from triage.store.models import PRIORITY_RANK, Case, CaseStatus, Source, utcnow
@@ -38,6 +39,7 @@ from triage.store.service import triage_text
 from triage.tabular import Record, TabularReader, TabularWriter, cell_text, join_text, parse_datetime
 
 ERROR_COLUMNS = ["row", "line", "id", "error_code", "reason"]
+_TITLE_CHARS = Case.__table__.c.title.type.length
 S = CaseStatus
 STATUS_WORDS = {
     **{s.value: s.value for s in CaseStatus},
@@ -79,7 +81,8 @@ class ImportOptions:
     triager_factory: str | None = None  # "module:callable" instead of Triager.load (custom pipelines)
     job_id: str | None = None
     actor: str = "import"
-    errors: Path | None = None
+    errors: Path | None = None  # default: <output_dir>/<job id>.import-errors.csv (never an existing file)
+    output_dir: Path | None = None  # where the job's own files go; None: the working directory
     dedup: bool = True
     input_format: str | None = None
     encoding: str | None = None
@@ -112,6 +115,7 @@ class _Item:
     created_at: datetime | None
     status: str
     values: dict[str, Any]
+    model_text: str = ""  # the model's normalised copy of title + body (never stored)
     group: tuple[str, float | None] | None = None
 
 
@@ -119,9 +123,17 @@ def _prepare(rec: Record, opts: ImportOptions, source_name: str) -> _Item:
     if rec.error is not None or rec.values is None:
         raise rec.error or InputError("unreadable record", code="bad_row")
     v = rec.values
-    title = normalize_text(cell_text(v.get(opts.title_col)))[:200] or None if opts.title_col else None
-    body = prepare_text(join_text(v, opts.text_cols))
-    text_hash = hashlib.sha256(triage_text(title, body).encode()).hexdigest()
+    # Stored as written (Excel escapes decoded, line breaks cleaned); hash and model use the normalised copy.
+    title = clean_text(cell_text(v.get(opts.title_col)), ooxml=True) or None if opts.title_col else None
+    if title and len(title) > _TITLE_CHARS:
+        raise InputError(
+            f"title is too long ({len(title)} characters; the limit is {_TITLE_CHARS})",
+            code="too_long",
+            field="title",
+        )
+    body = accept_text(join_text(v, opts.text_cols), ooxml=True)
+    model_text = triage_text(normalize_text(title or "") or None, normalize_text(body))
+    text_hash = hashlib.sha256(model_text.encode()).hexdigest()
     ext = cell_text(v.get(opts.id_col)) if opts.id_col else ""
     ref = f"{source_name}:{ext}" if ext else f"{source_name}:sha256:{text_hash[:32]}"
     created = None
@@ -138,7 +150,7 @@ def _prepare(rec: Record, opts: ImportOptions, source_name: str) -> _Item:
         if mapped is None:
             raise InputError(f"unknown status {raw_status!r}", code="bad_status")
         status = str(mapped)
-    return _Item(rec, ref[:200], title, body, text_hash, created, status, v)
+    return _Item(rec, ref[:200], title, body, text_hash, created, status, v, model_text)
 
 
 def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) -> JobSummary:
@@ -147,7 +159,12 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
     db = opts.database or Database(opts.database_url)
     db.ensure_schema()
     source_name = opts.source_name or opts.input.stem
-    errors_path = opts.errors or Path(f"{opts.input.stem}.import-errors.csv")
+    if opts.errors is not None and opts.errors.exists() and not opts.resume:
+        raise InputError(
+            f"{opts.errors} already exists and is not overwritten; choose another errors file",
+            code="output_exists",
+            field="errors",
+        )
     spec = spec_of(opts)
     wanted = [*opts.text_cols] + [
         c for c in (opts.title_col, opts.id_col, opts.time_col, opts.label_col) if c
@@ -159,6 +176,8 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
         db, "import", opts.params(), job_id=opts.job_id, resume=opts.resume, created_by=opts.actor
     )
     ckpt = dict(job.checkpoint or {})
+    # Named after the job: unique, and the same file again when the job resumes.
+    errors_path = opts.errors or (opts.output_dir or Path()) / f"{job.id}.import-errors.csv"
     fp = fingerprint(opts.input)
     if ckpt.get("fingerprint") not in (None, fp):
         reader.close()
@@ -175,7 +194,7 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
         if rec is not None and dupes is not None:
             try:
                 item = _prepare(rec, opts, source_name)
-                dupes.assign(rec.row, item.ref, triage_text(item.title, item.body))
+                dupes.assign(rec.row, item.ref, item.model_text)
             except InputError:
                 pass
     ticker.update(
@@ -227,7 +246,7 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
                     good.append((item, res))
             if dupes is not None:
                 groups = dupes.assign_many(
-                    [(i.rec.row, i.ref, triage_text(i.title, i.body)) for i, _ in good]
+                    [(i.rec.row, i.ref, i.model_text) for i, _ in good]
                 )
                 for (item, _), group in zip(good, groups, strict=True):
                     item.group = group
@@ -259,7 +278,8 @@ def _split(
             items.append(_prepare(rec, opts, source_name))
         except InputError as exc:
             bad.append((rec, exc))
-    return (items, bad), [triage_text(i.title, i.body) for i in items]
+    limit = get_settings().max_text_chars  # title + body may pass it: the model reads the start
+    return (items, bad), [i.model_text[:limit] for i in items]
 
 
 def _store(
@@ -330,7 +350,8 @@ def _new_case(item: _Item, res: dict[str, Any], opts: ImportOptions, now: dateti
         created_at=created, updated_at=now, status=item.status, priority=priority,
         priority_rank=PRIORITY_RANK[priority], deadline_hours=hours,
         deadline=created + timedelta(hours=hours),
-        result=cell_text(v.get(opts.result_col)) or None if opts.result_col else None, version=1,
+        result=clean_text(cell_text(v.get(opts.result_col)), ooxml=True) or None if opts.result_col else None,
+        version=1,
     )  # fmt: skip
     for attr, key in SUGGESTION_FIELDS.items():
         setattr(case, attr, res[key])

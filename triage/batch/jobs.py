@@ -9,11 +9,13 @@ chunk. :class:`JobRunner` starts jobs in threads and reports progress (``POST /a
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Protocol
 
 from sqlmodel import Session, select
@@ -175,6 +177,40 @@ class CheckpointedRun:
             finish_job(self.db, self.job_id, self.summary, error=error)
         if not self.summary.interrupted:
             self.ticker.finish()
+
+
+def confined_file(base: Path, name: str, *, field: str = "input") -> Path:
+    """The regular file ``name`` inside directory ``base``, symlinks resolved, for untrusted callers.
+
+    A name that could point outside ``base`` (absolute, ``..``, a drive, a backslash) is refused
+    as such; everything whose answer depends on the file system (missing, a directory, a symlink
+    leading out of ``base``, unreadable) gets one and the same error, so the answer never tells
+    which files exist outside the directory.
+    """
+    rel = PurePosixPath(name)
+    if (
+        not name.strip()
+        or any(ord(ch) < 32 for ch in name)
+        or "\\" in name
+        or rel.is_absolute()
+        or PureWindowsPath(name).drive
+        or ".." in rel.parts
+    ):
+        raise InputError(
+            "must be a file name relative to the import directory, without '..'",
+            code="bad_input_path",
+            field=field,
+        )
+    root = base.resolve()
+    try:
+        real = (root / rel).resolve(strict=True)
+        found = real.is_relative_to(root) and real.is_file() and os.access(real, os.R_OK)
+    except (OSError, RuntimeError):  # missing, name too long, symlink loop …
+        found = False
+    if not found:
+        raise InputError("no importable file of that name in the import directory", code="input_not_found",
+                         field=field)  # fmt: skip
+    return real
 
 
 def get_job(db: Database, job_id: str) -> BatchJob | None:

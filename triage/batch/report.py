@@ -17,6 +17,7 @@ from sqlmodel import select
 
 from triage.batch.charts import bar_chart, render
 from triage.batch.tables import BatchJob, CaseSuggestion
+from triage.cells import csv_escape
 from triage.errors import InputError
 from triage.store.db import Database
 
@@ -134,7 +135,8 @@ def build_change_report(
                 "flagged": s.flagged, "applied": s.applied,
                 "old_model_version": s.previous_model_version or "", "new_model_version": s.model_version,
             }  # fmt: skip
-            writer.writerow(row)
+            # category names come from imported files: never a live formula
+            writer.writerow({k: csv_escape(v) if isinstance(v, str) else v for k, v in row.items()})
             if len(report.cases) < max_html_rows:
                 report.cases.append(row)
     report.pairs = [(k, v) for k, v in pairs.most_common() if v]

@@ -7,11 +7,14 @@ to compute deadlines, so the store never duplicates the city's routing file.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from triage.errors import TriageError
 from triage.store.errors import unknown_value
 from triage.store.models import PRIORITY_RANK
+
+if TYPE_CHECKING:
+    from triage.store.db import Database
 
 LEVELS = ("网格", "社区", "街道", "区", "市")
 DEFAULT_DEADLINE_HOURS = 168  # one week when the routing file names no deadline
@@ -23,6 +26,7 @@ class DepartmentInfo:
     name: str
     level: str
     parent_code: str | None = None
+    deadline_hours: int | None = None
 
 
 def _get(obj: Any, *names: str, default: Any = None) -> Any:
@@ -34,13 +38,16 @@ def _get(obj: Any, *names: str, default: Any = None) -> Any:
     return default
 
 
-def _as_department(code: str | None, obj: Any) -> DepartmentInfo:
+def _as_department(code: str | None, obj: Any, router: Any = None) -> DepartmentInfo:
     code = str(_get(obj, "code", "department_code", default=code))
+    level = str(_get(obj, "level", default=""))
+    deadline = getattr(router, "level_deadline", None)
     return DepartmentInfo(
         code=code,
         name=str(_get(obj, "name", "department", default=code)),
-        level=str(_get(obj, "level", default="")),
+        level=level,
         parent_code=_get(obj, "parent", "parent_code"),
+        deadline_hours=deadline(level) if callable(deadline) else None,
     )
 
 
@@ -54,7 +61,7 @@ class Catalog:
     def departments(self) -> list[DepartmentInfo]:
         raw = self.router.departments()
         items = raw.items() if isinstance(raw, dict) else ((None, d) for d in raw)
-        return [_as_department(code, obj) for code, obj in items]
+        return [_as_department(code, obj, self.router) for code, obj in items]
 
     def department(self, code: str, *, field: str = "department_code") -> DepartmentInfo:
         """The department with this code, or a ValidationError listing the known codes."""
@@ -65,7 +72,7 @@ class Catalog:
         if found is None:
             allowed = [f"{d.code}({d.name})" for d in self.departments()]
             raise unknown_value(field, code, allowed, code="unknown_department")
-        return _as_department(code, found)
+        return _as_department(code, found, self.router)
 
     # -- categories -----------------------------------------------------------------------
     def category_names(self) -> list[str]:
@@ -117,3 +124,33 @@ class Catalog:
         except (LookupError, ValueError, TriageError):  # not in the routing file: the default applies
             hours = None
         return int(hours) if hours else DEFAULT_DEADLINE_HOURS
+
+
+def sync_departments(db: Database, catalog: Catalog, *, profile: str | None = None) -> int:
+    """Make ``departments`` hold the active profile's units: upsert them (parents first) with name,
+    level and default deadline, and deactivate the rest (cases and users still refer to them).
+
+    Returns the number of the profile's departments."""
+    from sqlalchemy.dialects import postgresql, sqlite
+    from sqlmodel import col, update
+
+    from triage.store.models import Department
+
+    departments = catalog.departments()
+    known = {d.code for d in departments}
+    with db.session(write=True) as session:
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        for dept in sorted(departments, key=lambda d: d.parent_code is not None):
+            values = dict(
+                code=dept.code,
+                name=dept.name,
+                level=dept.level,
+                parent_code=dept.parent_code if dept.parent_code in known else None,
+                deadline_hours=dept.deadline_hours,
+                profile=profile,
+                active=True,
+            )
+            stmt = insert(Department).values(**values)
+            session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=values))
+        session.execute(update(Department).where(col(Department.code).not_in(known)).values(active=False))
+    return len(departments)

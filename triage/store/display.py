@@ -1,30 +1,13 @@
-"""Display copies of a case: reporter name and contact masked, text PII-masked (for pages, exports, logs)."""
+"""Display copies of a case: every personal field masked by :mod:`triage.masking` (pages, exports, logs)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from triage.intake import mask_pii
+from triage.masking import mask_contact, mask_name, mask_record, mask_terms, mask_text
 from triage.store.models import Case
 
-
-def mask_name(name: str | None) -> str | None:
-    """Keep the surname: 张三 → 张*, 欧阳娜娜 → 欧***."""
-    if not name:
-        return name
-    return name[0] + "*" * max(1, len(name) - 1)
-
-
-def mask_contact(contact: str | None) -> str | None:
-    """Phone and ID numbers as :func:`mask_pii` does; anything else keeps its first 3 and last 2 chars."""
-    if not contact:
-        return contact
-    masked = mask_pii(contact)
-    if masked != contact:
-        return masked
-    if len(contact) <= 5:
-        return "*" * len(contact)
-    return contact[:3] + "*" * (len(contact) - 5) + contact[-2:]
+__all__ = ["case_dict", "mask_contact", "mask_name"]
 
 
 def case_dict(case: Case, *, reveal: bool = False) -> dict[str, Any]:
@@ -32,9 +15,8 @@ def case_dict(case: Case, *, reveal: bool = False) -> dict[str, Any]:
     out = case.model_dump(mode="json")
     out["citizens"] = case.citizens
     if not reveal:
-        out["text"] = case.text_masked
-        out["title"] = mask_pii(case.title) if case.title else case.title
-        out["reporter_name"] = mask_name(case.reporter_name)
-        out["reporter_contact"] = mask_contact(case.reporter_contact)
+        out = mask_record(out) or {}
+        out["text"] = mask_text(case.text_masked)
+        out["explanation"] = mask_terms(case.explanation)
     out.pop("text_masked", None)
     return out

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from triage.errors import InputError
+from triage.intake import normalize_text
 from triage.result import TriageResult
 from triage.store.lifecycle import OPEN_STATUSES
 from triage.store.models import AuditEvent, Case
@@ -34,6 +35,11 @@ _OPEN = [str(s) for s in OPEN_STATUSES]
 def index_text(title: str | None, text: str) -> str:
     """What the engine sees (and the training export writes): title, then body."""
     return f"{title}\n{text}" if title else text
+
+
+def _entry(title: str | None, text: str) -> str:
+    """The duplicate index holds the model's normalised copy, as the pipeline's queries are."""
+    return normalize_text(index_text(title, text))
 
 
 class IndexMixin:
@@ -78,7 +84,7 @@ class IndexMixin:
                     .where(Case.status.in_(_OPEN), Case.created_at >= self._window_start())
                     .order_by(Case.id)
                 ).all()
-            items = [(no, index_text(title, text), at) for no, title, text, at in rows]
+            items = [(no, _entry(title, text), at) for no, title, text, at in rows]
             index = stage.index
             if hasattr(index, "clear"):
                 index.clear()
@@ -127,7 +133,7 @@ class IndexMixin:
             keep = [r for r in rows if r.status in _OPEN and r.created_at >= window]
             kept = {r.case_no for r in keep}
             new = [r for r in keep if r.case_no not in index]
-            add = [(r.case_no, index_text(r.title, r.text), r.created_at) for r in new]
+            add = [(r.case_no, _entry(r.title, r.text), r.created_at) for r in new]
             drop = [r.case_no for r in rows if r.case_no not in kept and r.case_no in index]
             if add:
                 index.add_many(add)
@@ -142,7 +148,7 @@ class IndexMixin:
             return
         with self._lock:
             self.duplicate_index.add_many(
-                [(c.case_no, index_text(c.title, c.text), c.created_at) for c in cases]
+                [(c.case_no, _entry(c.title, c.text), c.created_at) for c in cases]
             )
 
     def _index_remove(self: CaseService, case_no: str) -> None:

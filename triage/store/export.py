@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlmodel import select
 
+from triage.cells import csv_escape
 from triage.store.db import Database
 from triage.store.lists import local_day_start
 from triage.store.models import Case, CaseStatus
@@ -55,7 +56,7 @@ def export_training(db: Database, out: str | Path, *, since: date | datetime | s
             text = f"{case.title} {case.text_masked}" if case.title else case.text_masked
             writer.writerow(
                 (
-                    " ".join(text.split()),
+                    csv_escape(" ".join(text.split())),  # read back by TabularReader, which unescapes
                     case.category,
                     case.department or "",
                     case.subcategory or "",

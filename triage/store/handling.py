@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from triage.intake import normalize_text
+from triage.intake import clean_text
 from triage.store.errors import IllegalTransitionError, ValidationError, unknown_value
 from triage.store.lifecycle import allowed_targets, change, check_transition, is_active
 from triage.store.models import Case, CaseStatus, Feedback
@@ -25,7 +25,7 @@ _DECISION = ("category", "subcategory", "department_code", "level", "priority")
 
 
 def _text(value: str | None, field: str) -> str:
-    value = normalize_text(value or "")
+    value = clean_text(value or "")
     if not value:
         raise ValidationError(f"a {field} is required", code=f"{field}_required", field=field)
     return value
@@ -102,7 +102,7 @@ class HandlingMixin:
                 code="invalid_satisfaction",
                 field="satisfaction",
             )
-        comment = normalize_text(comment) if comment else None
+        comment = clean_text(comment) or None if comment else None
 
         def close_case(s: Session, case: Case, now: datetime) -> None:
             check_transition(case, S.CLOSED)

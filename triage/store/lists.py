@@ -6,13 +6,17 @@
 
 All three filter by grid, community, street, department and a local-date range
 (inclusive, China Standard Time) and return plain dict rows ready for JSON, CSV or a page.
+
+The caller's row ``scope`` is applied with the same conditions as case search and detail
+(:func:`triage.store.search.scope_conditions`): a department lists only the cases decided
+for it, not those merely suggested for it, which it could not open.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -21,6 +25,9 @@ from sqlmodel import Session
 from triage.store.lifecycle import is_active
 from triage.store.models import Case, CaseStatus, Feedback
 from triage.store.numbers import LOCAL_TZ
+
+if TYPE_CHECKING:
+    from triage.store.search import ScopeLike
 
 S = CaseStatus
 ASSIGNED = [str(s) for s in (S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED, S.CLOSED)]
@@ -39,7 +46,11 @@ def local_day_start(day: date | str) -> datetime:
 
 @dataclass(slots=True)
 class ListFilter:
-    """Filters shared by the three lists; dates are local calendar days, both inclusive."""
+    """Filters shared by the three lists; dates are local calendar days, both inclusive.
+
+    ``department_code`` filters on the department in charge, or the suggested one before review
+    (问题清单); ``scope`` restricts rows to what the caller may open.
+    """
 
     grid_code: str | None = None
     community: str | None = None
@@ -49,10 +60,14 @@ class ListFilter:
     date_to: date | str | None = None
     limit: int = 100
     offset: int = 0
+    scope: ScopeLike | None = None
 
     def apply(
         self, stmt: sa.Select, date_column: Any, department_column: Any = Case.department_code
     ) -> sa.Select:
+        from triage.store.search import scope_conditions  # here: search imports this module
+
+        stmt = stmt.where(*scope_conditions(self.scope))
         for name in ("grid_code", "community", "street"):
             value = getattr(self, name)
             if value:

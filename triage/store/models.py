@@ -93,6 +93,9 @@ class Department(SQLModel, table=True):
     level: str = Field(max_length=16)  # 网格 / 社区 / 街道 / 区 / 市
     parent_code: str | None = Field(default=None, foreign_key="departments.code", max_length=64)
     active: bool = True
+    # From the active city profile's routing file (t003): its default deadline and which profile owns it.
+    deadline_hours: int | None = None
+    profile: str | None = Field(default=None, max_length=64)
 
 
 class Grid(SQLModel, table=True):
@@ -116,6 +119,10 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=256)
     active: bool = True
     created_at: datetime = _dt(nullable=False)
+    # Bumped when the password changes, the account is disabled or enabled, or a token revoked:
+    # cached token look-ups compare it, so such changes apply at once in every worker (t001).
+    auth_version: int = 0
+    last_login_at: datetime | None = _dt()
 
 
 class GridMember(SQLModel, table=True):
@@ -140,6 +147,37 @@ class ApiToken(SQLModel, table=True):
     expires_at: datetime | None = _dt()
     last_used_at: datetime | None = _dt()
     revoked_at: datetime | None = _dt()
+
+
+class WebSession(SQLModel, table=True):
+    """A browser login (t001). The signed cookie carries a random id; only its SHA-256 is stored,
+    so logout, a password change or disabling the user ends the session on the server."""
+
+    __tablename__ = "web_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    password_fingerprint: str = Field(max_length=16)  # the password at login: a change ends it
+    client_address: str = Field(default="", max_length=64)
+    created_at: datetime = _dt(nullable=False)
+    last_seen_at: datetime = _dt(nullable=False)  # idle timeout; written at most once a minute
+    expires_at: datetime = _dt(nullable=False, index=True)
+    revoked_at: datetime | None = _dt()
+
+
+class LoginCounter(SQLModel, table=True):
+    """Recent failed logins for one throttle key (t001): a client address, an (account, address)
+    pair or an account. The key is a SHA-256, so names typed into the form are not stored."""
+
+    __tablename__ = "login_counters"
+
+    key: str = Field(primary_key=True, max_length=64)
+    kind: str = Field(max_length=8)  # address | pair | account
+    failures: int = 0
+    last_failure_at: datetime | None = _dt(index=True)
+    next_allowed_at: datetime | None = _dt()
+    last_success_at: datetime | None = _dt()  # a pair that once succeeded skips the account delay
 
 
 class CaseCounter(SQLModel, table=True):
@@ -240,6 +278,8 @@ class Case(SQLModel, table=True):
     duplicate_of: str | None = Field(default=None, foreign_key="cases.case_no", max_length=20, index=True)
     duplicate_count: int = 0  # other citizens' cases merged into this one
     duplicate_candidates: list[dict[str, Any]] | None = _json()
+    # The submitter (a role that may not merge) thinks this duplicates that case: the reviewer decides (t002).
+    possible_duplicate_of: str | None = Field(default=None, max_length=20)
 
     # -- the machine suggestion, kept apart ----------------------------------------------------
     suggested_category: str | None = Field(default=None, max_length=64)
@@ -252,6 +292,7 @@ class Case(SQLModel, table=True):
     model_category: str | None = Field(default=None, max_length=64)
     model_version: str | None = Field(default=None, max_length=64)
     confidence: float = 0.0
+    department_confidence: float | None = None  # the department suggestion's own probability (t003)
     needs_review: bool = True
     top_k: list[dict[str, Any]] | None = _json()
     explanation: list[str] | None = _json()
@@ -324,6 +365,65 @@ class AuditEvent(SQLModel, table=True):
     before: dict[str, Any] | None = _json()
     after: dict[str, Any] | None = _json()
     note: str | None = Field(default=None, sa_type=sa.Text)
+
+
+
+MODEL_STATUSES = ("candidate", "shadow", "live", "retired")
+_MODEL_STATUS_SQL = f"status IN ({', '.join(repr(v) for v in MODEL_STATUSES)})"
+
+
+class ModelVersion(SQLModel, table=True):
+    """A registered bundle of a profile (t003): at most one ``live`` and one ``shadow`` per profile."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        sa.UniqueConstraint("profile", "version", name="uq_model_versions_profile_version"),
+        sa.CheckConstraint(_MODEL_STATUS_SQL, name="ck_model_versions_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile: str = Field(max_length=64, index=True)
+    version: str = Field(max_length=64)  # the bundle's model_version (content hash)
+    path: str = Field(max_length=512)
+    status: str = Field(default="candidate", max_length=16)
+    metrics: dict[str, Any] | None = _json()
+    data_fingerprint: str | None = Field(default=None, max_length=64)  # sha256 of the training data
+    registered_by: str = Field(max_length=64)
+    registered_at: datetime = _dt(nullable=False)
+    promoted_by: str | None = Field(default=None, max_length=64)
+    promoted_at: datetime | None = _dt()
+    shadow_since: datetime | None = _dt()
+
+
+class ModelEvent(SQLModel, table=True):
+    """History of the registry (register, shadow, promote, rollback): who, when, which version."""
+
+    __tablename__ = "model_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    model_id: int = Field(foreign_key="model_versions.id", index=True)
+    profile: str = Field(max_length=64)
+    action: str = Field(max_length=16)
+    actor: str = Field(max_length=64)
+    at: datetime = _dt(nullable=False)
+    note: str | None = Field(default=None, sa_type=sa.Text)
+
+
+class ShadowSuggestion(SQLModel, table=True):
+    """A shadow candidate's suggestion for a case, stored beside the live one and never shown."""
+
+    __tablename__ = "shadow_suggestions"
+    __table_args__ = (sa.UniqueConstraint("case_id", "model_id", name="uq_shadow_case_model"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="cases.id", index=True)
+    model_id: int = Field(foreign_key="model_versions.id", index=True)
+    category: str | None = Field(default=None, max_length=64)
+    department_code: str | None = Field(default=None, max_length=64)
+    department: str | None = Field(default=None, max_length=128)
+    confidence: float = 0.0
+    department_confidence: float | None = None
+    created_at: datetime = _dt(nullable=False)
 
 
 metadata = SQLModel.metadata

@@ -12,8 +12,9 @@ unchanged. An expired lease makes the case claimable again without any clean-up 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -22,6 +23,7 @@ from triage.store.errors import LeaseError, unknown_value
 from triage.store.lifecycle import record
 from triage.store.models import QUEUE_STATUS, Case
 
+_INT32_MAX = 2**31 - 1  # INTEGER columns (priority_rank, id) on PostgreSQL
 QUEUE_ORDER = (Case.priority_rank, Case.deadline, Case.confidence, Case.id)
 # Inlined literal (not a bound parameter): planners see the actual status when they choose an index.
 IN_QUEUE = Case.status == sa.literal_column(f"'{QUEUE_STATUS}'")
@@ -63,8 +65,19 @@ class QueueCursor:
 
     @classmethod
     def decode(cls, token: str) -> QueueCursor:
+        """ValueError for anything ``encode`` cannot have written: the numbers must fit their
+        (32-bit) columns and the deadline must convert to UTC, or the database raises later."""
         rank, deadline, confidence, case_id = token.split("|")
-        return cls(int(rank), datetime.fromisoformat(deadline), float(confidence), int(case_id))
+        cursor = cls(int(rank), datetime.fromisoformat(deadline), float(confidence), int(case_id))
+        if not (0 <= cursor.priority_rank <= _INT32_MAX and 0 <= cursor.id <= _INT32_MAX):
+            raise ValueError("cursor position out of range")
+        if not math.isfinite(cursor.confidence):
+            raise ValueError("cursor confidence is not a number")
+        try:
+            cursor.deadline.replace(tzinfo=cursor.deadline.tzinfo or UTC).astimezone(UTC)
+        except OverflowError:
+            raise ValueError("cursor deadline out of range") from None
+        return cursor
 
 
 def queue_query(

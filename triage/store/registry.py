@@ -11,31 +11,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from triage.store.catalog import Catalog
+from triage.store.catalog import sync_departments as catalog_sync
 from triage.store.db import Database
 from triage.store.errors import StoreError, ValidationError
-from triage.store.models import Department, Grid, GridMember, IdempotencyKey, User, utcnow
+from triage.store.models import Grid, GridMember, IdempotencyKey, User, utcnow
 
 
 def _insert(session: Session):  # type: ignore[no-untyped-def]
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
-def sync_departments(db: Database, catalog: Catalog) -> int:
-    """Upsert the routing file's departments into ``departments`` (parents first); returns the count."""
-    departments = catalog.departments()
-    known = {d.code for d in departments}
-    with db.session(write=True) as session:
-        for dept in sorted(departments, key=lambda d: d.parent_code is not None):
-            values = dict(
-                code=dept.code,
-                name=dept.name,
-                level=dept.level,
-                parent_code=dept.parent_code if dept.parent_code in known else None,
-                active=True,
-            )
-            stmt = _insert(session)(Department).values(**values)
-            session.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=values))
-    return len(departments)
+def sync_departments(db: Database, catalog: Catalog, *, profile: str | None = None) -> int:
+    """Load the active profile's departments into ``departments`` (see :mod:`triage.store.catalog`)."""
+    return catalog_sync(db, catalog, profile=profile)
 
 
 def upsert_grid(

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session
 
-from triage.intake import normalize_text
+from triage.intake import clean_text
 from triage.store import queue as q
 from triage.store.errors import ValidationError
 from triage.store.lifecycle import OPEN_STATUSES, change
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def _reason(reason: str | None, field: str = "reason") -> str:
-    reason = normalize_text(reason or "")
+    reason = clean_text(reason or "")
     if not reason:
         raise ValidationError(f"a {field} is required", code="reason_required", field=field)
     return reason
@@ -106,7 +106,7 @@ class ReviewMixin:
             reviewed_at=now,
             dispatched_by=actor,
             dispatched_at=now,
-            requirement=normalize_text(requirement) if requirement else None,
+            requirement=clean_text(requirement) or None if requirement else None,
             lease_owner=None,
             lease_expires_at=None,
         )

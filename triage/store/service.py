@@ -27,11 +27,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from triage.config import Settings, get_settings
+from triage.dispatch import department_confidence
 from triage.errors import InputError
-from triage.intake import mask_pii, normalize_text, prepare_text
+from triage.intake import accept_text, clean_text, mask_pii, normalize_text
 from triage.result import TriageResult, plain
 from triage.store import lists
 from triage.store import queue as q
+from triage.store.autodispatch import AutoDispatchPolicy
 from triage.store.catalog import DEFAULT_DEADLINE_HOURS, Catalog
 from triage.store.db import Database
 from triage.store.dupindex import IndexMixin
@@ -50,12 +52,20 @@ from triage.store.numbers import allocate
 from triage.store.registry import claim_idempotency_key, idempotent_get, store_idempotent_response
 from triage.store.review import ReviewMixin
 from triage.store.search import CaseFilter, ScopeLike, search_cases
+from triage.store.shadow import ShadowRunner
 
 SYSTEM = "system"
-_LIMITED = ("reporter_name", "reporter_contact", "grid_code", "community", "street", "address")
+_LIMITED = ("title", "reporter_name", "reporter_contact", "grid_code", "community", "street", "address")
+_IDENTIFIERS = ("grid_code", "possible_duplicate_of")  # codes, not words: NFKC makes "Ｇ００１" match
 
 
 __all__ = ["CaseService", "IdempotentOutcome", "triage_text"]
+
+
+def _field_value(name: str, value: Any) -> str | None:
+    if value is None:
+        return None
+    return (normalize_text if name in _IDENTIFIERS else clean_text)(str(value)) or None
 
 
 @dataclass(slots=True)
@@ -85,11 +95,15 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
         clock: Callable[[], datetime] = utcnow,
         rebuild_index: bool = True,
         index_sync_seconds: float = 1.0,
+        shadow: ShadowRunner | None = None,
     ) -> None:
         self.db = db
         self.triager = triager
         self.settings = settings or get_settings()
         self.clock = clock
+        # dispatch without review above the live bundle's threshold (TRIAGE_AUTO_DISPATCH)
+        self.auto_dispatch = AutoDispatchPolicy.from_triager(triager, enabled=self.settings.auto_dispatch)
+        self.shadow = shadow  # a registry candidate suggesting beside the live model, never shown
         router = router if router is not None else getattr(triager, "router", None)
         self._routing = Catalog(router) if router is not None else None
         self._init_index_state(index_sync_seconds)
@@ -166,12 +180,15 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
         community: str | None = None,
         street: str | None = None,
         address: str | None = None,
+        possible_duplicate_of: str | None = None,
         actor: str = SYSTEM,
     ) -> Case:
         """Triage ``text`` and store it as a pending case; the case is committed when this returns.
 
         The returned case carries the suggestion (``suggested_*``, ``confidence``, ``top_k`` …)
         and the duplicate candidates found among open cases (``duplicate_candidates``).
+        ``possible_duplicate_of`` is the submitter's "this duplicates case …" for the reviewer
+        (the caller checks that the submitter may see that case).
         """
         item = dict(
             text=text,
@@ -183,6 +200,7 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
             community=community,
             street=street,
             address=address,
+            possible_duplicate_of=possible_duplicate_of,
         )
         out = self.submit_many([item], actor=actor, skip_invalid=False)
         return out[0]  # type: ignore[return-value]
@@ -228,6 +246,8 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
             assert row is not None  # committed by the request that beat us
             return IdempotentOutcome(row.status_code, row.response, replayed=True)
         self._index_add(cases)
+        if self.shadow is not None:
+            self.shadow.record(cases)
         return IdempotentOutcome(status_code, out["body"], replayed=False, case=case)
 
     def submit_many(
@@ -238,6 +258,8 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
         if cases:
             self._write(lambda session: self._store_cases(session, cases, actor, cases[0].created_at))
             self._index_add(cases)
+            if self.shadow is not None:
+                self.shadow.record(cases)
         it = iter(cases)
         return [next(it) if isinstance(p, dict) else p for p in prepared]
 
@@ -260,13 +282,13 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
         valid = [p for p in prepared if isinstance(p, dict)]
         if valid:
             self.sync_duplicate_index()  # see other workers' new cases as duplicate candidates
-        results = self.triager.triage_many([triage_text(p["title"], p["text"]) for p in valid])
+        limit = self.triager.max_text_chars  # title + text may pass it: the model reads the start
+        results = self.triager.triage_many([triage_text(p["title"], p["text"])[:limit] for p in valid])
         now = self.clock()
         cases = [self._new_case(p, r, now) for p, r in zip(valid, results, strict=True)]  # type: ignore[arg-type]
         return prepared, cases
 
-    @staticmethod
-    def _store_cases(session: Session, cases: list[Case], actor: str, now: datetime) -> None:
+    def _store_cases(self, session: Session, cases: list[Case], actor: str, now: datetime) -> None:
         for case, number in zip(cases, allocate(session, now, len(cases)), strict=True):
             case.case_no = number
             case.submitted_by = actor
@@ -275,15 +297,16 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
         for case in cases:
             after = {k: case.__dict__.get(k) for k in ("status", "source", "suggested_category", "priority")}
             record(session, case, actor=actor, action="submit", at=now, after=after)
+            self.auto_dispatch.apply(session, case, now)  # audited; a no-op unless enabled and confident
 
     def _prepare(self, item: dict[str, Any], field: str) -> dict[str, Any]:
         source = str(item.get("source") or Source.WEB.value)
         if source not in {s.value for s in Source}:
             raise unknown_value("source", source, [s.value for s in Source], code="unknown_source")
-        title = normalize_text(item.get("title") or "")[:200] or None
-        text = prepare_text(item.get("text"), field=field, max_chars=self.settings.max_text_chars)
-        out = {k: (normalize_text(str(v)) or None) if v is not None else None for k, v in item.items()}
-        out.update(text=text, title=title, source=source)
+        # Stored as typed (line breaks and control characters cleaned); the model normalises a copy.
+        text = accept_text(item.get("text"), field=field, max_chars=self.settings.max_text_chars)
+        out = {k: _field_value(k, v) for k, v in item.items()}
+        out.update(text=text, source=source)
         for name in _LIMITED:
             value, limit = out.get(name), Case.__table__.c[name].type.length
             if value and len(value) > limit:
@@ -326,6 +349,7 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
             community=item.get("community"),
             street=item.get("street"),
             address=item.get("address"),
+            possible_duplicate_of=item.get("possible_duplicate_of"),
             created_at=now,
             updated_at=now,
             status=CaseStatus.PENDING_REVIEW.value,
@@ -346,6 +370,7 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
             model_category=r.model_category or None,
             model_version=r.model_version or None,
             confidence=float(r.confidence),
+            department_confidence=department_confidence(r),
             needs_review=bool(r.needs_review),
             top_k=plain(r.top_k),
             explanation=list(r.explanation),

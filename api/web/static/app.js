@@ -16,6 +16,11 @@
     var last = "";
 
     function run() {
+      if (overLimit(text)) {  /* the field says why; the server would refuse it too */
+        panel.innerHTML = '<p class="error" role="alert">诉求内容超过字数上限，删减后再显示建议。</p>';
+        last = "";
+        return;
+      }
       var body = JSON.stringify({ text: text.value, title: title ? title.value : "" });
       if (body === last) return;
       last = body;
@@ -57,6 +62,61 @@
     text.addEventListener("input", schedule);
     if (title) title.addEventListener("input", schedule);
     if (text.value.trim()) run();
+  }
+
+  /* -- length limits: an over-long value is refused next to its field, never cut ----------------- */
+  /* Fields carry data-maxlength (not maxlength, which silently truncates a paste). Characters are
+     counted as the server stores them: code points, a line break once, outer whitespace trimmed. */
+  function charCount(value) {
+    return Array.from(value.replace(/\r\n?/g, "\n").trim()).length;
+  }
+
+  function overLimit(el) {
+    var limit = parseInt(el.getAttribute("data-maxlength"), 10);
+    return limit > 0 && charCount(el.value) > limit;
+  }
+
+  function setupLengthLimits() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-maxlength]"), function (el) {
+      var limit = parseInt(el.getAttribute("data-maxlength"), 10);
+      if (!(limit > 0)) return;
+      var note = document.createElement("p");
+      note.className = "error length-error";
+      note.id = (el.id || el.name) + "-length";
+      note.setAttribute("role", "alert");
+      note.hidden = true;
+      el.insertAdjacentElement("afterend", note);
+      var field = el.closest(".field");
+      function check() {
+        var n = charCount(el.value);
+        if (n > limit) {
+          var msg = "已输入 " + n + " 字，最多 " + limit + " 字，请删减 " + (n - limit) + " 字后再提交（内容不会被截断）。";
+          note.textContent = msg;
+          note.hidden = false;
+          el.setCustomValidity(msg);  /* the browser then refuses to submit the form */
+          el.setAttribute("aria-invalid", "true");
+          el.setAttribute("aria-describedby", note.id);
+          if (field) field.classList.add("has-error");
+        } else if (!note.hidden) {
+          note.hidden = true;
+          el.setCustomValidity("");
+          el.removeAttribute("aria-invalid");
+          el.removeAttribute("aria-describedby");
+          if (field && !field.querySelector("p.error:not(.length-error)")) field.classList.remove("has-error");
+        }
+      }
+      el.addEventListener("input", check);
+      check();
+    });
+    document.addEventListener("submit", function (ev) {
+      /* forms sent without validation (novalidate, scripts): still never post an over-long value */
+      var bad = Array.prototype.filter.call(ev.target.querySelectorAll("[data-maxlength]"), overLimit);
+      if (bad.length) {
+        ev.preventDefault();
+        ev.stopPropagation();
+        bad[0].focus();
+      }
+    }, true);
   }
 
   /* -- review: sub-categories follow the chosen category ------------------------------------------ */
@@ -169,6 +229,7 @@
     box.scrollLeft = box.scrollWidth;
   });
 
+  setupLengthLimits();
   setupSuggest();
   setupSubcategories();
 })();

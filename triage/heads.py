@@ -1,0 +1,171 @@
+"""Extra prediction heads over the category classifier's features: category path and request type.
+
+A city's taxonomy has several levels and its work orders a request type (咨询类, 投诉类, 紧急类 …).
+Each head is a linear SVM with temperature-scaled probabilities (:func:`triage.classifier.fit_linear`)
+over the *same* TF-IDF features as the first-level classifier, so one featurisation per message
+serves every head: the serving budget is set by jieba, not by the number of heads.
+
+The hierarchical head predicts full paths (``城管问题 › 占道经营 › …``, deepest level with enough
+examples) and conditions them on the first level, so the levels shown never disagree with the
+first-level category the case carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import softmax
+
+from triage.classifier import CategoryClassifier, fit_linear
+
+PATH_SEPARATOR = " › "
+
+
+class LinearHead:
+    """One linear SVM over shared features; ``predict_proba`` is calibrated by a temperature."""
+
+    def __init__(
+        self, *, C: float = 1.0, class_weight: str | dict | None = "balanced", calibration_cv: int = 3
+    ) -> None:
+        self.C = C
+        self.class_weight = class_weight
+        self.calibration_cv = calibration_cv
+
+    def fit(self, features: sp.csr_matrix, y: Sequence[str]) -> LinearHead:
+        y = np.asarray(y)
+        classes, counts = np.unique(y, return_counts=True)
+        if len(classes) < 2 or counts.min() < 2:
+            raise ValueError("need at least two classes with two or more examples each")
+        self.classes_, self.coef_, self.intercept_, self.temperature_ = fit_linear(
+            features, y, C=self.C, class_weight=self.class_weight, calibration_cv=self.calibration_cv
+        )
+        self._coef_t = np.ascontiguousarray(self.coef_.T)
+        return self
+
+    def decision_function(self, features: sp.csr_matrix) -> np.ndarray:
+        return features @ self._coef_t + self.intercept_
+
+    def predict_proba(self, features: sp.csr_matrix) -> np.ndarray:
+        return softmax(self.decision_function(features) / self.temperature_, axis=1)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_coef_t", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        if "coef_" in state:
+            self._coef_t = np.ascontiguousarray(self.coef_.T)
+
+
+@dataclass
+class PathScore:
+    path: list[str]
+    probability: float
+
+
+@dataclass
+class HierarchyHead:
+    """Category paths (level 1 › level 2 › …) consistent with the first-level suggestion.
+
+    ``head`` is trained on path labels; paths of rare deeper classes were truncated to their parent
+    at training time, so a path may be shorter than ``levels``.
+    """
+
+    featurizer: CategoryClassifier
+    head: LinearHead
+    levels: list[str]  # the label columns, first level first
+    _by_first: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index()
+
+    def _index(self) -> None:
+        firsts = np.array([str(c).split(PATH_SEPARATOR)[0] for c in self.head.classes_])
+        self._by_first = {f: np.flatnonzero(firsts == f) for f in np.unique(firsts)}
+
+    def paths(self, X: Sequence[Sequence[str]], first_levels: Sequence[str], k: int = 3) -> list[list[PathScore]]:
+        """Top-``k`` paths under each document's first-level category, probabilities conditional on it."""
+        proba = self.head.predict_proba(self.featurizer.features(X))
+        out = []
+        for row, first in zip(proba, first_levels, strict=True):
+            idx = self._by_first.get(first)
+            if idx is None or not len(idx):
+                out.append([PathScore([first], 1.0)])
+                continue
+            sub = row[idx] / max(float(row[idx].sum()), 1e-12)
+            order = np.argsort(-sub)[:k]
+            out.append(
+                [PathScore(str(self.head.classes_[idx[j]]).split(PATH_SEPARATOR), float(sub[j])) for j in order]
+            )
+        return out
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state.pop("_by_first", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._index()
+
+
+@dataclass
+class RequestTypeHead:
+    """Request type (诉求类型); a confident urgent type raises the case's priority."""
+
+    featurizer: CategoryClassifier
+    head: LinearHead
+    urgent_labels: frozenset[str]  # e.g. {"紧急类"}: labels whose prediction means "urgent"
+    urgent_threshold: float = 0.5
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return self.head.classes_
+
+    def predict_proba(self, X: Sequence[Sequence[str]]) -> np.ndarray:
+        return self.head.predict_proba(self.featurizer.features(X))
+
+    def is_urgent(self, label: str, probability: float) -> bool:
+        return label in self.urgent_labels and probability >= self.urgent_threshold
+
+
+def path_label(levels: Sequence[str]) -> str:
+    """The path label of a row's non-empty leading levels (``a › b › c``)."""
+    out = []
+    for value in levels:
+        if not value:
+            break
+        out.append(value)
+    return PATH_SEPARATOR.join(out)
+
+
+def merge_rare_paths(paths: Sequence[str], min_count: int) -> tuple[list[str], dict[str, str]]:
+    """Truncate every path seen fewer than ``min_count`` times to its nearest frequent ancestor.
+
+    Returns the merged labels and ``{original path: merged path}`` for the model card. Counts are of
+    the path and everything below it, so a parent collects its rare children before it is judged.
+    """
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for p in paths:
+        parts = p.split(PATH_SEPARATOR)
+        for n in range(1, len(parts) + 1):
+            counts[PATH_SEPARATOR.join(parts[:n])] += 1
+    merged: dict[str, str] = {}
+    out = []
+    for p in paths:
+        parts = p.split(PATH_SEPARATOR)
+        n = len(parts)
+        while n > 1 and counts[PATH_SEPARATOR.join(parts[:n])] < min_count:
+            n -= 1
+        target = PATH_SEPARATOR.join(parts[:n])
+        if target != p:
+            merged[p] = target
+        out.append(target)
+    return out, merged

@@ -1,0 +1,130 @@
+"""City profiles: a trained bundle plus its routing file, selected by name (``TRIAGE_PROFILE``).
+
+A profile is a directory ``<profiles_dir>/<name>/``. Its optional manifest ``profile.toml``::
+
+    [profile]
+    title = "海口 12345"
+    model = "."               # bundle directory, relative to the profile (default ".")
+    routing = "routing.toml"  # routing file, relative to the profile; omitted: routing.toml beside it,
+                              # or the routing.toml shipped in triage/resources when there is none
+
+Without a manifest a directory holding ``model.joblib`` is a profile on its own. Switching city is
+a setting, never a code change: the service, the CLI and batch jobs resolve model and routing paths
+through :func:`resolve` (via :class:`triage.config.Settings`).
+
+Where profiles live: ``TRIAGE_PROFILES_DIR`` when set; otherwise ``models/`` of a source checkout
+(editable install), otherwise ``<sys.prefix>/share/petition-triage/models`` where a wheel installs the
+shipped ones.
+"""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from triage.errors import ConfigError
+
+MANIFEST = "profile.toml"
+ROUTING_FILE = "routing.toml"
+BUNDLE_FILE = "model.joblib"  # triage.model_io.MODEL_FILENAME (not imported: keeps this module light)
+DEFAULT_PROFILE = "tipdm"
+SOURCE_PROFILES_DIR = Path(__file__).resolve().parent.parent / "models"
+INSTALLED_PROFILES_DIR = Path(sys.prefix) / "share" / "petition-triage" / "models"
+NAME_PATTERN = r"^[a-z][a-z0-9_-]*$"
+
+
+class _ManifestSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str = ""
+    model: str = Field(default=".", min_length=1)
+    routing: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Where one city's model and routing file are; ``routing_path`` None means the shipped file."""
+
+    name: str
+    root: Path
+    model_path: Path
+    routing_path: Path | None
+    title: str = ""
+    description: str = ""
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "name": self.name,
+            "title": self.title or self.name,
+            "model_path": str(self.model_path),
+            "routing_path": str(self.routing_path) if self.routing_path else None,
+        }
+
+
+def default_profiles_dir() -> Path:
+    """``models/`` of a source checkout, else the installed share directory."""
+    if SOURCE_PROFILES_DIR.is_dir():
+        return SOURCE_PROFILES_DIR
+    return INSTALLED_PROFILES_DIR
+
+
+def _is_profile(path: Path) -> bool:
+    return (path / MANIFEST).is_file() or (path / BUNDLE_FILE).is_file()
+
+
+def list_profiles(profiles_dir: Path | None = None) -> list[str]:
+    """Names of the profiles in ``profiles_dir`` (sorted)."""
+    root = Path(profiles_dir) if profiles_dir else default_profiles_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and _is_profile(p))
+
+
+def _read_manifest(path: Path) -> _ManifestSpec:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read profile manifest ({exc.strerror})") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: invalid profile manifest: {exc}") from None
+    if set(raw) - {"profile"}:
+        raise ConfigError(f"{path}: unknown section(s) {sorted(set(raw) - {'profile'})}; use [profile]")
+    try:
+        return _ManifestSpec.model_validate(raw.get("profile", {}))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        problem = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+        raise ConfigError(f"{path}: profile.{field}: {problem}") from None
+
+
+def resolve(name: str, profiles_dir: Path | None = None) -> Profile:
+    """The profile called ``name``; ConfigError naming the known ones when there is none."""
+    root_dir = Path(profiles_dir) if profiles_dir else default_profiles_dir()
+    root = root_dir / name
+    if "/" in name or "\\" in name or name in ("", ".", "..") or not root.is_dir() or not _is_profile(root):
+        known = ", ".join(list_profiles(root_dir)) or "none"
+        raise ConfigError(f"unknown profile {name!r} in {root_dir}; known profiles: {known}")
+    manifest = root / MANIFEST
+    spec = _read_manifest(manifest) if manifest.is_file() else _ManifestSpec()
+    model_path = (root / spec.model).resolve()
+    if spec.routing is not None:
+        routing_path: Path | None = (root / spec.routing).resolve()
+        if not routing_path.is_file():
+            raise ConfigError(f"{manifest}: profile.routing: no routing file at {routing_path}")
+    else:
+        beside = root / ROUTING_FILE
+        routing_path = beside.resolve() if beside.is_file() else None
+    return Profile(
+        name=name,
+        root=root.resolve(),
+        model_path=model_path,
+        routing_path=routing_path,
+        title=spec.title,
+        description=spec.description,
+    )
