@@ -72,7 +72,8 @@ def scope_of(user: Principal) -> Scope:
     if user.role in READ_ALL:
         return Scope()
     if user.role == R.DEPARTMENT:
-        return Scope(department_code=user.department_code or "\x00")  # no department: sees nothing
+        # No department: sees nothing ("" is no department's code; NUL would fail on PostgreSQL).
+        return Scope(department_code=user.department_code or "")
     if user.role == R.GRID_WORKER:
         return Scope(grids=user.grids, submitted_by=user.username)
     return Scope(grids=user.grids)  # deputy

@@ -62,8 +62,10 @@ def _user(session: Session, username: str) -> User:
     return user
 
 
-def list_users(db: Database, *, role: str | None = None, active: bool | None = None) -> list[UserInfo]:
-    """Every user (optionally one role, or only active/disabled ones), by login name."""
+def list_users(
+    db: Database, *, role: str | None = None, active: bool | None = None, user_id: int | None = None
+) -> list[UserInfo]:
+    """Every user (optionally one role, only active/disabled ones, or one id), by login name."""
     if role is not None and role not in {r.value for r in Role}:
         raise ValidationError(
             f"unknown role {role!r}; allowed: {', '.join(r.value for r in Role)}",
@@ -76,6 +78,8 @@ def list_users(db: Database, *, role: str | None = None, active: bool | None = N
         stmt = stmt.where(User.role == role)
     if active is not None:
         stmt = stmt.where(User.active == active)
+    if user_id is not None:
+        stmt = stmt.where(User.id == (user_id if 0 < user_id <= MAX_ID else 0))
     live = sa.and_(
         ApiToken.revoked_at.is_(None), sa.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now)
     )

@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, get_args
 
 import anyio
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core.core_schema import ErrorType
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from triage.config import Settings
@@ -154,6 +155,9 @@ def field_name(loc: Sequence[int | str]) -> str:
     return out
 
 
+_PYDANTIC_ERROR_TYPES = frozenset(get_args(ErrorType))
+
+
 def _plain_msg(error: Any) -> str:
     """pydantic's message, without the "Value error, " it puts before our validators' own text."""
     msg = str(error.get("msg", "invalid value"))
@@ -174,7 +178,9 @@ async def _validation_handler(request: Request, exc: RequestValidationError) -> 
     message = f"{field}: {msg}" if field else msg
     if len(errors) > 1:
         message += f" (and {len(errors) - 1} more)"
-    return error_response(422, "validation_error", message, field or None, allowed)
+    # A validator's own error type (PydanticCustomError, e.g. date_out_of_range) is the code.
+    code = first.get("type") if first.get("type") not in _PYDANTIC_ERROR_TYPES else "validation_error"
+    return error_response(422, str(code), message, field or None, allowed)
 
 
 async def _model_validation_handler(request: Request, exc: PydanticValidationError) -> JSONResponse:
@@ -189,13 +195,18 @@ async def _model_validation_handler(request: Request, exc: PydanticValidationErr
     )
 
 
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def _allowed_methods(request: Request) -> str | None:
-    """Every method any route serves at this path (Starlette lists only the matched route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods
-    return ", ".join(sorted(methods)) or None
+    """Every method some route serves at this path (Starlette lists only the matched route's)."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return ", ".join(allowed) or None
 
 
 async def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -52,7 +52,13 @@ def scrub(text: str) -> str:
 
 
 def _scrub_arg(value: Any) -> Any:
-    return scrub(value) if isinstance(value, str) else value
+    if isinstance(value, str):
+        return scrub(value)
+    if value is None or isinstance(value, int | float):
+        return value  # keeps %d and %.2f working
+    text = str(value)  # a URL object (httpx), an exception, a path …
+    clean = scrub(text)
+    return value if clean == text else clean
 
 
 def scrub_record(record: logging.LogRecord) -> None:

@@ -24,7 +24,7 @@ from sqlmodel import Session, select
 
 from triage.store.db import Database
 from triage.store.errors import ValidationError
-from triage.store.models import ApiToken, Department, Grid, GridMember, Role, User
+from triage.store.models import ApiToken, Department, Grid, GridMember, Role, User, WebSession
 from triage.store.sessions import password_fingerprint
 
 TOKEN_PREFIX = "pt_"
@@ -125,8 +125,6 @@ def authenticate_password(db: Database, username: str, password: str) -> Princip
 
 def _rehash(db: Database, user_id: int | None, old: str | None, password: str) -> None:
     """Store a hash with today's parameters; the user's open sessions follow the new hash."""
-    from triage.store.models import WebSession
-
     new = hash_password(password)
     with db.session(write=True) as session:
         user = session.get(User, user_id)

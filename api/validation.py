@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Query
 from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from api.errors import ApiError, unknown_value
 from triage.store.catalog import LEVELS
@@ -67,8 +68,10 @@ def _iso_only(value: Any) -> Any:
 
 
 def _checked_day(value: Any) -> Any:
-    if value is not None and not in_date_range(value):
-        raise ValueError(f"date must lie within {DATE_RANGE_TEXT}")
+    if value is not None and not in_date_range(value):  # a rule of ours: its own error code
+        raise PydanticCustomError(
+            "date_out_of_range", "date must lie within {range}", {"range": DATE_RANGE_TEXT}
+        )
     return value
 
 

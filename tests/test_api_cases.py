@@ -200,7 +200,10 @@ def test_grid_and_deputy_scopes(api: ApiEnv) -> None:
     mine = _submit(api, "grid1", PARKING)
     assert mine["grid_code"] == "G001" and mine["source"] == "grid"
     other_grid = _submit(api, "grid2", WAGES)
-    helped = _submit(api, "grid2", NOISE, grid="G001")
+    refused = api.post("grid2", "/api/v1/cases", json={"text": NOISE, "grid": "G001"})
+    assert refused.status_code == 403 and refused.json()["error"]["field"] == "grid"  # not its grid
+    # submitted before grid2 left G001 (today's rules refuse it): still visible to its submitter
+    helped = {"case_no": api.app.state.service.submit(NOISE, grid_code="G001", actor="grid2").case_no}
     assert api.get("grid2", f"/api/v1/cases/{mine['case_no']}").status_code == 403
     assert api.get("grid2", f"/api/v1/cases/{helped['case_no']}").status_code == 200  # submitted it
     assert api.get("grid1", f"/api/v1/cases/{helped['case_no']}").status_code == 200  # its grid

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -119,3 +120,104 @@ def test_metadata_round_trip_and_validation() -> None:
 def test_bad_input_is_named(conf, ok, target, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message):
         threshold_at_precision(conf, ok, target)
+
+
+# -- auto-dispatch in the case store (SQLite and PostgreSQL) ------------------------------------------
+@pytest.fixture(scope="module")
+def city(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The synthetic city profile and its triager (department model probabilities ≈ 0.35–0.45)."""
+    from city_profile import build_city_profile
+
+    from triage.config import Settings
+    from triage.pipeline import Triager
+
+    root = tmp_path_factory.mktemp("profiles")
+    build_city_profile(root, "city")
+    settings = Settings(profile="city", profiles_dir=root)
+    return settings, Triager.load(settings=settings)
+
+
+def _service(store_db, store_clock, city, *, enabled: bool, threshold: float | None):  # type: ignore[no-untyped-def]
+    """A service whose live bundle carries ``threshold`` (None: no auto_dispatch record at all)."""
+    import dataclasses
+
+    from api.testing import fresh_triager
+    from triage.store.service import CaseService
+
+    settings, triager = city
+    clone = fresh_triager(triager)
+    metadata = dict(triager.bundle.metadata)
+    metadata.pop(METADATA_KEY, None)
+    if threshold is not None:
+        metadata[METADATA_KEY] = ThresholdChoice(threshold, 0.62, 0.96, 400).to_dict()
+    clone.bundle = dataclasses.replace(triager.bundle, metadata=metadata)
+    return CaseService(
+        store_db, clone, settings=settings.model_copy(update={"auto_dispatch": enabled}), clock=store_clock
+    )
+
+
+TRAFFIC = "十字路口红绿灯坏了，车辆乱行，请交警尽快来疏导交通"
+STALLS = "美兰区海甸岛人行道被流动摊贩占用，店铺占道经营，请城管来管理"
+
+
+def test_auto_dispatch_above_threshold(store_db, store_clock, city, tmp_path: Path) -> None:
+    from triage.store.autodispatch import AUTO_DISPATCHER
+
+    service = _service(store_db, store_clock, city, enabled=True, threshold=0.2)
+    case = service.submit(TRAFFIC)
+    assert case.department_confidence is not None and case.department_confidence >= 0.2
+    assert case.status == "dispatched" and case.dispatched_by == AUTO_DISPATCHER
+    assert case.department == case.suggested_department == "市公安局交通警察支队"
+    assert case.category == case.suggested_category and case.reviewed_by is None and not case.needs_review
+    events = service.audit_trail(case.case_no)
+    assert [e.action for e in events] == ["submit", "auto_dispatch"]
+    auto = events[1]
+    assert auto.actor == AUTO_DISPATCHER and auto.after["status"] == "dispatched"
+    assert (
+        auto.after["threshold"] == 0.2 and auto.after["department_confidence"] == case.department_confidence
+    )
+    assert service.queue_count() == 0
+    standing = service.auto_dispatch.standing(case)
+    assert standing["auto_dispatched"] and standing["above"] and standing["gap"] > 0
+    # not a reviewer's decision: the training export leaves it out
+    from triage.store.export import export_training
+
+    assert export_training(store_db, tmp_path / "reviewed.csv") == 0
+
+
+def test_below_threshold_goes_to_the_queue(store_db, store_clock, city) -> None:
+    service = _service(store_db, store_clock, city, enabled=True, threshold=0.99)
+    case = service.submit(STALLS)
+    assert case.status == "pending_review" and case.dispatched_by is None
+    assert service.auto_dispatch.blocker(case) == "below_threshold"
+    standing = service.auto_dispatch.standing(case)
+    assert standing["threshold"] == 0.99 and not standing["above"] and standing["gap"] < 0
+    assert standing["coverage"] == 0.62 and standing["enabled"]
+    assert [e.action for e in service.audit_trail(case.case_no)] == ["submit"]
+    assert service.queue_count() == 1
+
+
+def test_off_by_default_and_without_threshold(store_db, store_clock, city) -> None:
+    off = _service(store_db, store_clock, city, enabled=False, threshold=0.2)
+    assert city[0].auto_dispatch is False  # the setting's default
+    case = off.submit(TRAFFIC)
+    assert case.status == "pending_review" and off.auto_dispatch.blocker(case) == "disabled"
+    assert off.auto_dispatch.standing(case)["above"]  # the reviewer still sees it would clear
+    none = _service(store_db, store_clock, city, enabled=True, threshold=None)
+    other = none.submit(STALLS)
+    assert other.status == "pending_review" and none.auto_dispatch.blocker(other) == "no_threshold"
+    assert none.auto_dispatch.standing(other)["threshold"] is None
+
+
+def test_likely_duplicates_wait_for_a_reviewer(store_db, store_clock, city) -> None:
+    service = _service(store_db, store_clock, city, enabled=True, threshold=0.2)
+    first = service.submit(STALLS)
+    again = service.submit(STALLS)
+    assert first.status == "dispatched"
+    assert again.duplicate_candidates and again.status == "pending_review"
+    assert service.auto_dispatch.blocker(again) == "possible_duplicate"
+
+
+def test_tipdm_bundle_has_no_threshold(case_service) -> None:
+    """The shipped TipDM bundle has no department model threshold: nothing skips review."""
+    assert case_service.auto_dispatch.choice is None or not case_service.auto_dispatch.active

@@ -206,3 +206,73 @@ def test_api_switches_profile_by_setting(backend: str, profiles: Path, tmp_path:
             case = client.post("/api/v1/cases", json={"text": text}, headers=auth)
             assert case.status_code == 201, case.text
             assert case.json()["suggestion"]["department"] == "市公安局交通警察支队"
+
+
+def test_reviewer_sees_threshold_and_standing(profiles: Path, tmp_path: Path, monkeypatch) -> None:
+    """Case and review pages show the profile's threshold, the case's department confidence and
+    whether it was dispatched without review."""
+    from test_web_support import SECRET, WebUser, text_of
+
+    monkeypatch.setenv("TRIAGE_SESSION_SECRET", SECRET)
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    with _started(url, "op3", profile="city", profiles_dir=profiles, auto_dispatch=True) as (
+        app,
+        client,
+        auth,
+    ):
+        from api.testing import seed_users
+
+        seed_users(app.state.db, {"rev3": ("reviewer", None, ())})
+        text = MESSAGES["龙华区城管局"][0]
+        first = client.post("/api/v1/cases", json={"text": text}, headers=auth).json()
+        again = client.post("/api/v1/cases", json={"text": text}, headers=auth).json()
+        assert first["status"] == "dispatched" and again["status"] == "pending_review"
+        reviewer = WebUser(app, "rev3")
+        page = text_of(reviewer.get(f"/cases/{first['case_no']}").text)
+        assert "自动派单" in page and "部门置信度 ≥ 30.0%" in page and "已自动派单" in page
+        assert "覆盖 70% 的案件" in page
+        review = text_of(reviewer.get(f"/review/{again['case_no']}").text)
+        assert "高于阈值但需人工审核" in review and "部门置信度 ≥ 30.0%" in review
+
+
+def test_routing_written_from_history(tmp_path: Path) -> None:
+    """`triage profiles routing` on a GB18030 export with catch-alls and empty units."""
+    import typer
+    from typer.testing import CliRunner
+
+    from triage.profile_cli import register as add_commands
+
+    rows = [
+        ("城乡建设", "龙华区城管局"),
+        ("城乡建设", "龙华区城管局"),
+        ("城乡建设", "美兰区城管局"),
+        ("交通运输", "市公安局交通警察支队"),
+        ("交通运输", "其他单位"),
+        ("交通运输", ""),
+        ("环境保护", "海口供电局"),
+        ("", "龙华区金贸街道办"),
+    ]
+    data = tmp_path / "orders.csv"
+    data.write_bytes(("分类,处置单位\n" + "".join(f"{c},{u}\n" for c, u in rows)).encode("gb18030"))
+    out = tmp_path / "city" / "routing.toml"
+    app = typer.Typer()
+    add_commands(app)
+    args = ["profiles", "routing", "--data", str(data), "--department-col", "处置单位", "--label-col", "分类"]
+    args += ["--not-a-department", "其他单位", "--out", str(out)]
+    got = CliRunner().invoke(app, args)
+    assert got.exit_code == 0, got.output
+    assert "5 departments, 3 categories" in got.output
+    router = Router.load(out)
+    levels = {d.name: d.level for d in router.departments()}
+    assert levels == {
+        "龙华区城管局": "区",
+        "美兰区城管局": "区",
+        "市公安局交通警察支队": "市",
+        "海口供电局": "市",  # nothing in the name: the default level
+        "龙华区金贸街道办": "街道",  # a unit of the history even where the category is empty
+    }
+    assert "其他单位" not in levels  # not a department
+    code = department_code("龙华区城管局")
+    assert router.deadline_for("城乡建设") == 120 and router.department(code).name == "龙华区城管局"
+    again = CliRunner().invoke(app, args)
+    assert again.exit_code == 2 and "--force" in again.output

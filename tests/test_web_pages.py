@@ -142,17 +142,25 @@ def test_submit_creates_the_case_once_with_numbers_masked(users, env) -> None:
     assert "13900001111" not in case.text and "139****1111" in case.text and "张**" in case.text
 
 
-def test_duplicate_is_offered_and_merged_at_intake(users) -> None:
-    grid = users["grid1"]
+def test_duplicate_is_offered_at_intake_and_merged_by_the_reviewer(users) -> None:
+    grid, rev = users["grid1"], users["reviewer"]
     first = grid.submit(ELEVATOR)
     offer = grid.suggest(ELEVATOR).text
     assert f'href="/cases/{first}"' in offer and "相似度" in offer
-    assert f'name="duplicate_of" value="{first}"' in offer
+    assert f'name="duplicate_of" value="{first}"' in offer and "请审核员合并" in offer
     r = grid.post("/intake", {"text": ELEVATOR, "duplicate_of": first})
+    second = r.headers["location"].rsplit("/", 1)[-1]
     child = grid.follow(r)
-    assert "已合并" in child.text and f"合并到案件 {first}" in child.text
-    parent = grid.get(f"/cases/{first}").text
-    assert re.search(r'id="citizens">2 人', parent)
+    assert f"已标记为案件 {first} 的疑似重复件" in child.text and "待审核" in child.text  # not merged yet
+    assert re.search(r'id="citizens">1 人', grid.get(f"/cases/{first}").text)
+    bench = rev.get(f"/review/{second}").text
+    assert 'id="possible-duplicate"' in bench
+    assert rev.post(f"/review/{second}/merge", {"into": first}).status_code == 303
+    assert re.search(r'id="citizens">2 人', grid.get(f"/cases/{first}").text)
+    # a reviewer merges at intake straight away
+    r = rev.post("/intake", {"text": ELEVATOR, "duplicate_of": first})
+    assert f"合并到案件 {first}" in rev.follow(r).text
+    assert re.search(r'id="citizens">3 人', grid.get(f"/cases/{first}").text)
 
 
 def _queue_case(users, text: str) -> str:

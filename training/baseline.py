@@ -53,7 +53,9 @@ def baseline_figures(opts, data, tokens, train: list[int], test: list[int]) -> d
     tr = [i for i in train if first[i]]
     te = [i for i in test if first[i]]
     if len({first[i] for i in tr}) >= 2 and te:
-        model = PlainBaseline().fit([tokens[i] for i in tr], [data.texts[i] for i in tr], [first[i] for i in tr])
+        model = PlainBaseline().fit(
+            [tokens[i] for i in tr], [data.texts[i] for i in tr], [first[i] for i in tr]
+        )
         pred = [row[0] for row in model.top_k([tokens[i] for i in te], [data.texts[i] for i in te], 1)]
         m = compute_metrics([first[i] for i in te], pred, sorted({first[i] for i in tr}))
         out["category"] = {"n": m["n"], "accuracy": m["accuracy"], "macro_f1": m["macro_f1"]}

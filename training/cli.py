@@ -45,7 +45,9 @@ def register(app: typer.Typer) -> None:
         min_count: Annotated[
             int, typer.Option(help="Classes with fewer rows are merged into their parent or left to review.")
         ] = 3,
-        id_col: Annotated[str | None, typer.Option(help="Work-order id column: repeated ids are dropped.")] = None,
+        id_col: Annotated[
+            str | None, typer.Option(help="Work-order id column: repeated ids are dropped.")
+        ] = None,
         district_col: Annotated[
             str | None, typer.Option(help="District column (辖区), for jurisdiction-aware departments.")
         ] = None,
@@ -70,6 +72,9 @@ def register(app: typer.Typer) -> None:
             float, typer.Option(help="Held-out fraction for metrics (latest rows with --split-by-time).")
         ] = 0.1,
         seed: Annotated[int, typer.Option(help="Random seed of the split and the SVM.")] = 0,
+        word_min_df: Annotated[int, typer.Option(help="Rows a word n-gram must occur in.")] = 3,
+        char_min_df: Annotated[int, typer.Option(help="Rows a character n-gram must occur in.")] = 5,
+        c: Annotated[float, typer.Option("--c", help="SVM regularisation C of the category heads.")] = 1.0,
     ) -> None:
         """Train every head in one pass, print metrics, save the bundle and its model card.
 
@@ -99,7 +104,7 @@ def register(app: typer.Typer) -> None:
             eval_label_col=eval_label_col,
             holdout=holdout,
             seed=seed,
-            params={"random_state": seed},
+            params={"random_state": seed, "word_min_df": word_min_df, "char_min_df": char_min_df, "C": c},
             command=_command_line(),
         )
         try:

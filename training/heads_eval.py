@@ -46,13 +46,17 @@ def hierarchy_figures(
             if gold:
                 scored[level] += 1
                 # a truncated path counts as wrong below the depth it reaches
-                correct[level] += level < len(path) and path[level] == gold and all(
-                    path[j] == data.labels[i][j] for j in range(level)
+                correct[level] += (
+                    level < len(path)
+                    and path[level] == gold
+                    and all(path[j] == data.labels[i][j] for j in range(level))
                 )
     return {
         "n": len(rows),
         "levels": hierarchy.levels,
-        "level_accuracy": [round(float(c / s), 4) if s else None for c, s in zip(correct, scored, strict=True)],
+        "level_accuracy": [
+            round(float(c / s), 4) if s else None for c, s in zip(correct, scored, strict=True)
+        ],
         "consistent_share": round(consistent / len(rows), 4) if rows else None,
     }
 

@@ -29,6 +29,27 @@ LIMITATIONS = [
     "they become over-confident. Re-evaluate on fresh labelled messages periodically.",
 ]
 
+CITY_INTENDED_USE = (
+    "Suggests, for a city's 12345 work orders, the category path of the city's own taxonomy, the "
+    "request type and the handling unit, each with calibrated top-k probabilities and a reason, so "
+    "that a dispatcher can route faster; above the auto-dispatch threshold (chosen on later held-out "
+    "orders for ≥ 95 % precision) a case may skip review when the service allows it."
+)
+CITY_LIMITATIONS = [
+    "Learned from one export of the city's history: units, taxonomy and wording drift (re-organised "
+    "bureaus, new campaigns); retrain on fresh orders and re-check the auto-dispatch threshold.",
+    "Units the history shows fewer than `min_count` times are never suggested on their own (district "
+    "units borrow their family's evidence); such cases need the routing rules or a reviewer.",
+    "Jurisdiction comes from the district / street named in the case's fields or text; a case naming "
+    "several districts gets the one named most, and an unnamed place keeps the family's history.",
+    "Catch-all labels listed as not departments are left out: cases that truly belong to provincial or "
+    "other-city bodies get a Haikou unit suggestion and must be recognised by the reviewer.",
+    "Bag-of-n-grams heads: no negation or long-range context; the request type's 紧急 depends on "
+    "wording and raises priority only when its probability passes the threshold.",
+    "Probabilities are calibrated on the training history (temperature scaling); under drift they "
+    "become over-confident, so the auto-dispatch guarantee holds only as long as the data resembles it.",
+]
+
 
 def chinese_font() -> str | None:
     """Family of an installed font that renders Chinese (``fc-list :lang=zh``), else None.
@@ -120,7 +141,8 @@ def _split_line(metadata: dict) -> str:
         return (
             f"- held-out split: the latest {split['fraction']:.0%} by `{params['split_by_time']}` "
             f"({split['test_rows']} rows, {split.get('test_time_range')}) with models fitted on the earlier "
-            f"{split['train_rows']} ({split.get('train_time_range')}); the saved model is then refit on all rows"
+            f"{split['train_rows']} ({split.get('train_time_range')}); the saved model is then refit "
+            "on all rows"
         )
     return (
         f"- held-out split: {params['holdout']:.0%} stratified, seed {params['seed']}; the saved model "
@@ -133,9 +155,10 @@ def _heads_lines(metadata: dict) -> list[str]:
     """Figures of the extra heads, the plain baseline, auto-dispatch and the merged classes."""
     metrics, lines = metadata.get("metrics", {}), []
     if h := metrics.get("hierarchy_holdout"):
-        levels = ", ".join(f"{name} {acc}" for name, acc in zip(h["levels"], h["level_accuracy"], strict=True))
+        pairs = zip(h["levels"], h["level_accuracy"], strict=True)
+        levels = ", ".join(f"{name} {acc}" for name, acc in pairs)
         lines += ["### Category path (held-out)", "", f"- per-level accuracy: {levels}",
-                  f"- levels consistent with the first-level suggestion: {h['consistent_share']}", ""]  # fmt: skip
+                  f"- levels consistent with the first level: {h['consistent_share']}", ""]  # fmt: skip
     if t := metrics.get("request_type_holdout"):
         lines += ["### Request type (held-out)", "",
                   f"- n = {t['n']}, accuracy {t['accuracy']}, top-3 {t['top3']}; "
@@ -148,16 +171,20 @@ def _heads_lines(metadata: dict) -> list[str]:
                   "the training part never showed", ""]  # fmt: skip
     if a := metadata.get("auto_dispatch"):
         lines += [f"- auto-dispatch threshold {a['threshold']:.4f}: on the held-out rows it kept "
-                  f"{a['coverage']:.1%} of cases at precision {a['precision']:.1%} (n = {a['n']})", ""]  # fmt: skip
+                  f"{a['coverage']:.1%} of cases at precision {a['precision']:.1%} (n = {a['n']})",
+                  ""]  # fmt: skip
     if b := metrics.get("baseline_holdout"):
         lines += ["### Plain baseline on the same split (word + char TF-IDF, LinearSVC)", "",
                   "| head | figure | this model | plain baseline |", "|---|---|---|---|"]  # fmt: skip
         if c := b.get("category"):
             own = metrics.get("holdout") or {}
-            lines += [f"| category level 1 | accuracy | {own.get('accuracy')} | {c['accuracy']} |",
-                      f"| category level 1 | macro-F1 | {own.get('macro_f1')} | {c['macro_f1']} |"]  # fmt: skip
+            lines += [
+                f"| category level 1 | accuracy | {own.get('accuracy')} | {c['accuracy']} |",
+                f"| category level 1 | macro-F1 | {own.get('macro_f1')} | {c['macro_f1']} |",
+            ]
         if c := b.get("department"):
-            for key, name in (("accuracy", "top-1"), ("top3", "top-3"), ("coverage_at_precision_95", "coverage@95%")):
+            names = (("accuracy", "top-1"), ("top3", "top-3"), ("coverage_at_precision_95", "coverage@95%"))
+            for key, name in names:
                 lines.append(f"| department | {name} | {(d or {}).get(key)} | {c[key]} |")
         lines.append("")
     if metadata.get("not_a_department"):
@@ -185,7 +212,9 @@ def write_model_card(out_dir: Path, metadata: dict, model_file: Path) -> dict:
         ("eval data", metrics.get("eval")) if metrics.get("eval") else ("held-out", metrics.get("holdout"))
     )
     card = dict(metadata) | {"model_file": model_file.name, "model_size_bytes": model_file.stat().st_size}
-    card |= {"intended_use": INTENDED_USE, "limitations": LIMITATIONS}
+    city = bool(metadata.get("heads"))
+    intended, limitations = (CITY_INTENDED_USE, CITY_LIMITATIONS) if city else (INTENDED_USE, LIMITATIONS)
+    card |= {"intended_use": intended, "limitations": limitations}
     named_axes = False
     if shown:
         title = f"{metadata['model_version']} on {shown_name} (n={shown['n']})"
@@ -203,7 +232,9 @@ def write_model_card(out_dir: Path, metadata: dict, model_file: Path) -> dict:
 
     params = metadata["training_parameters"]
     md = [
-        "# Category classifier — model card",
+        "# City model (category path, request type, department) — model card"
+        if city
+        else "# Category classifier — model card",
         "",
         f"- **model version** `{metadata['model_version']}` (sha256 of the pickled models), "
         f"created {metadata['created_at']}",
@@ -223,11 +254,11 @@ def write_model_card(out_dir: Path, metadata: dict, model_file: Path) -> dict:
         "",
         "## Intended use",
         "",
-        INTENDED_USE,
+        intended,
         "",
         "## Limitations",
         "",
-        *[f"- {item}" for item in LIMITATIONS],
+        *[f"- {item}" for item in limitations],
         "",
         "## Training data",
         "",

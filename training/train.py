@@ -85,7 +85,9 @@ def _rare(labels: Sequence[str], min_count: int) -> set[str]:
     return {label for label, n in Counter(labels).items() if label and n < min_count}
 
 
-def _level1_rows(data: Export, min_count: int, within: Sequence[int] | None = None) -> tuple[list[int], set[str]]:
+def _level1_rows(
+    data: Export, min_count: int, within: Sequence[int] | None = None
+) -> tuple[list[int], set[str]]:
     """Rows the first-level head trains on (of ``within``, default all) and the rare labels left out."""
     first = data.column(0)
     within = range(len(data)) if within is None else within
@@ -102,6 +104,17 @@ def _level1_rows(data: Export, min_count: int, within: Sequence[int] | None = No
 
 def _department_rows(data: Export, not_a_department: set[str]) -> list[int]:
     return [i for i, d in enumerate(data.departments) if d and d not in not_a_department]
+
+
+def _check_departments(opts: TrainOptions, units: Sequence[str], districts: Sequence[str]) -> None:
+    families = Counter(unit_family(u, districts)[0] for u in units)
+    if sum(n >= opts.min_count for n in families.values()) < 2:
+        raise InputError(
+            f"department column {opts.department_col!r} needs at least two units with "
+            f"{opts.min_count}+ rows (not-a-department labels left out: {len(opts.not_a_department)})",
+            code="too_few_classes",
+            field="department_col",
+        )
 
 
 def _fit_heads(
@@ -123,11 +136,13 @@ def _fit_heads(
     cv = base.calibration_cv
 
     if len(data.label_columns) > 1:
-        paths = [path_label(data.labels[i]) for i in cat_rows]
-        merged, _ = merge_rare_paths(paths, opts.min_count)
-        if len(set(merged)) >= 2:
+        merged, _ = merge_rare_paths([path_label(data.labels[i]) for i in cat_rows], opts.min_count)
+        # a parent left with a few rows after its frequent children took theirs: left to review
+        counts = Counter(merged)
+        keep = [j for j, p in enumerate(merged) if counts[p] >= opts.min_count]
+        if len({merged[j] for j in keep}) >= 2:
             head = LinearHead(C=base.C, class_weight=base.class_weight, calibration_cv=cv if final else 0)
-            head.fit(category.features([tokens[i] for i in cat_rows]), merged)
+            head.fit(category.features([tokens[cat_rows[j]] for j in keep]), [merged[j] for j in keep])
             heads.hierarchy = HierarchyHead(category, head, list(data.label_columns))
 
     if opts.type_col:
@@ -152,16 +167,9 @@ def _fit_heads(
         )
         model = DepartmentModel(
             category, jurisdiction, not_a_department=opts.not_a_department, min_count=opts.min_count,
-            C=base.C, calibration_cv=cv,
+            calibration_cv=cv,
         )  # fmt: skip
-        families = Counter(unit_family(u, jurisdiction.districts)[0] for u in units)
-        if sum(n >= opts.min_count for n in families.values()) < 2:
-            raise InputError(
-                f"department column {opts.department_col!r} needs at least two units with "
-                f"{opts.min_count}+ rows (after leaving out {len(opts.not_a_department)} not-a-department labels)",
-                code="too_few_classes",
-                field="department_col",
-            )
+        _check_departments(opts, units, jurisdiction.districts)
         heads.department = model.fit([tokens[i] for i in dept_rows], units)
     return heads
 
@@ -180,7 +188,9 @@ def _merged_classes(opts: TrainOptions, data: Export, heads: _Heads) -> dict:
     if heads.department is not None:
         dept = heads.department
         merged = {}
-        for unit, n in sorted(Counter(data.departments[i] for i in _department_rows(data, set(opts.not_a_department))).items()):
+        for unit, n in sorted(
+            Counter(data.departments[i] for i in _department_rows(data, set(opts.not_a_department))).items()
+        ):
             family, district = unit_family(unit, dept.jurisdiction.districts)
             if unit in dept.left_out_:
                 merged[unit] = REVIEW
@@ -195,7 +205,9 @@ def _held_out(
 ) -> tuple[dict, dict, dict | None]:
     """(metrics, split description, auto-dispatch choice) from models fitted on the split's train part."""
     kind = "time" if opts.split_by_time else "stratified"
-    split = split_indices(data, opts.holdout, opts.seed, by_time=bool(opts.split_by_time), min_count=opts.min_count)
+    split = split_indices(
+        data, opts.holdout, opts.seed, by_time=bool(opts.split_by_time), min_count=opts.min_count
+    )
     if split is None:
         echo("data too small for a held-out split; skipping held-out metrics")
         return {}, {"kind": "none"}, None
@@ -204,20 +216,33 @@ def _held_out(
     if opts.split_by_time:
         for name, part in (("train", train), ("test", test)):
             times = [data.times[i] for i in part if data.times[i] is not None]
-            desc[f"{name}_time_range"] = [min(times).isoformat(sep=" "), max(times).isoformat(sep=" ")] if times else None
+            desc[f"{name}_time_range"] = (
+                [min(times).isoformat(sep=" "), max(times).isoformat(sep=" ")] if times else None
+            )
     heads = _fit_heads(opts, data, tokens, train, final=False)
     metrics: dict = {}
     first = data.column(0)
     cat_test = [i for i in test if first[i]]
-    metrics["holdout"] = score_model(heads.category, [tokens[i] for i in cat_test], [first[i] for i in cat_test])
-    echo(format_metrics(metrics["holdout"], f"category: held-out {kind} split ({len(cat_test)} rows, fitted on {len(train)})"))
+    metrics["holdout"] = score_model(
+        heads.category, [tokens[i] for i in cat_test], [first[i] for i in cat_test]
+    )
+    echo(
+        format_metrics(
+            metrics["holdout"],
+            f"category: held-out {kind} split ({len(cat_test)} rows, fitted on {len(train)})",
+        )
+    )
     if heads.hierarchy is not None:
-        metrics["hierarchy_holdout"] = hierarchy_figures(heads.category, heads.hierarchy, data, tokens, cat_test)
+        metrics["hierarchy_holdout"] = hierarchy_figures(
+            heads.category, heads.hierarchy, data, tokens, cat_test
+        )
         echo(f"category path: held-out per-level accuracy {metrics['hierarchy_holdout']['level_accuracy']}")
     if heads.request_type is not None:
         type_test = [i for i in test if data.types[i]]
         proba = heads.request_type.predict_proba([tokens[i] for i in type_test])
-        metrics["request_type_holdout"] = ranking_figures(proba, heads.request_type.classes_, [data.types[i] for i in type_test])
+        metrics["request_type_holdout"] = ranking_figures(
+            proba, heads.request_type.classes_, [data.types[i] for i in type_test]
+        )
         echo(f"request type: held-out accuracy {metrics['request_type_holdout']['accuracy']:.4f}")
     choice = None
     if heads.department is not None:
@@ -231,7 +256,8 @@ def _held_out(
         metrics["department_holdout"] = figures
         echo(
             f"department: held-out top-1 {figures['accuracy']:.4f}, top-3 {figures['top3']:.4f}, "
-            f"coverage at 95% precision {choice.coverage:.4f} (threshold {choice.threshold:.4f}, n={figures['n']})"
+            f"coverage at 95% precision {choice.coverage:.4f} "
+            f"(threshold {choice.threshold:.4f}, n={figures['n']})"
         )
     if opts.baseline:
         from training.baseline import baseline_figures
@@ -254,6 +280,10 @@ def run_training(opts: TrainOptions, echo: Echo = print, warn: Echo = print) -> 
     for line in data.skip_report():
         warn(f"warning: {data.path.name}: {line}")
     _level1_rows(data, opts.min_count)  # fail early, before any fitting
+    if opts.department_col:
+        _check_departments(
+            opts, [data.departments[i] for i in _department_rows(data, set(opts.not_a_department))], []
+        )
     eval_data: LabelledData | None = None
     if opts.eval_data is not None:  # read it early: a bad eval file should fail before training
         eval_data = load_labelled(
@@ -264,7 +294,7 @@ def run_training(opts: TrainOptions, echo: Echo = print, warn: Echo = print) -> 
     echo(f"read {len(data)} rows from {data.path.name} ({data.format}, {data.encoding or 'xlsx'})")
     for col, n in data.empty.items():
         if n:
-                warn(f"warning: {data.path.name}: {n} rows with an empty {col} are left out of that head")
+            warn(f"warning: {data.path.name}: {n} rows with an empty {col} are left out of that head")
 
     start = time.perf_counter()
     tokens = prepare_tokens(data.texts)
@@ -326,4 +356,3 @@ def run_training(opts: TrainOptions, echo: Echo = print, warn: Echo = print) -> 
     card = write_model_card(opts.out, bundle.metadata, model_file)
     echo(f"saved {model_file} ({model_file.stat().st_size / 1e6:.1f} MB), version {bundle.model_version}")
     return card
-

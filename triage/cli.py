@@ -54,7 +54,12 @@ def classify(
 
 
 # Modules inside triage/ that add command groups (each exposes ``register(app)``).
-CORE_COMMAND_MODULES: list[str] = ["triage.store.cli", "triage.batch.cli", "triage.store.registry_cli"]
+CORE_COMMAND_MODULES: list[str] = [
+    "triage.store.cli",
+    "triage.batch.cli",
+    "triage.store.registry_cli",
+    "triage.profile_cli",
+]
 
 
 def _register_plugins() -> None:

@@ -100,7 +100,9 @@ class Jurisdiction:
             if core in self.places:
                 return self.places[core], f"工单字段「{col}」为「{value[:20]}」，属{self.places[core]}"
             if self._place_re and (m := self._place_re.search(value)):
-                return self.places[m.group(1)], f"工单字段「{col}」提到「{m.group(0)}」，属{self.places[m.group(1)]}"
+                return self.places[
+                    m.group(1)
+                ], f"工单字段「{col}」提到「{m.group(0)}」，属{self.places[m.group(1)]}"
         if self._district_re:
             found = Counter(self._district_re.findall(text))
             if found:

@@ -52,13 +52,18 @@ class LinearHead:
         return softmax(self.decision_function(features) / self.temperature_, axis=1)
 
     def __getstate__(self) -> dict:
+        """Weights are stored as float16: a city's path head has hundreds of classes × ~10⁵ features,
+        and half precision changes probabilities by ~1e-3 while halving the bundle."""
         state = dict(self.__dict__)
         state.pop("_coef_t", None)
+        if "coef_" in state:
+            state["coef_"] = state["coef_"].astype(np.float16)
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         if "coef_" in state:
+            self.coef_ = self.coef_.astype(np.float32)
             self._coef_t = np.ascontiguousarray(self.coef_.T)
 
 
@@ -88,19 +93,24 @@ class HierarchyHead:
         firsts = np.array([str(c).split(PATH_SEPARATOR)[0] for c in self.head.classes_])
         self._by_first = {f: np.flatnonzero(firsts == f) for f in np.unique(firsts)}
 
-    def paths(self, X: Sequence[Sequence[str]], first_levels: Sequence[str], k: int = 3) -> list[list[PathScore]]:
+    def paths(
+        self, X: Sequence[Sequence[str]], first_levels: Sequence[str], k: int = 3
+    ) -> list[list[PathScore]]:
         """Top-``k`` paths under each document's first-level category, probabilities conditional on it."""
-        proba = self.head.predict_proba(self.featurizer.features(X))
+        scores = self.head.decision_function(self.featurizer.features(X)) / self.head.temperature_
         out = []
-        for row, first in zip(proba, first_levels, strict=True):
+        for row, first in zip(scores, first_levels, strict=True):
             idx = self._by_first.get(first)
             if idx is None or not len(idx):
                 out.append([PathScore([first], 1.0)])
                 continue
-            sub = row[idx] / max(float(row[idx].sum()), 1e-12)
+            sub = softmax(row[idx])  # conditional on the first level, computed without underflow
             order = np.argsort(-sub)[:k]
             out.append(
-                [PathScore(str(self.head.classes_[idx[j]]).split(PATH_SEPARATOR), float(sub[j])) for j in order]
+                [
+                    PathScore(str(self.head.classes_[idx[j]]).split(PATH_SEPARATOR), float(sub[j]))
+                    for j in order
+                ]
             )
         return out
 

@@ -10,15 +10,16 @@ all call :meth:`Triager.triage` / :meth:`Triager.triage_many`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from triage.config import Settings, get_settings
 from triage.dedup import DuplicateIndex
+from triage.department_model import DepartmentModel
 from triage.errors import InputError
 from triage.intake import accept_text, has_chinese, normalize_text
 from triage.masking import mask_pii, mask_terms
@@ -75,27 +76,55 @@ class ClassifyStage:
             r.explanation = mask_terms(terms)  # terms are cut from the raw text: shown, so masked
             r.needs_review = r.confidence < self.review_threshold
             r.model_version = self.model_version
+        self._heads(results, token_lists)
+
+    def _heads(self, results: list[TriageResult], token_lists: list[list[str]]) -> None:
+        """Category path and request type of a city bundle (they reuse the features computed above)."""
+        if (hierarchy := self.bundle.hierarchy) is not None:
+            paths = hierarchy.paths(token_lists, [r.model_category for r in results], k=1)
+            for r, best in zip(results, paths, strict=True):
+                r.category_path = list(best[0].path)
+        if (types := self.bundle.request_type) is not None:
+            proba = types.predict_proba(token_lists)
+            for r, row in zip(results, proba, strict=True):
+                i = int(np.argmax(row))
+                r.request_type = str(types.classes_[i])
+                r.request_type_probability = round(float(row[i]), 4)
 
 
 class RouteStage:
-    """Department, handling level, deadline and priority from the routing configuration."""
+    """Department, handling level, deadline and priority from the routing configuration.
+
+    With a city bundle the department model's top-k (history + jurisdiction) is offered to the router
+    under the routing file's codes: a keyword rule still wins, a confident model suggestion comes
+    next, then the category's configured department. A confident urgent request type raises priority.
+    """
 
     name = "route"
 
-    def __init__(self, router: Router, bundle: ModelBundle | None = None) -> None:
+    def __init__(self, router: Router, bundle: ModelBundle | None = None, *, top_k: int = 3) -> None:
         self.router = router
+        self.bundle = bundle
         self.department_model = bundle.department if bundle is not None else None
+        self.top_k = top_k
+        self._codes = {name: code for name, code in router.aliases()}  # exact unit name → code
 
     def _department_scores(self, results: list[TriageResult]) -> list[list[tuple[str, float]] | None]:
-        if self.department_model is None:
+        model = self.department_model
+        if model is None:
             return [None] * len(results)
-        proba = self.department_model.predict_proba([r.tokens for r in results])
-        classes = self.department_model.classes_
-        out: list[list[tuple[str, float]] | None] = []
-        for row in proba:
-            idx = np.argsort(-row)[:3]
-            out.append([(str(classes[i]), float(row[i])) for i in idx])
-        return out
+        if isinstance(model, DepartmentModel):
+            tokens, texts = [r.tokens for r in results], [r.text for r in results]
+            found = model.suggest(tokens, texts, [r.fields for r in results], self.top_k)
+            out: list[list[tuple[str, float]] | None] = []
+            for r, s in zip(results, found, strict=True):
+                r.department_top_k = list(s.top_k)
+                r.department_reason = s.reason
+                out.append([(self._codes.get(u, u), p) for u, p in s.top_k])
+            return out
+        proba = model.predict_proba([r.tokens for r in results])
+        classes = model.classes_
+        return [[(str(classes[i]), float(row[i])) for i in np.argsort(-row)[:3]] for row in proba]
 
     def __call__(self, results: list[TriageResult]) -> None:
         for r, dept_scores in zip(results, self._department_scores(results), strict=True):
@@ -112,6 +141,44 @@ class RouteStage:
             if d.category != r.model_category and d.reason.get("source") == "rule":
                 # A keyword rule moved the case to another category: a human should confirm.
                 r.needs_review = True
+                if r.category_path:
+                    r.category_path = [d.category] + ([d.subcategory] if d.subcategory else [])
+            if r.department_top_k:
+                self._explain_department(r, dept_scores or [])
+            self._urgency(r)
+
+    def _explain_department(self, r: TriageResult, scores: list[tuple[str, float]]) -> None:
+        """Confidence for auto-dispatch (only when the model's top unit is the one chosen) and why."""
+        top_unit, top_p = r.department_top_k[0]
+        source = r.route_reason.get("source")
+        if source != "rule" and scores and self.router.department(scores[0][0]) is None:
+            # the routing file does not list the unit the history points to: suggest it by name
+            r.department = r.department_code = top_unit
+            r.route_reason = {"source": "department_model", "department": top_unit, "probability": top_p}
+            source = "department_model"
+        if source == "department_model" and scores and r.department_code in (scores[0][0], top_unit):
+            r.department_confidence = top_p
+        elif source == "rule":
+            terms = "、".join(r.route_reason.get("matched_terms", []))
+            r.department_reason = (
+                f"路由规则「{r.route_reason.get('rule_id')}」命中（{terms}），分拨至「{r.department}」；"
+                f"模型建议「{top_unit}」（{top_p:.0%}）：{r.department_reason}"
+            )
+        else:
+            r.department_reason = (
+                f"模型建议「{top_unit}」（{top_p:.0%}）把握不足，按类别「{r.category}」的默认单位"
+                f"「{r.department}」分拨：{r.department_reason}"
+            )
+
+    def _urgency(self, r: TriageResult) -> None:
+        types = self.bundle.request_type if self.bundle is not None else None
+        if types is None or r.request_type is None or r.priority == "urgent":
+            return
+        if types.is_urgent(r.request_type, r.request_type_probability or 0.0):
+            r.priority = "urgent"
+            cap = self.router.deadline_for(r.category, r.subcategory, "urgent")
+            r.deadline_hours = min(r.deadline_hours, cap)
+            r.route_reason = {**r.route_reason, "priority_from": "request_type"}
 
 
 class DuplicateStage:
@@ -135,9 +202,9 @@ class DuplicateStage:
 class Triager:
     """Runs the stages in order. Build with :meth:`load`; customise via ``replace``/``remove``."""
 
-    def __init__(self, stages: Sequence[Stage], *, max_text_chars: int = 20_000) -> None:
+    def __init__(self, stages: Sequence[Stage], *, max_text_chars: int | None = None) -> None:
         self.stages: list[Stage] = list(stages)
-        self.max_text_chars = max_text_chars
+        self.max_text_chars = get_settings().max_text_chars if max_text_chars is None else max_text_chars
 
     @classmethod
     def load(
@@ -158,7 +225,7 @@ class Triager:
         stages: list[Stage] = [
             TokenizeStage(),
             ClassifyStage(bundle, top_k=settings.top_k, review_threshold=settings.review_threshold),
-            RouteStage(router, bundle),
+            RouteStage(router, bundle, top_k=settings.top_k),
             DuplicateStage(index),
         ]
         triager = cls(stages, max_text_chars=settings.max_text_chars)
@@ -207,14 +274,23 @@ class Triager:
             for stage in self.stages:
                 stage(results)
 
-    def triage(self, text: str | bytes) -> TriageResult:
-        """Triage one message; bad input raises :class:`InputError` naming the field."""
+    def triage(self, text: str | bytes, *, fields: Mapping[str, Any] | None = None) -> TriageResult:
+        """Triage one message; bad input raises :class:`InputError` naming the field.
+
+        ``fields`` are the case's other cells (辖区, 镇街, 地址 …): a city's department model reads
+        the jurisdiction columns it was trained with from them.
+        """
         result = self._new_result(text, "text")
+        result.fields = _field_strings(fields)
         self._run([result])
         return result
 
     def triage_many(
-        self, texts: Iterable[str | bytes], *, skip_invalid: bool = False
+        self,
+        texts: Iterable[str | bytes],
+        *,
+        skip_invalid: bool = False,
+        fields: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> list[TriageResult | InputError]:
         """Triage a batch with vectorised stages.
 
@@ -231,7 +307,13 @@ class Triager:
                     raise
                 out.append(exc)
                 continue
+            if fields is not None:
+                result.fields = _field_strings(fields[i])
             out.append(result)
             valid.append(result)
         self._run(valid)
         return out
+
+
+def _field_strings(fields: Mapping[str, Any] | None) -> dict[str, str]:
+    return {str(k): str(v).strip() for k, v in (fields or {}).items() if v is not None and str(v).strip()}

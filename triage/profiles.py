@@ -19,6 +19,7 @@ shipped ones.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import tomllib
 from dataclasses import dataclass
@@ -82,7 +83,14 @@ def list_profiles(profiles_dir: Path | None = None) -> list[str]:
     root = Path(profiles_dir) if profiles_dir else default_profiles_dir()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if p.is_dir() and _is_profile(p))
+    found = [p for p in root.iterdir() if p.is_dir() and _is_profile(p)]
+    # a bundle directory that a manifest points at (models/category for tipdm) is not listed twice
+    targets = set()
+    for p in found:
+        if (p / MANIFEST).is_file():
+            with contextlib.suppress(ConfigError):  # a broken manifest is reported when it is resolved
+                targets.add((p / _read_manifest(p / MANIFEST).model).resolve())
+    return sorted(p.name for p in found if (p / MANIFEST).is_file() or p.resolve() not in targets)
 
 
 def _read_manifest(path: Path) -> _ManifestSpec:

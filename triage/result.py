@@ -75,6 +75,14 @@ class TriageResult:
     # duplicate stage
     duplicates: list[DuplicateCandidate] = field(default_factory=list)
     model_version: str = ""
+    # heads of a city profile's bundle (empty / None with a single-head bundle such as TipDM's)
+    category_path: list[str] = field(default_factory=list)  # level 1 first, agrees with ``category``
+    request_type: str | None = None  # e.g. 投诉类; a confident 紧急类 raised ``priority``
+    request_type_probability: float | None = None
+    department_top_k: list[tuple[str, float]] = field(default_factory=list)  # (unit name, probability)
+    department_reason: str = ""  # why that unit, in Chinese (model, jurisdiction, rules)
+    department_confidence: float | None = None  # the probability compared with auto-dispatch
+    fields: dict[str, str] = field(default_factory=dict)  # case fields given with the text (辖区 …)
 
     def to_dict(self, *, include_tokens: bool = False) -> dict[str, Any]:
         out = asdict(self)

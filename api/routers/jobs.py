@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from api.deps import CurrentUser, DatabaseDep, SettingsDep, require_roles
 from api.errors import ApiError
@@ -63,7 +63,7 @@ class JobRequest(BaseModel):
     time_col: ColumnName | None = None
     label_col: ColumnName | None = None
     status_col: ColumnName | None = None
-    chunk_size: StrictInt = Field(500, ge=1, le=10_000)
+    chunk_size: int = Field(500, ge=1, le=10_000)
     resume: StrictBool = False
 
 

@@ -9,6 +9,7 @@ Authentication: ``Authorization: Bearer`` or the GeoReport ``api_key`` parameter
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -136,7 +137,7 @@ def _categories(service: CaseService) -> dict[str, list[str]]:
     return {name: catalog.subcategory_names(name) or [] for name in catalog.category_names()}
 
 
-def _status_notes(case: Case) -> str | None:
+def _status_notes(case: Case, visible: Callable[[str | None], bool] | None = None) -> str | None:
     if case.status == S.MERGED and case.duplicate_of:
         return f"与诉求 {case.duplicate_of} 重复，已合并办理"
     notes = []
@@ -146,22 +147,22 @@ def _status_notes(case: Case) -> str | None:
         notes.append(f"办理结果：{case.result}")
     if case.duplicate_count:
         notes.append(f"共有 {case.duplicate_count + 1} 位市民反映此问题")
-    if case.status == S.PENDING_REVIEW and case.duplicate_candidates:
-        likely = ", ".join(
-            f"{d['case_no']}（相似度 {d['score']:.2f}）" for d in case.duplicate_candidates[:3]
-        )
+    candidates = [d for d in case.duplicate_candidates or [] if visible is None or visible(d["case_no"])]
+    if case.status == S.PENDING_REVIEW and candidates:
+        likely = ", ".join(f"{d['case_no']}（相似度 {d['score']:.2f}）" for d in candidates[:3])
         notes.append(f"可能与以下诉求重复：{likely}")
     return "；".join(notes) or None
 
 
-def to_request(case: Case) -> ServiceRequest:
+def to_request(case: Case, visible: Callable[[str | None], bool] | None = None) -> ServiceRequest:
+    """The GeoReport view of a case; ``visible`` limits the duplicates named (the caller's scope)."""
     category = case.category or case.suggested_category
     agency = case.department or case.suggested_department
     deadline_local = case.deadline.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
     return ServiceRequest(
         service_request_id=case.case_no,
         status="open" if case.status in OPEN else "closed",
-        status_notes=mask_text(_status_notes(case)),  # quotes the result and reasons
+        status_notes=mask_text(_status_notes(case, visible)),  # quotes the result and reasons
         service_name=category,
         service_code=category,
         description=mask_text(case.text_masked),
@@ -218,13 +219,14 @@ def service_definition(
 @router.post("/requests.json", response_model=list[RequestCreated], status_code=201)
 async def create_request(
     service: ServiceDep,
-    service_code: Annotated[str, Form(max_length=64)],
+    service_code: Annotated[str, Form(min_length=1, max_length=64)],
     description: Annotated[
         str, Form(min_length=1, description="The message; the intake checks Settings.max_text_chars.")
     ],
     address_string: Annotated[str | None, Form(max_length=256)] = None,
-    lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
-    long: Annotated[float | None, Form(ge=-180, le=180)] = None,
+    # A form cannot carry null: an unknown position is left out, so the schema says "number".
+    lat: Annotated[float, Form(ge=-90, le=90)] = None,  # type: ignore[assignment]
+    long: Annotated[float, Form(ge=-180, le=180)] = None,  # type: ignore[assignment]
     first_name: Annotated[str | None, Form(max_length=32)] = None,
     last_name: Annotated[str | None, Form(max_length=32)] = None,
     phone: Annotated[str | None, Form(max_length=64)] = None,
@@ -278,13 +280,13 @@ def list_requests(
 ) -> list[ServiceRequest]:
     """Service requests in the caller's scope, newest first (at most 200)."""
     if service_request_id:
-        out = []
+        found = []
         for case_no in dict.fromkeys(x.strip() for x in service_request_id.split(",") if x.strip()):
             try:
-                out.append(to_request(load_visible(service, user, case_no[:20])))
+                found.append(load_visible(service, user, case_no[:20]))
             except (TriageError, ApiError):
                 continue  # unknown or out-of-scope ids are left out, as GeoReport expects
-        return out
+        return _requests(service, user, found)
     if service_code:
         check_category(service, service_code, field="service_code")
     statuses = {"open": OPEN, "closed": CLOSED}.get(status or "")
@@ -296,7 +298,14 @@ def list_requests(
     check_date_range(f.date_from, f.date_to, field="start_date")
     now = service.clock()
     rows = service.search(f, access.scope_of(user), now=now)
-    return [to_request(c) for c in rows]
+    return _requests(service, user, rows)
+
+
+def _requests(service: CaseService, user: Principal, cases: list[Case]) -> list[ServiceRequest]:
+    """Service requests naming only duplicate candidates the caller may open (one query)."""
+    numbers = [d["case_no"] for c in cases for d in c.duplicate_candidates or []]
+    visible = access.scope_filter(service.db, user, numbers)
+    return [to_request(c, visible) for c in cases]
 
 
 @router.get("/requests/{service_request_id}.json", response_model=list[ServiceRequest])
@@ -304,7 +313,7 @@ def get_request(
     service_request_id: Annotated[str, Path(max_length=20)], service: ServiceDep, user: Open311User
 ) -> list[ServiceRequest]:
     """One service request (GeoReport returns it as a one-element list)."""
-    return [to_request(load_visible(service, user, service_request_id))]
+    return _requests(service, user, [load_visible(service, user, service_request_id)])
 
 
 @router.get("/tokens/{token}.json", response_model=list[TokenInfo])

@@ -14,11 +14,11 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 from starlette.types import Scope
 
-from api.web import admin_users, auth, cases, dashboard, intake, lists, rereview, review
+from api.web import account, admin_users, auth, cases, dashboard, intake, lists, rereview, review
 from api.web.render import HERE, error_page
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, intake, review, rereview, cases, lists, dashboard, admin_users):
+for _module in (auth, intake, review, rereview, cases, lists, dashboard, admin_users, account):
     router.include_router(_module.router)
 
 # Paths that belong to the machine interfaces: their errors keep the JSON contract.

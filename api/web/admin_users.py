@@ -38,7 +38,7 @@ def _messages(request: Request) -> dict[str, str]:
 
 
 def _find(request: Request, user_id: int) -> accounts.UserInfo:
-    found = [u for u in accounts.list_users(request.app.state.db) if u.id == user_id]
+    found = accounts.list_users(request.app.state.db, user_id=user_id)
     if not found:
         raise PageError(404, "用户不存在。")
     return found[0]

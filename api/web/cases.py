@@ -82,6 +82,10 @@ def case_context(service: CaseService, case: Case, user: Principal) -> dict[str,
         ("优先级", case.suggested_priority, case.priority if case.reviewed_at else None),
         ("时限（小时）", case.suggested_deadline_hours, case.deadline_hours if case.reviewed_at else None),
     ]
+    # Only duplicates the user may open are named (api.access, as the API and the intake form).
+    candidates = [d for d in case.duplicate_candidates or [] if d.get("case_no") != case.case_no]
+    pending_link = case.possible_duplicate_of if case.status == S.PENDING_REVIEW else None
+    visible = access.scope_filter(service.db, user, [d["case_no"] for d in candidates] + [pending_link or ""])
     return {
         "case": case,
         "now": now,
@@ -93,7 +97,8 @@ def case_context(service: CaseService, case: Case, user: Principal) -> dict[str,
         "events": service.audit_trail(case.case_no),
         "feedback": service.feedbacks(case.case_no),
         "actions": allowed_actions(user, case),
-        "candidates": [d for d in case.duplicate_candidates or [] if d.get("case_no") != case.case_no],
+        "candidates": [d for d in candidates if visible(d["case_no"])],
+        "possible_duplicate": pending_link if visible(pending_link) else None,
         "dispatch": service.auto_dispatch.standing(case),
         "errors": {},
         "values": {},

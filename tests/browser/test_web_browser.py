@@ -2,9 +2,9 @@
 
 Full flow: a grid worker pastes a message, sees the live suggestion and submits; a reviewer
 claims (keyboard), corrects and dispatches; the department accepts and resolves; the
-citizen's feedback closes the case; the dashboard shows it. Also: duplicate offered and
-merged at intake, department scope, phone width. A screenshot of every page goes to
-test-output/screenshots/.
+citizen's feedback closes the case; the dashboard shows it. Also: duplicate offered at intake,
+flagged by the grid worker and merged by the reviewer, department scope, phone width. A screenshot
+of every page goes to test-output/screenshots/.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ def test_full_flow(open_browser, live_server, tmp_path) -> None:
         assert not b.errors, b.errors
 
 
-def test_duplicate_is_offered_and_merged(open_browser, live_server) -> None:
+def test_duplicate_is_offered_flagged_and_merged_by_the_reviewer(open_browser, live_server) -> None:
     grid = open_browser()
     grid.login("grid1")
     grid.page.fill("#text", LAMP)
@@ -158,15 +158,26 @@ def test_duplicate_is_offered_and_merged(open_browser, live_server) -> None:
     expect(offer).to_contain_text("相似度")
     grid.shot("11-intake-duplicate-offered")
     before = live_server.case_count()
-    offer.locator("button.merge-dupe").click()
-    expect(grid.page.locator(".flash-ok").last).to_contain_text(f"合并到案件 {first}")
+    offer.locator("button.merge-dupe").click()  # a grid worker may not merge: the reviewer decides
+    expect(grid.page.locator(".flash-ok").last).to_contain_text(f"已标记为案件 {first} 的疑似重复件")
     second = grid.case_no_from_url()
     assert second != first and live_server.case_count() == before + 1
-    expect(grid.page.locator(".badge.status-merged").first).to_be_visible()
-    grid.shot("12-case-merged")
-    grid.page.click(f"a:text('{first}')")
+    expect(grid.page.locator(".badge.status-pending_review").first).to_be_visible()
+
+    rev = open_browser()
+    rev.login("reviewer")
+    flagged = rev.page.locator(f"tr[data-row]:has(a:text('{second}')) [data-possible-duplicate]")
+    expect(flagged).to_be_visible()
+    rev.goto(f"/review/{second}")
+    expect(rev.page.locator("#possible-duplicate")).to_contain_text(first)
+    expect(rev.page.locator("#into")).to_have_value(first)
+    rev.shot("12-review-possible-duplicate")
+    rev.page.click("#merge button[type=submit]")
+    expect(rev.page.locator(".flash-ok").last).to_contain_text("已合并")
+    grid.goto(f"/cases/{first}")
     expect(grid.page.locator("#citizens")).to_have_text("2 人")
     assert not grid.errors, grid.errors
+    assert not rev.errors, rev.errors
 
 
 def test_phone_width_and_role_navigation(open_browser, live_server) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,8 +135,9 @@ def _drive_lifecycle(api: ApiEnv, rec: Recorder) -> dict[str, str]:
     post("dept_housing", f"/api/v1/cases/{a}/transition", {"to": "resolved", "result": f"已疏通 {PII}"})
     post("grid1", f"/api/v1/cases/{a}/feedback", {"satisfaction": 4, "comment": f"满意 {PII}"})
     form = {
-        "api_key": api.tokens["operator"], "service_code": "城乡建设", "description": f"路灯坏了一个月，{PII}",
-        "address_string": f"河西街道{MOBILE}", "first_name": f"三{MOBILE}", "last_name": "张", "phone": MOBILE,
+        "api_key": api.tokens["operator"], "service_code": "城乡建设",
+        "description": f"路灯坏了一个月，{PII}", "address_string": f"河西街道{MOBILE}",
+        "first_name": f"三{MOBILE}", "last_name": "张", "phone": MOBILE,
     }  # fmt: skip
     e = _ok(rec, "open311", api.client.post("/open311/v2/requests.json", data=form), 201)[0][
         "service_request_id"
@@ -146,8 +148,10 @@ def _drive_lifecycle(api: ApiEnv, rec: Recorder) -> dict[str, str]:
 def _fill(path: str, case_nos: list[str]) -> list[str]:
     """Concrete URLs for a route path (every case, every list kind, a few filters)."""
     values = {
-        "{case_no}": case_nos, "{service_request_id}": case_nos, "{kind}": ["problems", "assignments", "completions"],
-        "{service_code}": ["城乡建设"], "{token}": case_nos[:1], "{job_id}": ["no-such-job"], "{user_id}": ["1"],
+        "{case_no}": case_nos, "{service_request_id}": case_nos,
+        "{kind}": ["problems", "assignments", "completions"],
+        "{service_code}": ["城乡建设"], "{token}": case_nos[:1], "{job_id}": ["no-such-job"],
+        "{user_id}": ["1"],
     }  # fmt: skip
     urls = [path]
     for name, options in values.items():
@@ -161,8 +165,8 @@ def _fill(path: str, case_nos: list[str]) -> list[str]:
 
 
 def test_no_unmasked_pii_in_any_response_page_export_metric_or_log(api_env: ApiEnv, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="sqlalchemy")  # (sets the handler's level too: first)
     caplog.set_level(logging.INFO)
-    caplog.set_level(logging.WARNING, logger="sqlalchemy")
     rec = Recorder()
     cases = _drive_lifecycle(api_env, rec)
     numbers = list(cases.values())
@@ -197,7 +201,8 @@ def test_no_unmasked_pii_in_any_response_page_export_metric_or_log(api_env: ApiE
 @pytest.mark.parametrize("role", ["operator", "reviewer", "admin"])
 def test_case_json_masks_name_address_and_handling_text(api_env: ApiEnv, role: str) -> None:
     body = {
-        "text": f"楼道灯坏了两个星期，晚上很黑，{PII}。", "reporter_name": "张三丰", "address": f"新华村{MOBILE}",
+        "text": f"楼道灯坏了两个星期，晚上很黑，{PII}。", "reporter_name": "张三丰",
+        "address": f"新华村{MOBILE}",
     }  # fmt: skip
     no = api_env.post("operator", "/api/v1/cases", json=body).json()["case_no"]
     case = api_env.get(role, f"/api/v1/cases/{no}").json()
@@ -205,3 +210,18 @@ def test_case_json_masks_name_address_and_handling_text(api_env: ApiEnv, role: s
     assert ID_NO not in case["text"] and "110105***********X" in case["text"]
     created = case["history"][0]["after"] or {}
     assert not LEAK_RE.search(str(created)) and "张三丰" not in str(created)
+
+
+def test_hot_issue_reports_mask_titles_cut_from_raw_file_text(tmp_path) -> None:
+    from triage.batch.hot import write_hot_issues
+    from triage.hot_issues import HotIssue
+
+    issue = HotIssue(
+        rank=1, title=f"=噪音扰民{MOBILE}", representative_id="7", size=2, record_ids=["7", "8"], heat=2.0,
+        keywords=["噪音", ID_NO],
+    )  # fmt: skip
+    out = write_hot_issues([issue], csv_path=tmp_path / "hot.csv", html_path=tmp_path / "hot.html")
+    for path in out.values():
+        text = Path(path).read_text(encoding="utf-8-sig")
+        assert "噪音扰民139****5678" in text and not LEAK_RE.search(text)
+    assert "'=噪音扰民" in (tmp_path / "hot.csv").read_text(encoding="utf-8-sig")  # and never a formula

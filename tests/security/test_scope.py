@@ -94,6 +94,8 @@ def test_grid_worker_duplicate_becomes_a_link_the_reviewer_decides(api, web) -> 
     child, parent = _case(api, second), _case(api, first)
     assert child["status"] == "pending_review" and child["possible_duplicate_of"] == first
     assert parent["citizens"] == 1  # nothing counted before the reviewer decides
+    page = web["grid1"].get(f"/cases/{second}").text
+    assert 'id="possible-duplicate"' in page and f'href="/cases/{first}"' in page
 
     rev = web["reviewer"]
     queue = rev.get("/review").text
@@ -142,6 +144,13 @@ def test_duplicate_suggestions_only_name_visible_cases(api, web) -> None:
     listed = api.get("grid1", "/api/v1/cases", params={"limit": 200}).json()["items"]
     assert all(theirs not in [d["case_no"] for d in c["duplicate_candidates"]] for c in listed)
     assert theirs in [d["case_no"] for d in _case(api, mine["case_no"])["duplicate_candidates"]]
+    # the case page and Open311's status notes
+    assert theirs not in web["grid1"].get(f"/cases/{mine['case_no']}").text
+    assert theirs in web["reviewer"].get(f"/cases/{mine['case_no']}").text
+    notes = api.get("grid1", f"/open311/v2/requests/{mine['case_no']}.json").json()[0]["status_notes"]
+    assert theirs not in (notes or "")
+    notes = api.get("operator", f"/open311/v2/requests/{mine['case_no']}.json").json()[0]["status_notes"]
+    assert theirs in notes
 
 
 # -- finding 8: one visibility rule for lists and detail -------------------------------------------

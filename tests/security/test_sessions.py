@@ -111,7 +111,9 @@ class Clock:
 def test_idle_timeout_and_last_seen_written_once_a_minute(store_db) -> None:
     clock = Clock()
     uid = _user(store_db, "idle_user")
-    store = SessionStore(store_db, SessionPolicy(max_age=timedelta(hours=12), idle=timedelta(minutes=30)), clock)
+    store = SessionStore(
+        store_db, SessionPolicy(max_age=timedelta(hours=12), idle=timedelta(minutes=30)), clock
+    )
     sid = store.open(uid, "198.51.100.1")
 
     def last_seen() -> datetime:
@@ -161,7 +163,10 @@ def test_cookie_flags(tmp_path, store_triager, https_only: bool) -> None:
     from api.testing import running_app
 
     with running_app(
-        f"sqlite:///{tmp_path / 'flags.db'}", store_triager, session_https_only=https_only, session_secret=SECRET
+        f"sqlite:///{tmp_path / 'flags.db'}",
+        store_triager,
+        session_https_only=https_only,
+        session_secret=SECRET,
     ) as env:
         from fastapi.testclient import TestClient
 
@@ -170,9 +175,33 @@ def test_cookie_flags(tmp_path, store_triager, https_only: bool) -> None:
         browser = WebUser(env.app, None)
         browser.client = client
         browser.refresh_csrf()
-        r = client.post("/login", data={"username": "admin", "password": "pw-admin", "csrf_token": browser.csrf})
+        r = client.post(
+            "/login", data={"username": "admin", "password": "pw-admin", "csrf_token": browser.csrf}
+        )
         assert r.status_code == 303
         cookie = r.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=lax" in cookie
         assert ("secure" in cookie) is https_only
         assert f"max-age={12 * 3600}" in cookie
+
+
+def test_changing_ones_own_password_ends_the_other_sessions(api: ApiEnv) -> None:
+    _user(api.app.state.db, "sess_self")
+    here, elsewhere = WebUser(api.app, None), WebUser(api.app, None)
+    for browser in (here, elsewhere):
+        assert browser.login("sess_self", PASSWORD).status_code == 303
+    page = here.get("/account/password")
+    assert page.status_code == 200 and 'href="/account/password"' in page.text
+    r = here.post(
+        "/account/password", {"current": "wrong-password", "password": "x" * 12, "password2": "x" * 12}
+    )
+    assert r.status_code == 422 and "当前密码不正确" in r.text
+    r = here.post("/account/password", {"current": PASSWORD, "password": "short", "password2": "short"})
+    assert r.status_code == 422 and "至少需要 10 个字符" in r.text
+    assert here.post("/account/password", {"current": PASSWORD}, csrf=False).status_code == 403
+    new = "a-better-password-2026"
+    r = here.post("/account/password", {"current": PASSWORD, "password": new, "password2": new})
+    assert r.status_code == 303 and "密码已修改" in here.follow(r).text
+    assert here.get("/review").status_code == 200  # this browser stays logged in
+    assert elsewhere.get("/review").status_code == 303  # the other one is logged out
+    assert elsewhere.login("sess_self", new).status_code == 303

@@ -220,8 +220,8 @@ def import_cmd(
         Path | None,
         typer.Option(
             "--errors",
-            help="Bad rows CSV (default: <job id>.import-errors.csv here). An existing file is never "
-            "overwritten, except by --resume of the job that wrote it.",
+            help="Bad rows CSV, replaced if it exists (default: a new <job id>.import-errors.csv in the "
+            "working directory, so no earlier report is overwritten).",
         ),
     ] = None,
     dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Mark near-duplicates.")] = True,

@@ -4,11 +4,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from triage.batch.charts import bar_chart, render
 from triage.hot_issues import HotIssue, HotRecord
+from triage.masking import mask_pii, mask_terms
 from triage.tabular import TabularReader, TabularWriter, cell_text, join_text, parse_datetime
 
 CSV_COLUMNS = [
@@ -99,6 +101,8 @@ def write_hot_issues(
     growth_days: int = 7,
 ) -> dict[str, str]:
     outputs: dict[str, str] = {}
+    # Titles and keywords are cut from the records' text (raw when read from a file): shown masked.
+    issues = [replace(h, title=mask_pii(h.title), keywords=mask_terms(h.keywords)) for h in issues]
     if csv_path is not None:
         with TabularWriter(csv_path, CSV_COLUMNS, encoding="utf-8-sig") as out:
             for h in issues:

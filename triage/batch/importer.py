@@ -30,12 +30,12 @@ from triage.batch.tables import CaseImport
 from triage.batch.worker import model_version, spec_of, suggest_chunk, warm
 from triage.config import get_settings
 from triage.errors import InputError
-from triage.intake import accept_text, clean_text, mask_pii, normalize_text
+from triage.intake import accept_text, clean_text, mask_pii
 from triage.store.db import Database
+from triage.store.dupindex import model_text as normalized_copy
 from triage.store.lifecycle import record
 from triage.store.models import PRIORITY_RANK, Case, CaseStatus, Source, utcnow
 from triage.store.numbers import LOCAL_TZ, allocate, local_day
-from triage.store.service import triage_text
 from triage.tabular import Record, TabularReader, TabularWriter, cell_text, join_text, parse_datetime
 
 ERROR_COLUMNS = ["row", "line", "id", "error_code", "reason"]
@@ -81,7 +81,9 @@ class ImportOptions:
     triager_factory: str | None = None  # "module:callable" instead of Triager.load (custom pipelines)
     job_id: str | None = None
     actor: str = "import"
-    errors: Path | None = None  # default: <output_dir>/<job id>.import-errors.csv (never an existing file)
+    # Bad rows CSV. Default: <output_dir>/<job id>.import-errors.csv, a new file per job (the same one
+    # on resume), so no earlier report is ever replaced; a path given here is the caller's choice.
+    errors: Path | None = None
     output_dir: Path | None = None  # where the job's own files go; None: the working directory
     dedup: bool = True
     input_format: str | None = None
@@ -132,7 +134,7 @@ def _prepare(rec: Record, opts: ImportOptions, source_name: str) -> _Item:
             field="title",
         )
     body = accept_text(join_text(v, opts.text_cols), ooxml=True)
-    model_text = triage_text(normalize_text(title or "") or None, normalize_text(body))
+    model_text = normalized_copy(title, body)
     text_hash = hashlib.sha256(model_text.encode()).hexdigest()
     ext = cell_text(v.get(opts.id_col)) if opts.id_col else ""
     ref = f"{source_name}:{ext}" if ext else f"{source_name}:sha256:{text_hash[:32]}"
@@ -159,12 +161,6 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
     db = opts.database or Database(opts.database_url)
     db.ensure_schema()
     source_name = opts.source_name or opts.input.stem
-    if opts.errors is not None and opts.errors.exists() and not opts.resume:
-        raise InputError(
-            f"{opts.errors} already exists and is not overwritten; choose another errors file",
-            code="output_exists",
-            field="errors",
-        )
     spec = spec_of(opts)
     wanted = [*opts.text_cols] + [
         c for c in (opts.title_col, opts.id_col, opts.time_col, opts.label_col) if c

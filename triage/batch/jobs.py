@@ -208,7 +208,7 @@ def confined_file(base: Path, name: str, *, field: str = "input") -> Path:
     except (OSError, RuntimeError):  # missing, name too long, symlink loop …
         found = False
     if not found:
-        raise InputError("no importable file of that name in the import directory", code="input_not_found",
+        raise InputError("no importable file of that name in the import directory", code="bad_input_file",
                          field=field)  # fmt: skip
     return real
 

@@ -37,9 +37,10 @@ def index_text(title: str | None, text: str) -> str:
     return f"{title}\n{text}" if title else text
 
 
-def _entry(title: str | None, text: str) -> str:
-    """The duplicate index holds the model's normalised copy, as the pipeline's queries are."""
-    return normalize_text(index_text(title, text))
+def model_text(title: str | None, text: str) -> str:
+    """The model's copy of a stored case: title and text each normalised, then joined — what the
+    store itself held before it kept the typed text, so the engine reads exactly what it read."""
+    return index_text(normalize_text(title or "") or None, normalize_text(text))
 
 
 class IndexMixin:
@@ -84,7 +85,7 @@ class IndexMixin:
                     .where(Case.status.in_(_OPEN), Case.created_at >= self._window_start())
                     .order_by(Case.id)
                 ).all()
-            items = [(no, _entry(title, text), at) for no, title, text, at in rows]
+            items = [(no, model_text(title, text), at) for no, title, text, at in rows]
             index = stage.index
             if hasattr(index, "clear"):
                 index.clear()
@@ -133,7 +134,7 @@ class IndexMixin:
             keep = [r for r in rows if r.status in _OPEN and r.created_at >= window]
             kept = {r.case_no for r in keep}
             new = [r for r in keep if r.case_no not in index]
-            add = [(r.case_no, _entry(r.title, r.text), r.created_at) for r in new]
+            add = [(r.case_no, model_text(r.title, r.text), r.created_at) for r in new]
             drop = [r.case_no for r in rows if r.case_no not in kept and r.case_no in index]
             if add:
                 index.add_many(add)
@@ -148,7 +149,7 @@ class IndexMixin:
             return
         with self._lock:
             self.duplicate_index.add_many(
-                [(c.case_no, _entry(c.title, c.text), c.created_at) for c in cases]
+                [(c.case_no, model_text(c.title, c.text), c.created_at) for c in cases]
             )
 
     def _index_remove(self: CaseService, case_no: str) -> None:

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from triage.store.db import Database
@@ -246,6 +247,9 @@ def compare(db: Database, profile: str, version: str | None = None) -> dict[str,
             .join(ShadowSuggestion, col(ShadowSuggestion.case_id) == col(Case.id))
             .where(ShadowSuggestion.model_id == row.id, col(Case.reviewed_at).is_not(None))
         ).all()
+        shadowed = session.exec(
+            select(sa.func.count()).select_from(ShadowSuggestion).where(ShadowSuggestion.model_id == row.id)
+        ).one()
     decided = [(c, s) for c, s in pairs if c.category or c.department_code]
     cat = [(c, s) for c, s in decided if c.category]
     d = [(c, s) for c, s in decided if c.department_code]
@@ -256,7 +260,7 @@ def compare(db: Database, profile: str, version: str | None = None) -> dict[str,
         "since": row.shadow_since.isoformat() if row.shadow_since else None,
         "live_versions": live_versions,
         "n": len(decided),
-        "shadowed": len(pairs),
+        "shadowed": int(shadowed),  # cases the candidate suggested for, reviewed or not
         "agreement": {
             "category": _share([c.suggested_category == s.category for c, s in decided]),
             "department": _share([c.suggested_department_code == s.department_code for c, s in decided]),

@@ -36,7 +36,7 @@ from triage.store import queue as q
 from triage.store.autodispatch import AutoDispatchPolicy
 from triage.store.catalog import DEFAULT_DEADLINE_HOURS, Catalog
 from triage.store.db import Database
-from triage.store.dupindex import IndexMixin
+from triage.store.dupindex import IndexMixin, model_text
 from triage.store.dupindex import index_text as triage_text
 from triage.store.errors import (
     CaseNotFoundError,
@@ -283,7 +283,7 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
         if valid:
             self.sync_duplicate_index()  # see other workers' new cases as duplicate candidates
         limit = self.triager.max_text_chars  # title + text may pass it: the model reads the start
-        results = self.triager.triage_many([triage_text(p["title"], p["text"])[:limit] for p in valid])
+        results = self.triager.triage_many([model_text(p["title"], p["text"])[:limit] for p in valid])
         now = self.clock()
         cases = [self._new_case(p, r, now) for p, r in zip(valid, results, strict=True)]  # type: ignore[arg-type]
         return prepared, cases

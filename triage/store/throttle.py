@@ -4,8 +4,9 @@ Three counters see each attempt: the client address (one address guessing many a
 (account, address) pair (one address guessing one account) and the account across all addresses
 (distributed guessing). Delays double per failure once a counter passes its free allowance.
 An attacker elsewhere can therefore not lock the real user out: the pair and address counters
-only slow the attacker's own address, and the per-account counter has a much higher allowance,
-a short cap, and is skipped by a pair that has logged in successfully before.
+only slow the attacker's own address, and the per-account counter has a much higher allowance
+and a short cap. A pair that has logged in successfully before (within ``trusted``) answers only
+to its own counter, so a user behind the same NAT or proxy as the attacker keeps logging in.
 
 An attempt is counted *before* the password is checked (and given back on success), inside a
 write transaction that locks the rows, so parallel guesses cannot all slip past the same check.
@@ -73,9 +74,11 @@ def address_key(address: str | None) -> str:
         ip = ipaddress.ip_address(text)
     except ValueError:
         return text[:64] or "unknown"
-    if ip.version == 6 and ip.ipv4_mapped is None:
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip.ipv4_mapped or ip)
+    return str(ip)
 
 
 def _digest(*parts: str) -> str:
@@ -121,7 +124,9 @@ class LoginThrottle:
                     row.failures, row.next_allowed_at = 0, None
             pair = rows[PAIR]
             trusted = pair.last_success_at is not None and pair.last_success_at > now - policy.trusted
-            considered = [rows[PAIR], rows[ADDRESS]] + ([] if trusted else [rows[ACCOUNT]])
+            # A pair that logged in before answers only to its own counter: spraying from the same
+            # address (a shared NAT or proxy) or guessing from elsewhere does not delay it.
+            considered = [pair] if trusted else [pair, rows[ADDRESS], rows[ACCOUNT]]
             waits = [(r.next_allowed_at - now).total_seconds() for r in considered if r.next_allowed_at]
             wait = max([0.0, *waits])
             if wait <= 0:
