@@ -1,7 +1,8 @@
 """The error contract: every 4xx/5xx body is ``{"error": {"code", "message", "field"?}}``.
 
 Handlers here turn every exception (HTTP, validation, :class:`TriageError`, anything else)
-into that shape, and :class:`BodySizeLimitMiddleware` answers oversized bodies with 413
+into that shape; :class:`CatchAllMiddleware` answers unexpected ones without dropping the
+keep-alive connection, and :class:`BodySizeLimitMiddleware` answers oversized bodies with 413
 before the framework reads them, whether or not the client sent a Content-Length.
 """
 

@@ -126,6 +126,9 @@ class SuggestionOut(BaseModel):
     model_category: str | None
     model_version: str | None
     confidence: float
+    department_confidence: float | None = Field(
+        default=None, description="The department suggestion's probability (compared with auto-dispatch)."
+    )
     needs_review: bool
     top_k: list[dict[str, Any]]
     explanation: list[str]

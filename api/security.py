@@ -75,9 +75,13 @@ def check_password_policy(password: str, min_length: int) -> None:
         )
 
 
+def _utf8(password: str) -> bytes:
+    return password.encode("utf-8", "surrogatepass")  # a lone surrogate (CLI argument) is no crash
+
+
 def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, maxmem=SCRYPT_MAXMEM, **SCRYPT)
+    digest = hashlib.scrypt(_utf8(password), salt=salt, maxmem=SCRYPT_MAXMEM, **SCRYPT)
     return f"scrypt${SCRYPT['n']}${SCRYPT['r']}${SCRYPT['p']}${salt.hex()}${digest.hex()}"
 
 
@@ -91,7 +95,7 @@ def needs_rehash(stored: str | None) -> bool:
 
 def dummy_verify(password: str) -> bool:
     """The cost of one real check, for names that have no password to check; always False."""
-    hashlib.scrypt(password.encode(), salt=_DUMMY_SALT, maxmem=SCRYPT_MAXMEM, **SCRYPT)
+    hashlib.scrypt(_utf8(password), salt=_DUMMY_SALT, maxmem=SCRYPT_MAXMEM, **SCRYPT)
     return False
 
 
@@ -103,7 +107,7 @@ def verify_password(password: str, stored: str | None) -> bool:
         if scheme != "scrypt":
             return dummy_verify(password)
         got = hashlib.scrypt(
-            password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), maxmem=SCRYPT_MAXMEM
+            _utf8(password), salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), maxmem=SCRYPT_MAXMEM
         )
     except (ValueError, TypeError):
         return dummy_verify(password)

@@ -43,6 +43,7 @@ def suggestion_of(case: Case) -> SuggestionOut:
         model_category=case.model_category,
         model_version=case.model_version,
         confidence=case.confidence,
+        department_confidence=case.department_confidence,
         needs_review=case.needs_review,
         top_k=case.top_k or [],
         explanation=mask_terms(case.explanation),  # rows triaged before terms were masked at the source

@@ -232,7 +232,7 @@ def test_reviewer_sees_threshold_and_standing(profiles: Path, tmp_path: Path, mo
         assert "自动派单" in page and "部门置信度 ≥ 30.0%" in page and "已自动派单" in page
         assert "覆盖 70% 的案件" in page
         review = text_of(reviewer.get(f"/review/{again['case_no']}").text)
-        assert "高于阈值但需人工审核" in review and "部门置信度 ≥ 30.0%" in review
+        assert "高于阈值但需人工审核：有疑似重复件" in review and "部门置信度 ≥ 30.0%" in review
 
 
 def test_routing_written_from_history(tmp_path: Path) -> None:
@@ -276,3 +276,44 @@ def test_routing_written_from_history(tmp_path: Path) -> None:
     assert router.deadline_for("城乡建设") == 120 and router.department(code).name == "龙华区城管局"
     again = CliRunner().invoke(app, args)
     assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_shipped_haikou_profile_routing() -> None:
+    """The Haikou profile's routing file loads with every unit's level derived from its name."""
+    prof = resolve("haikou")
+    assert prof.routing_path == (PROJECT_ROOT / "models" / "haikou" / "routing.toml").resolve()
+    router = Router.load(prof.routing_path)
+    levels = {d.name: d.level for d in router.departments()}
+    assert levels["龙华区城管局"] == levels["美兰区城管局"] == "区"
+    assert levels["市公安局交通警察支队"] == "市" and levels["龙华区金贸街道办"] == "街道"
+    assert not {"其他单位", "省级单位", "除海口外的市县"} & set(levels)  # catch-alls are no departments
+    assert router.department(department_code("龙华区城管局")).name == "龙华区城管局"
+
+
+def test_batch_and_cli_follow_the_profile_setting(profiles: Path, tmp_path: Path) -> None:
+    """`TRIAGE_PROFILE` alone switches `triage classify` and `triage batch classify`."""
+    import csv
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TRIAGE_PROFILE="city", TRIAGE_PROFILES_DIR=str(profiles))
+    env.pop("TRIAGE_MODEL_PATH", None)
+    env.pop("TRIAGE_ROUTING_PATH", None)
+    cli = [sys.executable, "-c", "from triage.cli import main; main()"]
+    text = MESSAGES["美兰区城管局"][0]
+    one = subprocess.run([*cli, "classify", text], env=env, capture_output=True, text=True, timeout=300)
+    assert one.returncode == 0, one.stderr
+    assert json.loads(one.stdout)["department"] == "美兰区城管局"
+    source, out = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text(f"text\n{text}\n{MESSAGES['市公安局交通警察支队'][2]}\n", encoding="utf-8")
+    args = ["batch", "classify", "-i", str(source), "--output", str(out), "--text-col", "text"]
+    batch = subprocess.run([*cli, *args], env=env, capture_output=True, text=True, timeout=300)
+    assert batch.returncode == 0, batch.stderr
+    with out.open(encoding="utf-8-sig") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["department"], r["level"]) for r in rows] == [
+        ("美兰区城管局", "市"),
+        ("市公安局交通警察支队", "市"),
+    ]

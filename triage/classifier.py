@@ -334,13 +334,14 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
     def _features(self, X) -> sp.csr_matrix:
         """Features of X, reused when ``explain`` follows ``predict_proba`` on the same batch.
 
-        The batch counts as the same when it is the same list holding the same token lists with
-        the same lengths (so a caller that refills one list object still gets fresh features).
+        The batch counts as the same when it holds the same token list objects with the same
+        lengths, whatever list holds them (the route stage rebuilds the list; a caller that refills
+        its token lists with other tokens of other lengths still gets fresh features).
         One batch is kept per estimator; concurrent callers at worst recompute.
         """
-        key = (id(X), tuple(map(id, X)), tuple(map(len, X)))
+        key = (tuple(map(id, X)), tuple(map(len, X)))
         last = getattr(self, "_last", None)
-        if last is not None and last[0] is X and last[1] == key:
+        if last is not None and last[1] == key:  # last[0] keeps those token lists (and ids) alive
             return last[2]
         features = self.transform(X)
         self._last = (X, key, features)

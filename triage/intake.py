@@ -113,6 +113,13 @@ def accept_text(
     ``Settings.max_text_chars``) once cleaned, and empty (whitespace, control characters or
     markup only). Text without Chinese is accepted: the model abstains on it.
     """
+    return read_text(text, field=field, max_chars=max_chars, ooxml=ooxml)[0]
+
+
+def read_text(
+    text: str | bytes | None, *, field: str = "text", max_chars: int | None = None, ooxml: bool = False
+) -> tuple[str, str]:
+    """:func:`accept_text`, returning both forms at once: (stored form, model's normalised copy)."""
     max_chars = get_settings().max_text_chars if max_chars is None else max_chars
     if text is None:
         raise InputError(f"{field} is required", code="missing_text", field=field)
@@ -132,11 +139,12 @@ def accept_text(
     stored = clean_text(text, ooxml=ooxml)
     if len(stored) > max_chars:
         raise _too_long(len(stored), max_chars, field)
-    if not normalize_text(stored):
+    model = normalize_text(stored)
+    if not model:
         raise InputError(f"{field} is empty or only whitespace", code="empty_text", field=field)
-    return stored
+    return stored, model
 
 
 def prepare_text(text: str | bytes | None, *, field: str = "text", max_chars: int | None = None) -> str:
     """Validate like :func:`accept_text`; return the model's normalised copy (for the engine)."""
-    return normalize_text(accept_text(text, field=field, max_chars=max_chars))
+    return read_text(text, field=field, max_chars=max_chars)[1]

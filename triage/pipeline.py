@@ -21,7 +21,7 @@ from triage.config import Settings, get_settings
 from triage.dedup import DuplicateIndex
 from triage.department_model import DepartmentModel
 from triage.errors import InputError
-from triage.intake import accept_text, has_chinese, normalize_text
+from triage.intake import has_chinese, read_text
 from triage.masking import mask_pii, mask_terms
 from triage.model_io import ModelBundle, load_bundle
 from triage.result import CategoryScore, TriageResult
@@ -262,8 +262,8 @@ class Triager:
 
     # -- running ------------------------------------------------------------------------
     def _new_result(self, text: str | bytes, field: str) -> TriageResult:
-        stored = accept_text(text, field=field, max_chars=self.max_text_chars)
-        result = TriageResult(text=normalize_text(stored), masked_text=mask_pii(stored))
+        stored, clean = read_text(text, field=field, max_chars=self.max_text_chars)
+        result = TriageResult(text=clean, masked_text=mask_pii(stored))
         if not has_chinese(result.text):  # a foreign caller, an emoji-only forward: a human routes it
             result.route_reason = dict(ABSTAIN_NO_CHINESE)
         return result

@@ -74,13 +74,14 @@ def allowed_actions(user: Principal, case: Case) -> list[str]:
 
 def case_context(service: CaseService, case: Case, user: Principal) -> dict[str, Any]:
     now = service.clock()
+    decided = case.reviewed_at or case.dispatched_at  # a reviewer's decision or an automatic dispatch
     decision = [
         ("分类", case.suggested_category, case.category),
         ("子类", case.suggested_subcategory, case.subcategory),
         ("部门", case.suggested_department, case.department),
         ("层级", case.suggested_level, case.level),
-        ("优先级", case.suggested_priority, case.priority if case.reviewed_at else None),
-        ("时限（小时）", case.suggested_deadline_hours, case.deadline_hours if case.reviewed_at else None),
+        ("优先级", case.suggested_priority, case.priority if decided else None),
+        ("时限（小时）", case.suggested_deadline_hours, case.deadline_hours if decided else None),
     ]
     # Only duplicates the user may open are named (api.access, as the API and the intake form).
     candidates = [d for d in case.duplicate_candidates or [] if d.get("case_no") != case.case_no]

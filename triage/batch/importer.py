@@ -30,9 +30,9 @@ from triage.batch.tables import CaseImport
 from triage.batch.worker import model_version, spec_of, suggest_chunk, warm
 from triage.config import get_settings
 from triage.errors import InputError
-from triage.intake import accept_text, clean_text, mask_pii
+from triage.intake import clean_text, mask_pii, normalize_text, read_text
 from triage.store.db import Database
-from triage.store.dupindex import model_text as normalized_copy
+from triage.store.dupindex import index_text
 from triage.store.lifecycle import record
 from triage.store.models import PRIORITY_RANK, Case, CaseStatus, Source, utcnow
 from triage.store.numbers import LOCAL_TZ, allocate, local_day
@@ -133,8 +133,8 @@ def _prepare(rec: Record, opts: ImportOptions, source_name: str) -> _Item:
             code="too_long",
             field="title",
         )
-    body = accept_text(join_text(v, opts.text_cols), ooxml=True)
-    model_text = normalized_copy(title, body)
+    body, model_body = read_text(join_text(v, opts.text_cols), ooxml=True)
+    model_text = index_text(normalize_text(title or "") or None, model_body)  # = dupindex.model_text
     text_hash = hashlib.sha256(model_text.encode()).hexdigest()
     ext = cell_text(v.get(opts.id_col)) if opts.id_col else ""
     ref = f"{source_name}:{ext}" if ext else f"{source_name}:sha256:{text_hash[:32]}"

@@ -75,6 +75,7 @@ class AutoDispatchPolicy:
             if choice and choice.feasible and confidence is not None
             else None,
             "auto_dispatched": case.dispatched_by == AUTO_DISPATCHER,
+            "blocker": self.blocker(case) if case.status == CaseStatus.PENDING_REVIEW else None,
         }
 
     def apply(self, session: Session, case: Case, now: datetime) -> bool:

@@ -39,7 +39,7 @@ def bundle_record(path: str | Path) -> dict[str, Any]:
     bundle = load_bundle(path)
     meta = bundle.metadata
     training = meta.get("training_data") if isinstance(meta.get("training_data"), dict) else {}
-    metrics = dict(meta.get("metrics") or {})
+    metrics = {k: _summary(v) for k, v in (meta.get("metrics") or {}).items()}
     if meta.get("auto_dispatch"):
         metrics["auto_dispatch"] = meta["auto_dispatch"]
     return {
@@ -47,6 +47,14 @@ def bundle_record(path: str | Path) -> dict[str, Any]:
         "metrics": metrics,
         "data_fingerprint": meta.get("data_fingerprint") or training.get("sha256"),
     }
+
+
+_BULKY = frozenset({"per_class", "confusion_matrix", "labels"})  # in the model card, not the registry
+
+
+def _summary(block: Any) -> Any:
+    """A metrics block without per-class tables and matrices."""
+    return {k: v for k, v in block.items() if k not in _BULKY} if isinstance(block, dict) else block
 
 
 def _find(session: Session, profile: str, version: str) -> ModelVersion:

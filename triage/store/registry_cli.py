@@ -70,13 +70,12 @@ def _headline(metrics: dict) -> str:
     parts = []
     for key in ("holdout", "eval", "test"):
         block = metrics.get(key)
-        if isinstance(block, dict):
-            if "macro_f1" in block:
-                parts.append(f"{key} F1 {block['macro_f1']:.3f}")
-            dept = block.get("department")
-            if isinstance(dept, dict) and "accuracy" in dept:
-                parts.append(f"dept {dept['accuracy']:.3f}")
+        if isinstance(block, dict) and "macro_f1" in block:
+            parts.append(f"{key} F1 {block['macro_f1']:.3f}")
             break
+    dept = metrics.get("department_holdout")
+    if isinstance(dept, dict) and "accuracy" in dept:
+        parts.append(f"dept {dept['accuracy']:.3f}")
     auto = metrics.get("auto_dispatch")
     if isinstance(auto, dict) and "coverage" in auto:
         parts.append(f"auto {auto['coverage']:.2f}@{auto.get('threshold', 0):.2f}")

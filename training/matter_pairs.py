@@ -1,0 +1,387 @@
+"""Labelled "same matter" pairs from real messages, the scorer fitted on them, and its benchmark.
+
+    python -m training.matter_pairs [--data ../shared/data] [--out models/matter] [--seed 5]
+                                    [--pairs-out FILE] [--show N] [--json]
+
+Nothing from the data is committed: pairs are built here at run time, and ``--pairs-out`` writes
+them only as ``(file, row id, row id, label, kind)`` references. Labels come from rules that do
+*not* use the matcher's own features (no jieba, no place extractor), checked by reading samples
+(``--show``); see docs/bench/dedup.md for the method and what the reading found.
+
+TipDM (``messages.csv`` + ``replies.csv``; user ids and dates): the *subject* of a pair is the
+longest common substring of the two titles (anonymised ``A市A3区`` codes removed). It names a
+place when it is ≥ 4 characters and contains a place suffix (路/小区/村/广场 …). A title's
+*problems* are the classes of :data:`PROBLEMS` whose keywords it contains.
+
+* ``same``: different users, a common place subject, a common problem class, ≤ 60 days apart;
+* ``place_other_problem``: a common place subject, problem classes both known and disjoint;
+* ``problem_other_place``: a common problem class, both titles naming a place, no common
+  substring of ≥ 3 characters, ≤ 60 days apart;
+* ``months_apart``: like ``same`` but ≥ 180 days apart (a recurrence is a new matter).
+
+Haikou (``workorders.csv``, GB18030; no caller ids — each work order is one call): ``same`` when
+the normalised 诉求地址 (≥ 6 characters) and the deepest 行业分类 agree within 15 days;
+``place_other_problem`` when the address agrees and 行业分类1级 differs; ``problem_other_place``
+when 行业分类3级 agrees and the 镇街 differs, within 15 days.
+
+Pairs are split by subject (place / address) into a fitting half and a test half, so test places
+were never seen while fitting. The scorer is scikit-learn ``LogisticRegression`` on
+:data:`triage.matter_score.FEATURES`; the default threshold is the lowest one whose precision on
+the fitting half is ≥ 0.92. Test figures are end to end: the later message of a pair is looked up
+in a :class:`~triage.matter_index.MatterIndex` holding every message (90-day window, k = 10) and
+the pair counts as found when the other one comes back.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import random
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from difflib import SequenceMatcher
+from itertools import combinations
+from pathlib import Path
+
+import numpy as np
+
+from triage.config import PROJECT_ROOT
+from triage.matter_index import MatterIndex
+from triage.matter_score import FEATURES, MatterScorer
+from triage.tabular import parse_datetime
+
+DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
+DEFAULT_OUT = PROJECT_ROOT / "models" / "matter"
+PROBLEMS = {
+    "噪音": "噪音 噪声 扰民 吵 广场舞 音响",
+    "油烟": "油烟 烧烤",
+    "停车": "停车 车位 车库",
+    "物业": "物业 业委会 物管",
+    "拆迁": "拆迁 征收 征地 安置 补偿",
+    "施工": "施工 工地 搅拌站 渣土",
+    "排水": "排水 污水 积水 下水道 化粪池 粪",
+    "垃圾": "垃圾 环境卫生 脏乱",
+    "入学": "入学 学位 招生 择校 学区",
+    "交通": "红绿灯 公交 交通 堵车 拥堵 斑马线",
+    "产权": "房产证 产权证 不动产 办证 过户",
+    "欠薪": "工资 欠薪 拖欠 社保 公积金",
+    "销售": "捆绑 车位销售 售楼 开发商 延期交房 交房",
+    "电梯": "电梯",
+    "供水": "停水 供水 自来水 水压",
+    "供电": "停电 供电 电压",
+    "违建": "违建 违章 违法建筑 乱搭",
+    "污染": "污染 异味 臭 粉尘",
+    "道路": "道路 修路 路面 坑洼 路灯",
+    "医疗": "医院 医保 看病",
+}
+_PROBLEM_WORDS = {cls: words.split() for cls, words in PROBLEMS.items()}
+PLACE_SUFFIX = re.compile(r"(小区|社区|花园|花苑|家园|公寓|新村|广场|市场|大厦|学校|小学|中学|医院|公园|路|街|巷|村|桥|苑|城|府|湾|园|镇)")
+_ANON = re.compile(r"[A-Z]\d*[市区县]|西地省|海南省|海口市|龙华区|美兰区|琼山区|秀英区|^关于|的问题$|问题$")
+# Parts of a title that name no particular place: a shared subject must have >= 3 characters left.
+GENERIC = re.compile(
+    r"小区|社区|附近|门口|周边|对面|旁边|路口|路段|公交车?|线路|街道|物业|业主|居民|村民|学校|医院|公园|市场|"
+    r"广场|项目|开发商|公司|问题|反映|投诉|咨询|请求|建议|希望|关于|[0-9一二三四五六七八九十]+|期|栋|号|路|街|巷|村|组"
+)
+_CUT = re.compile(r"[\s\W_]+")
+
+
+@dataclass(slots=True)
+class Doc:
+    ref: tuple[str, str]  # (file, row id)
+    text: str
+    title: str
+    user: str
+    time: datetime | None
+    subject: str  # the title or address the rules compare
+    problems: frozenset[str]
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+def problems_of(title: str) -> frozenset[str]:
+    return frozenset(cls for cls, words in _PROBLEM_WORDS.items() if any(w in title for w in words))
+
+
+def _deepest(levels: list[str]) -> frozenset[str]:
+    deep = next((x for x in reversed(levels) if x), "")
+    return frozenset({f"hk:{deep}"}) if deep and deep != "其他" else frozenset()
+
+
+def _clean_title(title: str) -> str:
+    return _CUT.sub("", _ANON.sub("", title))
+
+
+def load_docs(data: Path) -> list[Doc]:
+    docs: list[Doc] = []
+    for name in ("messages.csv", "replies.csv"):
+        with open(data / "tipdm2020" / name, encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                title = row["title"].strip()
+                docs.append(
+                    Doc((f"tipdm2020/{name}", row["id"]), f"{title}\n{row['body'].strip()}", title,
+                        row["user"], parse_datetime(row["time"]), _clean_title(title), problems_of(title))
+                )
+    with open(data / "haikou12345" / "workorders.csv", encoding="gb18030", newline="") as f:
+        for row in csv.DictReader(f):
+            title = row["工单标题"].strip()
+            fields = {k: row[k].strip() for k in ("诉求地址", "村居", "镇街", "辖区") if row[k].strip()}
+            levels = [row[f"行业分类{i}级"].strip() for i in range(1, 5)]
+            fields["_levels"] = "|".join(levels)
+            docs.append(
+                Doc(("haikou12345/workorders.csv", row["工单编号"]), f"{title}\n{row['诉求内容'].strip()}", title,
+                    row["工单编号"], parse_datetime(row["工单发起时间"]), _clean_title(title),
+                    problems_of(title) | _deepest(levels), fields)
+            )
+    return docs
+
+
+def _days(a: Doc, b: Doc) -> float:
+    if a.time is None or b.time is None:
+        return float("nan")
+    return abs((a.time - b.time).total_seconds()) / 86400.0
+
+
+def _common(a: str, b: str) -> str:
+    m = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return a[m.a : m.a + m.size]
+
+
+def label_tipdm(docs: list[Doc], rng: random.Random) -> list[tuple[int, int, int, str, str]]:
+    """(i, j, label, kind, subject) by the title rules; candidates share a title 4-gram or a problem class."""
+    idx = list(range(len(docs)))
+    grams: dict[str, list[int]] = defaultdict(list)
+    for i in idx:
+        s = docs[i].subject
+        for g in {s[k : k + 4] for k in range(len(s) - 3)}:
+            grams[g].append(i)
+    near = {(a, b) for ids in grams.values() if len(ids) <= 40 for a, b in combinations(sorted(ids), 2)}
+    out = []
+    for a, b in near:
+        da, db = docs[a], docs[b]
+        if da.text == db.text:
+            continue
+        sub = _common(da.subject, db.subject)
+        if len(sub) < 4 or not PLACE_SUFFIX.search(sub) or len(GENERIC.sub("", sub)) < 3:
+            continue
+        days = _days(da, db)
+        common = da.problems & db.problems
+        same_window = 15 if da.ref[0].startswith("haikou") else 60
+        if common and da.user != db.user and days <= same_window:
+            out.append((a, b, 1, "same", sub))
+        elif common and days >= 180:
+            out.append((a, b, 0, "months_apart", sub))
+        elif da.problems and db.problems and not common:
+            out.append((a, b, 0, "place_other_problem", sub))
+    by_problem: dict[str, list[int]] = defaultdict(list)
+    for i in idx:
+        if docs[i].ref[0].startswith("tipdm") and PLACE_SUFFIX.search(docs[i].subject):
+            for p in docs[i].problems:
+                by_problem[p].append(i)
+    for p, ids in by_problem.items():
+        for _ in range(min(60, len(ids) * 2)):
+            a, b = rng.sample(ids, 2) if len(ids) > 1 else (ids[0], ids[0])
+            if a == b or _days(docs[a], docs[b]) > 60:
+                continue
+            if len(_common(docs[a].subject, docs[b].subject)) < 3:
+                out.append((min(a, b), max(a, b), 0, "problem_other_place", f"{p}:{min(a, b)}"))
+    return out
+
+
+def label_haikou(docs: list[Doc], rng: random.Random) -> list[tuple[int, int, int, str, str]]:
+    """Haikou hard negatives: the same 行业分类3级 in another 镇街 within 15 days (the title rules
+    of :func:`label_tipdm` give the Haikou positives and same-place negatives)."""
+    by_cat: dict[str, list[int]] = defaultdict(list)
+    for i, d in enumerate(docs):
+        if d.ref[0].startswith("haikou"):
+            level3 = d.fields["_levels"].split("|")[2]
+            if level3 and level3 != "其他":
+                by_cat[level3].append(i)
+    out = []
+    for cat, ids in by_cat.items():
+        for _ in range(min(20, len(ids))):
+            a, b = rng.sample(ids, 2) if len(ids) > 1 else (ids[0], ids[0])
+            fa, fb = docs[a].fields, docs[b].fields
+            if a != b and fa.get("镇街") and fb.get("镇街") and fa["镇街"] != fb["镇街"] and _days(docs[a], docs[b]) <= 15:
+                out.append((min(a, b), max(a, b), 0, "problem_other_place", f"{cat}:{min(a, b)}"))
+    return out
+
+
+def _fold(subject: str) -> int:
+    return int(hashlib.sha1(subject.encode()).hexdigest()[:8], 16) % 2
+
+
+def build(data: Path, seed: int) -> tuple[list[Doc], list[tuple[int, int, int, str, str]]]:
+    rng = random.Random(seed)
+    docs = load_docs(data)
+    pairs = label_tipdm(docs, rng) + label_haikou(docs, rng)
+    seen, out = set(), []
+    for p in sorted(pairs, key=lambda p: (p[0], p[1], -p[2])):
+        if (p[0], p[1]) not in seen:
+            seen.add((p[0], p[1]))
+            out.append(p)
+    return docs, out
+
+
+def _annotate(docs: list[Doc]) -> list[dict]:
+    """Category and tokens from the shipped pipeline (what the duplicate stage sees in service)."""
+    from triage.pipeline import Triager
+
+    triager = Triager.load()
+    triager.remove_stage("duplicates")
+    results = triager.triage_many([d.text for d in docs], skip_invalid=True)
+    metas = []
+    for d, r in zip(docs, results, strict=True):
+        ok = not isinstance(r, Exception)
+        metas.append({
+            "tokens": r.tokens if ok else [],
+            "category": (r.category or None) if ok else None,
+            "fields": [v for k, v in d.fields.items() if not k.startswith("_")],
+        })
+    return metas
+
+
+def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
+    docs, pairs = build(data, seed)
+    metas = _annotate(docs)
+    index = MatterIndex(threshold=0.5, window_days=90)
+    mdocs = [index.doc(d.text, m) for d, m in zip(docs, metas, strict=True)]
+    ids = [f"{d.ref[0]}#{d.ref[1]}#{i}" for i, d in enumerate(docs)]
+    index.add_many((ids[i], d.text, d.time, {"tokens": md.tokens, "places": md.places, "category": md.category})
+                   for i, (d, md) in enumerate(zip(docs, mdocs, strict=True)))
+    X, y, fold, kinds, later = [], [], [], [], []
+    for a, b, label, kind, subject in pairs:
+        if (docs[a].time or datetime.min) < (docs[b].time or datetime.min):
+            a, b = b, a  # look the later one up
+        X.append(index.pair_features(mdocs[a], ids[b], now=docs[a].time))
+        y.append(label)
+        fold.append(_fold(subject.split(":")[0]))
+        kinds.append(kind)
+        later.append((a, b))
+    X, y, fold = np.array(X), np.array(y), np.array(fold)
+    from sklearn.linear_model import LogisticRegression
+
+    fit = fold == 0
+    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(X[fit], y[fit])
+    scorer = MatterScorer(model.coef_[0].astype(float), float(model.intercept_[0]), f"matter-{seed}")
+    p_fit = scorer.predict(X[fit])
+    threshold = _threshold(p_fit, y[fit], 0.92)
+    index.scorer, index.threshold = scorer, threshold
+    test = np.flatnonzero(~fit)
+    found = np.zeros(len(y), dtype=bool)
+    for j in test:
+        a, b = later[j]
+        got = index.query(docs[a].text, now=docs[a].time, k=10, exclude=ids[a], meta={
+            "tokens": mdocs[a].tokens, "places": mdocs[a].places, "category": mdocs[a].category})
+        found[j] = any(c.case_id == ids[b] for c in got)
+    report = _report(y, fold, kinds, found, scorer.predict(X), threshold, len(docs))
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        scorer.save(out_dir / "scorer.json", threshold=round(threshold, 4), benchmark=report)
+        _pr_curve(scorer.predict(X[~fit]), y[~fit], threshold, out_dir / "pr_curve.png")
+    if show:
+        _show(docs, pairs, show, seed)
+    return report
+
+
+def _threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
+    for t in np.round(np.arange(0.2, 0.96, 0.01), 2):
+        pred = p >= t
+        if pred.sum() and (y[pred] == 1).mean() >= precision:
+            return float(t)
+    return 0.95
+
+
+def _pr(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    tp = int((pred & (y == 1)).sum())
+    return (tp / max(1, int(pred.sum()))), (tp / max(1, int((y == 1).sum())))
+
+
+def _report(y, fold, kinds, found, p, threshold, n_docs) -> dict:
+    test = fold == 1
+    kinds = np.array(kinds)
+    e2e_p, e2e_r = _pr(found[test], y[test])
+    pair_p, pair_r = _pr(p[test] >= threshold, y[test])
+    fit_p, fit_r = _pr(p[~test] >= threshold, y[~test])
+    by_kind = {k: {"pairs": int((test & (kinds == k)).sum()),
+                   "returned": int((found & test & (kinds == k)).sum())} for k in sorted(set(kinds.tolist()))}
+    return {
+        "documents": n_docs, "pairs": int(len(y)), "positives": int(y.sum()),
+        "test_pairs": int(test.sum()), "test_positives": int(y[test].sum()), "threshold": threshold,
+        "test_end_to_end": {"precision": round(e2e_p, 4), "recall": round(e2e_r, 4)},
+        "test_scorer_only": {"precision": round(pair_p, 4), "recall": round(pair_r, 4)},
+        "fit_scorer_only": {"precision": round(fit_p, 4), "recall": round(fit_r, 4)},
+        "test_by_kind": by_kind,
+    }
+
+
+def _pr_curve(p: np.ndarray, y: np.ndarray, threshold: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve
+
+    prec, rec, thr = precision_recall_curve(y, p)
+    fig, ax = plt.subplots(figsize=(5, 4), dpi=100)
+    ax.plot(rec, prec, label="same-matter scorer (test half)")
+    at = np.searchsorted(thr, threshold)
+    if at < len(thr):
+        ax.scatter([rec[at]], [prec[at]], color="red", zorder=3, label=f"default threshold {threshold:.2f}")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _show(docs, pairs, n, seed) -> None:
+    rng = random.Random(seed)
+    by_kind = defaultdict(list)
+    for p in pairs:
+        by_kind[(p[3], docs[p[0]].ref[0][:6])].append(p)
+    for key, ps in sorted(by_kind.items()):
+        print(f"== {key} ({len(ps)})")
+        for a, b, _, _, sub in rng.sample(ps, min(n, len(ps))):
+            print(f"  [{sub}] {docs[a].title[:40]} || {docs[b].title[:40]}")
+
+
+def write_pairs(docs: list[Doc], pairs, path: Path) -> None:
+    """References only: (file, row id, file, row id, label, kind) — no text from the data."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file_a", "id_a", "file_b", "id_b", "label", "kind"])
+        for a, b, label, kind, _ in pairs:
+            w.writerow([*docs[a].ref, *docs[b].ref, label, kind])
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--pairs-out", type=Path)
+    ap.add_argument("--show", type=int, default=0, help="print N sample pairs of each kind")
+    ap.add_argument("--labels-only", action="store_true", help="build and show pairs, fit nothing")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    if args.labels_only or args.pairs_out:
+        docs, pairs = build(args.data, args.seed)
+        if args.pairs_out:
+            write_pairs(docs, pairs, args.pairs_out)
+        if args.labels_only:
+            _show(docs, pairs, args.show or 5, args.seed)
+            return 0
+    report = run(args.data, args.seed, args.out, args.show)
+    print(json.dumps(report, ensure_ascii=False, indent=None if args.json else 2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""The "same matter" scorer: a small logistic model over pair features, and the reason it gives.
+
+Features of a (new message, indexed case) pair, all computed by :class:`triage.matter_index.MatterIndex`:
+
+* ``word``   — cosine of the two tf-idf vectors over jieba content tokens (each case keeps its top terms)
+* ``place``  — 1 if both name the same fine place (road, estate, building …), else 0
+* ``place_len`` — characters of that place / 8, capped at 1 (南门广场 is more specific than 北门)
+* ``area``   — 1 if they share only a district or town
+* ``problem`` — idf-weighted share of the query's non-place key terms the case also has
+* ``category`` — 1 same category, 0 different, 0.5 when either is unknown
+* ``days``   — log(1 + |days between them|)
+* ``copy``   — max(0, word − 0.8) · 5: lets near-copies pass whatever their place or category
+
+The weights are fitted with scikit-learn's ``LogisticRegression`` on the labelled pairs built by
+``python -m training.matter_pairs`` and shipped as ``models/matter/scorer.json`` (see the card next to it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from triage.config import PROJECT_ROOT
+
+FEATURES = ("word", "place", "place_len", "area", "problem", "category", "days", "copy")
+DEFAULT_SCORER_PATH = PROJECT_ROOT / "models" / "matter" / "scorer.json"
+
+
+def copy_feature(word: np.ndarray) -> np.ndarray:
+    return np.maximum(0.0, word - 0.8) * 5.0
+
+
+@dataclass(slots=True)
+class MatterScorer:
+    """p(same matter | features) = sigmoid(features · coef + intercept)."""
+
+    coef: np.ndarray
+    intercept: float
+    version: str = "unfitted"
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> MatterScorer:
+        path = Path(path) if path else DEFAULT_SCORER_PATH
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if list(data["features"]) != list(FEATURES):
+            raise ValueError(f"{path}: features {data['features']} do not match {list(FEATURES)}")
+        return cls(np.asarray(data["coef"], dtype=np.float64), float(data["intercept"]), str(data["version"]))
+
+    @classmethod
+    def default(cls) -> MatterScorer:
+        """The shipped scorer, or hand-set weights when it is missing (a fresh checkout before fitting)."""
+        if DEFAULT_SCORER_PATH.exists():
+            return cls.load(DEFAULT_SCORER_PATH)
+        return cls(np.array([6.0, 2.0, 1.0, 0.3, 3.0, 1.0, -0.8, 3.0]), -5.0, "hand-set")
+
+    def save(self, path: str | Path, **card: object) -> None:
+        data = {
+            "features": list(FEATURES),
+            "coef": [round(float(c), 6) for c in self.coef],
+            "intercept": round(float(self.intercept), 6),
+            "version": self.version,
+            **card,
+        }
+        Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        z = np.asarray(features, dtype=np.float64) @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def days_phrase(days: float) -> str:
+    if days != days:  # NaN: undated
+        return ""
+    d = int(round(abs(days)))
+    if d == 0:
+        return "当天"
+    return f"{d} 天前" if days >= 0 else f"{d} 天后"
+
+
+def reason_text(
+    *,
+    place: str | None,
+    area: str | None,
+    terms: list[str],
+    category: str | None,
+    word: float,
+    days: float,
+) -> str:
+    """Why a case is offered as the same matter, in the reviewer's words."""
+    parts = []
+    if place:
+        parts.append(f"同一地点：{place}")
+    elif area:
+        parts.append(f"同一区域：{area}")
+    if terms:
+        parts.append("同类问题：" + "、".join(terms))
+    elif category:
+        parts.append(f"同类问题：{category}")
+    if word >= 0.8:
+        parts.append(f"内容高度相似（{word:.0%}）")
+    elif word >= 0.3 and not parts:
+        parts.append(f"用词相近（{word:.0%}）")
+    when = days_phrase(days)
+    if when:
+        parts.append(when)
+    return "；".join(parts)
