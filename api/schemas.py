@@ -65,6 +65,7 @@ class RouteOptionOut(BaseModel):
 class DuplicateOut(BaseModel):
     case_id: str
     score: float
+    reason: str = Field(default="", description="Why the same matter: 同一地点：南门广场；同类问题：噪音；3 天前")
 
 
 class TriageResponse(BaseModel):
@@ -139,6 +140,7 @@ class SuggestionOut(BaseModel):
 class DuplicateCandidateOut(BaseModel):
     case_no: str
     score: float
+    reason: str = ""  # empty for candidates stored before the same-matter matcher
 
 
 class LeaseOut(BaseModel):

@@ -174,7 +174,7 @@ def suggestion_payload(r: TriageResult) -> dict[str, Any]:
         "priority": r.priority,
         "route_reason": mask_strings(r.route_reason),
         "route_alternatives": [_route_option(o) for o in r.route_alternatives],
-        "duplicates": [{"case_id": d.case_id, "score": d.score} for d in r.duplicates],
+        "duplicates": [{"case_id": d.case_id, "score": d.score, "reason": d.reason} for d in r.duplicates],
         "model_version": r.model_version,
         "masked_text": r.masked_text,
     }

@@ -10,6 +10,7 @@ Per call, in-process (no HTTP), over a fresh database with the test users:
 * ``token_memory_only``: the dictionary hit the old cache served for 10 s without asking the
   database (why a disabled user kept working): the floor, for comparison;
 * ``session_resolve``: ``SessionStore.resolve`` for a page request (session joined with user, grids);
+* ``session_before``: what a page request cost before server-side sessions (user by id, grids);
 * ``reference_select1``: ``SELECT 1`` through a fresh ORM session: the cost of any query at all.
 
 Ratios are to ``reference_select1`` in the same run. Password hashing (scrypt N=2^14, r=8, p=5)
@@ -41,7 +42,7 @@ def bench_backend(url: str, samples: int) -> dict:
     from triage.store.catalog import Catalog
     from triage.store.db import Database
     from triage.store.registry import sync_departments
-    from triage.store.sessions import SessionStore
+    from triage.store.sessions import SessionStore, active_user
 
     db = Database(url)
     db.upgrade()
@@ -70,6 +71,7 @@ def bench_backend(url: str, samples: int) -> dict:
         "token_uncached": uncached,
         "token_memory_only": lambda: memory.get(hash_token(token)),
         "session_resolve": lambda: store.resolve(sid),
+        "session_before": lambda: active_user(db, uid),  # what a page cost before: user by id + grids
         "reference_select1": select1,
     }
     for fn in runs.values():  # warm up connections and statement caches

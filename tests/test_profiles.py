@@ -206,6 +206,7 @@ def test_api_switches_profile_by_setting(backend: str, profiles: Path, tmp_path:
             case = client.post("/api/v1/cases", json={"text": text}, headers=auth)
             assert case.status_code == 201, case.text
             assert case.json()["suggestion"]["department"] == "市公安局交通警察支队"
+            assert 0 < case.json()["suggestion"]["department_confidence"] <= 1
 
 
 def test_reviewer_sees_threshold_and_standing(profiles: Path, tmp_path: Path, monkeypatch) -> None:

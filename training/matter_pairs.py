@@ -27,7 +27,8 @@ when 行业分类3级 agrees and the 镇街 differs, within 15 days.
 Pairs are split by subject (place / address) into a fitting half and a test half, so test places
 were never seen while fitting. The scorer is scikit-learn ``LogisticRegression`` on
 :data:`triage.matter_score.FEATURES`; the default threshold is the lowest one whose precision on
-the fitting half is ≥ 0.92. Test figures are end to end: the later message of a pair is looked up
+the fitting half is ≥ 0.92, or the best-F1 one when no threshold reaches that. Test figures are
+end to end: the later message of a pair is looked up
 in a :class:`~triage.matter_index.MatterIndex` holding every message (90-day window, k = 10) and
 the pair counts as found when the other one comes back.
 """
@@ -52,7 +53,7 @@ import numpy as np
 
 from triage.config import PROJECT_ROOT
 from triage.matter_index import MatterIndex
-from triage.matter_score import FEATURES, MatterScorer
+from triage.matter_score import MatterScorer
 from triage.tabular import parse_datetime
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -80,7 +81,9 @@ PROBLEMS = {
     "医疗": "医院 医保 看病",
 }
 _PROBLEM_WORDS = {cls: words.split() for cls, words in PROBLEMS.items()}
-PLACE_SUFFIX = re.compile(r"(小区|社区|花园|花苑|家园|公寓|新村|广场|市场|大厦|学校|小学|中学|医院|公园|路|街|巷|村|桥|苑|城|府|湾|园|镇)")
+PLACE_SUFFIX = re.compile(
+    r"(小区|社区|花园|花苑|家园|公寓|新村|广场|市场|大厦|学校|小学|中学|医院|公园|路|街|巷|村|桥|苑|城|府|湾|园|镇)"
+)
 _ANON = re.compile(r"[A-Z]\d*[市区县]|西地省|海南省|海口市|龙华区|美兰区|琼山区|秀英区|^关于|的问题$|问题$")
 # Parts of a title that name no particular place: a shared subject must have >= 3 characters left.
 GENERIC = re.compile(
@@ -122,8 +125,15 @@ def load_docs(data: Path) -> list[Doc]:
             for row in csv.DictReader(f):
                 title = row["title"].strip()
                 docs.append(
-                    Doc((f"tipdm2020/{name}", row["id"]), f"{title}\n{row['body'].strip()}", title,
-                        row["user"], parse_datetime(row["time"]), _clean_title(title), problems_of(title))
+                    Doc(
+                        (f"tipdm2020/{name}", row["id"]),
+                        f"{title}\n{row['body'].strip()}",
+                        title,
+                        row["user"],
+                        parse_datetime(row["time"]),
+                        _clean_title(title),
+                        problems_of(title),
+                    )
                 )
     with open(data / "haikou12345" / "workorders.csv", encoding="gb18030", newline="") as f:
         for row in csv.DictReader(f):
@@ -132,9 +142,16 @@ def load_docs(data: Path) -> list[Doc]:
             levels = [row[f"行业分类{i}级"].strip() for i in range(1, 5)]
             fields["_levels"] = "|".join(levels)
             docs.append(
-                Doc(("haikou12345/workorders.csv", row["工单编号"]), f"{title}\n{row['诉求内容'].strip()}", title,
-                    row["工单编号"], parse_datetime(row["工单发起时间"]), _clean_title(title),
-                    problems_of(title) | _deepest(levels), fields)
+                Doc(
+                    ("haikou12345/workorders.csv", row["工单编号"]),
+                    f"{title}\n{row['诉求内容'].strip()}",
+                    title,
+                    row["工单编号"],
+                    parse_datetime(row["工单发起时间"]),
+                    _clean_title(title),
+                    problems_of(title) | _deepest(levels),
+                    fields,
+                )
             )
     return docs
 
@@ -205,7 +222,13 @@ def label_haikou(docs: list[Doc], rng: random.Random) -> list[tuple[int, int, in
         for _ in range(min(20, len(ids))):
             a, b = rng.sample(ids, 2) if len(ids) > 1 else (ids[0], ids[0])
             fa, fb = docs[a].fields, docs[b].fields
-            if a != b and fa.get("镇街") and fb.get("镇街") and fa["镇街"] != fb["镇街"] and _days(docs[a], docs[b]) <= 15:
+            if (
+                a != b
+                and fa.get("镇街")
+                and fb.get("镇街")
+                and fa["镇街"] != fb["镇街"]
+                and _days(docs[a], docs[b]) <= 15
+            ):
                 out.append((min(a, b), max(a, b), 0, "problem_other_place", f"{cat}:{min(a, b)}"))
     return out
 
@@ -236,11 +259,13 @@ def _annotate(docs: list[Doc]) -> list[dict]:
     metas = []
     for d, r in zip(docs, results, strict=True):
         ok = not isinstance(r, Exception)
-        metas.append({
-            "tokens": r.tokens if ok else [],
-            "category": (r.category or None) if ok else None,
-            "fields": [v for k, v in d.fields.items() if not k.startswith("_")],
-        })
+        metas.append(
+            {
+                "tokens": r.tokens if ok else [],
+                "category": (r.category or None) if ok else None,
+                "fields": [v for k, v in d.fields.items() if not k.startswith("_")],
+            }
+        )
     return metas
 
 
@@ -250,8 +275,10 @@ def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
     index = MatterIndex(threshold=0.5, window_days=90)
     mdocs = [index.doc(d.text, m) for d, m in zip(docs, metas, strict=True)]
     ids = [f"{d.ref[0]}#{d.ref[1]}#{i}" for i, d in enumerate(docs)]
-    index.add_many((ids[i], d.text, d.time, {"tokens": md.tokens, "places": md.places, "category": md.category})
-                   for i, (d, md) in enumerate(zip(docs, mdocs, strict=True)))
+    index.add_many(
+        (ids[i], d.text, d.time, {"tokens": md.tokens, "places": md.places, "category": md.category})
+        for i, (d, md) in enumerate(zip(docs, mdocs, strict=True))
+    )
     X, y, fold, kinds, later = [], [], [], [], []
     for a, b, label, kind, subject in pairs:
         if (docs[a].time or datetime.min) < (docs[b].time or datetime.min):
@@ -274,8 +301,13 @@ def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
     found = np.zeros(len(y), dtype=bool)
     for j in test:
         a, b = later[j]
-        got = index.query(docs[a].text, now=docs[a].time, k=10, exclude=ids[a], meta={
-            "tokens": mdocs[a].tokens, "places": mdocs[a].places, "category": mdocs[a].category})
+        got = index.query(
+            docs[a].text,
+            now=docs[a].time,
+            k=10,
+            exclude=ids[a],
+            meta={"tokens": mdocs[a].tokens, "places": mdocs[a].places, "category": mdocs[a].category},
+        )
         found[j] = any(c.case_id == ids[b] for c in got)
     report = _report(y, fold, kinds, found, scorer.predict(X), threshold, len(docs))
     if out_dir is not None:
@@ -288,11 +320,14 @@ def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
 
 
 def _threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:
-    for t in np.round(np.arange(0.2, 0.96, 0.01), 2):
+    """The lowest threshold reaching ``precision`` on the fitting half, else the one with the best F1."""
+    grid = np.round(np.arange(0.2, 0.96, 0.01), 2)
+    for t in grid:
         pred = p >= t
         if pred.sum() and (y[pred] == 1).mean() >= precision:
             return float(t)
-    return 0.95
+    f1 = [2 * pr * rc / (pr + rc) if pr + rc else 0.0 for pr, rc in (_pr(p >= t, y) for t in grid)]
+    return float(grid[int(np.argmax(f1))])
 
 
 def _pr(pred: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -306,11 +341,17 @@ def _report(y, fold, kinds, found, p, threshold, n_docs) -> dict:
     e2e_p, e2e_r = _pr(found[test], y[test])
     pair_p, pair_r = _pr(p[test] >= threshold, y[test])
     fit_p, fit_r = _pr(p[~test] >= threshold, y[~test])
-    by_kind = {k: {"pairs": int((test & (kinds == k)).sum()),
-                   "returned": int((found & test & (kinds == k)).sum())} for k in sorted(set(kinds.tolist()))}
+    by_kind = {
+        k: {"pairs": int((test & (kinds == k)).sum()), "returned": int((found & test & (kinds == k)).sum())}
+        for k in sorted(set(kinds.tolist()))
+    }
     return {
-        "documents": n_docs, "pairs": int(len(y)), "positives": int(y.sum()),
-        "test_pairs": int(test.sum()), "test_positives": int(y[test].sum()), "threshold": threshold,
+        "documents": n_docs,
+        "pairs": int(len(y)),
+        "positives": int(y.sum()),
+        "test_pairs": int(test.sum()),
+        "test_positives": int(y[test].sum()),
+        "threshold": threshold,
         "test_end_to_end": {"precision": round(e2e_p, 4), "recall": round(e2e_r, 4)},
         "test_scorer_only": {"precision": round(pair_p, 4), "recall": round(pair_r, 4)},
         "fit_scorer_only": {"precision": round(fit_p, 4), "recall": round(fit_r, 4)},

@@ -111,14 +111,14 @@ class DuplicateIndex:
         """Index one case; re-adding an existing id replaces it."""
         self.add_many([(case_id, text, created_at)])
 
-    def add_many(self, items: Iterable[tuple[str, str, datetime | None]]) -> None:
+    def add_many(self, items: Iterable[Sequence]) -> None:
         """Index many cases; signatures are computed in vectorised batches of ``ADD_BATCH``.
 
         The lock is taken per batch, so queries keep being answered during a bulk load. A
         malformed item raises; the batches before it stay indexed.
         """
         batch: dict[str, tuple[str, float]] = {}
-        for case_id, text, created_at in items:
+        for case_id, text, created_at, *_meta in items:  # a 4th item (matter metadata) is not read
             if not isinstance(case_id, str) or not case_id:
                 raise ValueError(f"case_id must be a non-empty string, got {case_id!r}")
             if not isinstance(text, str):

@@ -283,7 +283,9 @@ class DepartmentModel:
             top = [(str(self.classes_[j]), round(float(row[j]), 4)) for j in order]
             best_family = str(self.head_.classes_[int(np.argmax(fam_row))])
             unit = top[0][0]
-            parts = [f"历史工单中相似诉求多由「{best_family.replace(DISTRICT_FAMILY, '各区')}」处置"]
+            family_p = float(np.max(fam_row))
+            named = best_family.replace(DISTRICT_FAMILY, "各区")
+            parts = [f"历史工单中相似诉求多由「{named}」处置（模型概率{family_p:.0%}）"]
             if best_family.startswith(DISTRICT_FAMILY):
                 if district and unit.find(district) >= 0:
                     parts.append(f"辖区为{district}（{why}），故选「{unit}」")

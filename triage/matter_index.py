@@ -201,7 +201,9 @@ class MatterIndex:
 
     # -- writes ---------------------------------------------------------------------------
 
-    def add(self, case_id: str, text: str, created_at: datetime | None = None, meta: Mapping | None = None) -> None:
+    def add(
+        self, case_id: str, text: str, created_at: datetime | None = None, meta: Mapping | None = None
+    ) -> None:
         self.add_many([(case_id, text, created_at, meta)])
 
     def add_many(self, items: Iterable[Sequence[Any]]) -> None:
@@ -359,12 +361,17 @@ class MatterIndex:
         keep = np.flatnonzero(scores >= self.threshold - 1e-9)
         ids = self._ids
         order = sorted(keep.tolist(), key=lambda j: (-scores[j], ids[slots[j]]))[:k]
-        return [DuplicateCandidate(ids[slots[j]], round(float(scores[j]), 4), self._reason(detail, j)) for j in order]
+        return [
+            DuplicateCandidate(ids[slots[j]], round(float(scores[j]), 4), self._reason(detail, j))
+            for j in order
+        ]
 
     def _live(self, slots: np.ndarray) -> np.ndarray:
         return self._terms[slots, 0] != _NONE  # a removed slot has no terms
 
-    def _candidates(self, q_terms: np.ndarray, q_tf: np.ndarray, q_places: list[int], extra: list[str]) -> np.ndarray:
+    def _candidates(
+        self, q_terms: np.ndarray, q_tf: np.ndarray, q_places: list[int], extra: list[str]
+    ) -> np.ndarray:
         cap = self.postings_cap
         parts, weights = [], []
         if len(q_terms):
@@ -401,7 +408,10 @@ class MatterIndex:
         q_norm = math.sqrt(float((q_w**2).sum())) or 1.0
         names = doc.places.fine + doc.places.areas
         # place words and single characters are not "the problem"
-        is_place_term = np.array([len(w) < 2 or any(w in p for p in names) for w in (self._words[i] for i in qi.tolist())], dtype=bool)
+        is_place_term = np.array(
+            [len(w) < 2 or any(w in p for p in names) for w in (self._words[i] for i in qi.tolist())],
+            dtype=bool,
+        )
         d_terms = self._terms[slots].astype(np.int64)
         valid = d_terms != int(_NONE)
         safe = np.where(valid, d_terms, 0)
@@ -416,7 +426,9 @@ class MatterIndex:
         word = (qw_at * d_w).sum(axis=1) / (q_norm * d_norm)
         q_idf = self._idf(qi) if len(qi) else np.empty(0)
         problem_mask = ~is_place_term[order][pos] if len(sq) else np.zeros_like(valid)
-        shared_problem = np.where(match & problem_mask, q_idf[order][pos] if len(sq) else 0.0, 0.0).sum(axis=1)
+        shared_problem = np.where(match & problem_mask, q_idf[order][pos] if len(sq) else 0.0, 0.0).sum(
+            axis=1
+        )
         total_problem = float(q_idf[~is_place_term].sum()) if len(qi) else 0.0
         problem = shared_problem / total_problem if total_problem > 0 else np.zeros(n)
         d_places = self._places[slots]
@@ -425,7 +437,9 @@ class MatterIndex:
             hit = (d_places == p).any(axis=1) & (place_hit < 0)
             place_hit[hit] = p
         place = (place_hit >= 0).astype(float)
-        place_len = np.array([min(1.0, len(self._pnames[p]) / 8.0) if p >= 0 else 0.0 for p in place_hit.tolist()])
+        place_len = np.array(
+            [min(1.0, len(self._pnames[p]) / 8.0) if p >= 0 else 0.0 for p in place_hit.tolist()]
+        )
         d_area = self._area[slots]
         area = ((d_area >= 0) & (d_area == q_area) & (place == 0)).astype(float)
         q_cat = self._cat_id(doc.category, learn=False)
@@ -435,9 +449,14 @@ class MatterIndex:
         days = np.log1p(np.abs(np.nan_to_num(days_signed, nan=0.0)))
         feats = np.column_stack([word, place, place_len, area, problem, category, days, copy_feature(word)])
         detail = {
-            "word": word, "place": place_hit, "area": np.where(area > 0, d_area, -1), "days": days_signed,
-            "category": np.where(category == 1.0, q_cat, -1), "match": match & problem_mask,
-            "terms": safe, "idf": self._idf(safe),
+            "word": word,
+            "place": place_hit,
+            "area": np.where(area > 0, d_area, -1),
+            "days": days_signed,
+            "category": np.where(category == 1.0, q_cat, -1),
+            "match": match & problem_mask,
+            "terms": safe,
+            "idf": self._idf(safe),
         }
         return feats, detail
 
@@ -464,3 +483,16 @@ class MatterIndex:
             ref = time.time() if now is None else _epoch(now)
             feats, _ = self._features(doc, q_terms, q_tf, q_places, q_area, np.array([slot]), ref)
             return feats[0]
+
+
+def build_duplicate_index(settings: Any) -> MatterIndex | DuplicateIndex:
+    """The duplicate stage's index as configured: the same-matter matcher, or copies only."""
+    if settings.duplicate_matcher == "lexical":
+        return DuplicateIndex(
+            threshold=settings.duplicate_threshold, window_days=settings.duplicate_window_days
+        )
+    return MatterIndex(
+        threshold=settings.duplicate_threshold,
+        window_days=settings.duplicate_window_days,
+        lexical=settings.duplicate_lexical_source,
+    )

@@ -23,6 +23,7 @@ from triage.department_model import DepartmentModel
 from triage.errors import InputError
 from triage.intake import has_chinese, read_text
 from triage.masking import mask_pii, mask_terms
+from triage.matter_index import MatterIndex, build_duplicate_index
 from triage.model_io import ModelBundle, load_bundle
 from triage.result import CategoryScore, TriageResult
 from triage.routing import Router
@@ -186,7 +187,7 @@ class DuplicateStage:
 
     name = "duplicates"
 
-    def __init__(self, index: DuplicateIndex, *, k: int = 5) -> None:
+    def __init__(self, index: DuplicateIndex | MatterIndex, *, k: int = 5) -> None:
         self.index = index
         self.k = k
         self.now: datetime | None = None  # None: the index uses the current time
@@ -194,7 +195,12 @@ class DuplicateStage:
     def __call__(self, results: list[TriageResult]) -> None:
         if len(self.index) == 0:
             return
-        found = self.index.query_many([r.text for r in results], now=self.now, k=self.k)
+        texts = [r.text for r in results]
+        if isinstance(self.index, MatterIndex):  # reuse the tokens and category already computed
+            metas = [{"tokens": r.tokens, "category": r.category or None} for r in results]
+            found = self.index.query_many(texts, now=self.now, k=self.k, metas=metas)
+        else:
+            found = self.index.query_many(texts, now=self.now, k=self.k)
         for r, candidates in zip(results, found, strict=True):
             r.duplicates = candidates
 
@@ -219,9 +225,7 @@ class Triager:
         settings = settings or get_settings()
         bundle = load_bundle(Path(model_path) if model_path else settings.model_path)
         router = Router.load(Path(routing_path) if routing_path else settings.routing_path)
-        index = duplicate_index or DuplicateIndex(
-            threshold=settings.duplicate_threshold, window_days=settings.duplicate_window_days
-        )
+        index = duplicate_index or build_duplicate_index(settings)
         stages: list[Stage] = [
             TokenizeStage(),
             ClassifyStage(bundle, top_k=settings.top_k, review_threshold=settings.review_threshold),
@@ -251,7 +255,7 @@ class Triager:
         del self.stages[self.stage_names.index(name)]
 
     @property
-    def duplicate_index(self) -> DuplicateIndex:
+    def duplicate_index(self) -> DuplicateIndex | MatterIndex:
         stage = self.get_stage("duplicates")
         assert isinstance(stage, DuplicateStage)
         return stage.index

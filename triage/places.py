@@ -23,27 +23,211 @@ from jieba import posseg
 from triage.tokenizer import get_tokenizer
 
 # Longest first inside the alternation, so 小区 wins over 区 and 大道 over 道.
-FINE_SUFFIXES = (
-    "小区 社区 新村 花园 花苑 家园 公寓 山庄 大厦 大楼 广场 市场 商场 超市 中心 公园 学校 小学 中学 幼儿园 "
-    "大学 学院 医院 卫生院 车站 码头 大桥 大道 高速 工业园 产业园 园区 酒店 宾馆 银行 公司 工厂 厂 "
-    "楼盘 城 府 苑 庭 湾 路 街 巷 弄 桥 号 栋 村 组 站 园 里 坊 港"
-).split()
+FINE_SUFFIXES = [
+    "小区",
+    "社区",
+    "新村",
+    "花园",
+    "花苑",
+    "家园",
+    "公寓",
+    "山庄",
+    "大厦",
+    "大楼",
+    "广场",
+    "市场",
+    "商场",
+    "超市",
+    "中心",
+    "公园",
+    "学校",
+    "小学",
+    "中学",
+    "幼儿园",
+    "大学",
+    "学院",
+    "医院",
+    "卫生院",
+    "车站",
+    "码头",
+    "大桥",
+    "大道",
+    "高速",
+    "工业园",
+    "产业园",
+    "园区",
+    "酒店",
+    "宾馆",
+    "银行",
+    "公司",
+    "工厂",
+    "厂",
+    "楼盘",
+    "城",
+    "府",
+    "苑",
+    "庭",
+    "湾",
+    "路",
+    "街",
+    "巷",
+    "弄",
+    "桥",
+    "号",
+    "栋",
+    "村",
+    "组",
+    "站",
+    "园",
+    "里",
+    "坊",
+    "港",
+]
 AREA_SUFFIXES = ("街道", "镇", "乡", "区", "县", "市", "省")
 SUFFIXES = tuple(sorted(set(FINE_SUFFIXES) | set(AREA_SUFFIXES), key=len, reverse=True))
 _ANON = re.compile(r"^(?:[A-Z]\d*[市区县省]|[市区县省](?=[A-Z]))+")  # TipDM's anonymised 'A市A3区' prefixes
-_LEAD = re.compile(r"^(?:在|于|位于|地处|座落在|坐落在|是|的|和|与|及|对|向|从|到|至|我|我们|本人|市民|住在|家住)+")
-_ADMIN = re.compile(r"^.{1,6}?(?:省|市|区|县)(?=.{2,})")  # drop a leading admin level: 海口市龙华区xx路 → xx路
+_LEAD = re.compile(
+    r"^(?:在|于|位于|地处|座落在|坐落在|是|的|和|与|及|对|向|从|到|至|我|我们|本人|市民|住在|家住)+"
+)
+_ADMIN = re.compile(
+    r"^.{1,6}?(?:省|市|区|县)(?=.{2,})"
+)  # drop a leading admin level: 海口市龙华区xx路 → xx路
 POS_TAGS = frozenset({"ns", "nt"})  # nz (other proper nouns) tagged 福利, 美化 … as names
-_NOUN_FLAGS = ("n", "j", "x", "eng", "m")
+_STOP_FLAGS = ("p", "c", "u", "d", "x", "w", "y", "e", "o", "f", "q")
+_STOP_WORDS = frozenset(
+    [
+        "的",
+        "在",
+        "于",
+        "和",
+        "与",
+        "及",
+        "是",
+        "我",
+        "我们",
+        "你",
+        "他",
+        "她",
+        "它",
+        "了",
+        "对",
+        "向",
+        "从",
+        "到",
+        "把",
+        "被",
+        "就",
+        "都",
+        "也",
+        "还",
+        "很",
+        "有",
+        "无",
+        "该",
+        "这",
+        "那",
+        "其",
+        "个",
+    ]
+)
+_BOUNDARY = ("路", "街", "巷", "道", "区", "县", "市", "省", "镇", "乡", "号")  # a name never spans these
 
 
-def _NOUNISH(word_flag: tuple[str, str]) -> bool:  # noqa: N802 - reads as a predicate in the loop
-    word, flag = word_flag
-    return flag.startswith(_NOUN_FLAGS) and word.strip() != "" and re.fullmatch(r"[\u4e00-\u9fffA-Za-z0-9]+", word) is not None
+def _name_part(word: str, flag: str) -> bool:
+    """Whether ``word`` can be the front of a place name (single characters of split names can)."""
+    if (
+        word in _STOP_WORDS
+        or word.endswith(_BOUNDARY)
+        or not re.fullmatch(r"[\u4e00-\u9fffA-Za-z0-9]+", word)
+    ):
+        return False
+    if len(word) == 1:
+        return flag not in ("p", "c", "uj", "ul", "ug", "d", "x", "m")
+    return not flag.startswith(_STOP_FLAGS) and flag not in ("v", "vd", "r", "m")
+
+
 GENERIC = frozenset(
-    "小区 社区 村 组 路 街 道路 街道 马路 公路 广场 市场 学校 医院 公司 我市 本市 该市 全市 全区 城区 市区 "
-    "西地省 海南省 海口市 中国 国家 政府 市政府 区政府 小学 中学 公园 车站 大楼 号楼 楼 府 城 苑 园 里 站 厂 港 "
-    "门口 附近 周边 对面 旁边 楼下 家里 农村 城市 乡镇 县城 城乡 本村 该村 该小区 本小区 我们小区 整个小区".split()
+    [
+        "小区",
+        "社区",
+        "村",
+        "组",
+        "路",
+        "街",
+        "道路",
+        "街道",
+        "马路",
+        "公路",
+        "广场",
+        "市场",
+        "学校",
+        "医院",
+        "公司",
+        "我市",
+        "本市",
+        "该市",
+        "全市",
+        "全区",
+        "城区",
+        "市区",
+        "西地省",
+        "海南省",
+        "海口市",
+        "中国",
+        "国家",
+        "政府",
+        "市政府",
+        "区政府",
+        "小学",
+        "中学",
+        "公园",
+        "车站",
+        "大楼",
+        "号楼",
+        "楼",
+        "府",
+        "城",
+        "苑",
+        "园",
+        "里",
+        "站",
+        "厂",
+        "港",
+        "门口",
+        "附近",
+        "周边",
+        "对面",
+        "旁边",
+        "楼下",
+        "家里",
+        "农村",
+        "城市",
+        "乡镇",
+        "县城",
+        "城乡",
+        "本村",
+        "该村",
+        "该小区",
+        "本小区",
+        "我们小区",
+        "整个小区",
+        "工单编号",
+        "工单号",
+        "公众号",
+        "车牌号",
+        "手机号",
+        "电话号",
+        "账号",
+        "信号",
+        "编号",
+        "型号",
+        "居委会",
+        "村委会",
+        "办事处",
+        "停车场",
+        "搅拌站",
+        "垃圾站",
+    ]
 )
 _BAD_START = tuple("一二三四五六七八九十几每各本该此这那其多个全某我你他她它请望要想能会可已被把将")
 MAX_PLACES = 8
@@ -61,6 +245,8 @@ class Places:
 def normalize_place(name: str) -> str:
     """``A市A3区景蓉华苑`` → ``景蓉华苑``; ``位于桂花坪街道`` → ``桂花坪街道``."""
     name = _LEAD.sub("", _ANON.sub("", name.strip()))
+    if name.endswith("小区") and len(name) >= 5:
+        name = name[:-2]  # 丽发新城小区 and 丽发新城 are one place
     if not name.endswith(AREA_SUFFIXES) or name.endswith("小区"):
         name = _ADMIN.sub("", name) if len(name) > 4 else name
         name = _ANON.sub("", name)
@@ -88,7 +274,9 @@ class PlaceExtractor:
         self.set_gazetteer(gazetteer)
 
     def set_gazetteer(self, names: Iterable[str]) -> None:
-        clean = sorted({normalize_place(n) for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True)
+        clean = sorted(
+            {normalize_place(n) for n in names if n and len(n.strip()) >= 2}, key=len, reverse=True
+        )
         clean = [n for n in clean if _ok(n)]
         self.gazetteer = tuple(clean)
         self._gaz_re = re.compile("|".join(map(re.escape, clean))) if clean else None
@@ -116,9 +304,9 @@ class PlaceExtractor:
                 self._add(found, word)
             if not word.endswith(SUFFIXES) or len(word) > 8:
                 continue
-            # glue up to two noun-like words before the suffix: 南门 + 广场, 麓谷 + 明珠 + 小区
+            # glue the words before the suffix: 丽 + 发 + 新城 + 小区, 伊 + 景园 + 滨河 + 苑
             name, j = word, i - 1
-            while j >= 0 and i - j <= 2 and _NOUNISH(words[j]) and len(name) + len(words[j][0]) <= 12:
+            while j >= 0 and i - j <= 4 and _name_part(*words[j]) and len(name) + len(words[j][0]) <= 12:
                 name = words[j][0] + name
                 j -= 1
             if name != word or len(word) >= 3:

@@ -32,6 +32,15 @@ SYNC_LOOKBACK = timedelta(seconds=10)  # longer than a submit transaction takes 
 _OPEN = [str(s) for s in OPEN_STATUSES]
 
 
+_MATTER_COLUMNS = (Case.category, Case.suggested_category, Case.address, Case.community, Case.street)
+
+
+def matter_meta(case: Any) -> dict[str, Any]:
+    """What the same-matter index reads besides the text: the category and the address fields."""
+    fields = [v for v in (case.address, case.community, case.street) if v]
+    return {"category": case.category or case.suggested_category, "fields": fields}
+
+
 def index_text(title: str | None, text: str) -> str:
     """What the engine sees (and the training export writes): title, then body."""
     return f"{title}\n{text}" if title else text
@@ -81,11 +90,11 @@ class IndexMixin:
             with self.db.session() as session:
                 seen = self._max_ids(session)
                 rows = session.exec(
-                    select(Case.case_no, Case.title, Case.text, Case.created_at)
+                    select(Case.case_no, Case.title, Case.text, Case.created_at, *_MATTER_COLUMNS)
                     .where(Case.status.in_(_OPEN), Case.created_at >= self._window_start())
                     .order_by(Case.id)
                 ).all()
-            items = [(no, model_text(title, text), at) for no, title, text, at in rows]
+            items = [(r.case_no, model_text(r.title, r.text), r.created_at, matter_meta(r)) for r in rows]
             index = stage.index
             if hasattr(index, "clear"):
                 index.clear()
@@ -121,7 +130,9 @@ class IndexMixin:
                 ids = sorted({i for i in changed if i is not None})
                 touched = sa.or_(Case.id > self._seen_case_id, Case.created_at >= since, Case.id.in_(ids))
                 rows = session.exec(
-                    select(Case.case_no, Case.title, Case.text, Case.created_at, Case.status).where(touched)
+                    select(
+                        Case.case_no, Case.title, Case.text, Case.created_at, Case.status, *_MATTER_COLUMNS
+                    ).where(touched)
                 ).all()
             return self._apply_sync(rows, seen)
         finally:
@@ -134,7 +145,7 @@ class IndexMixin:
             keep = [r for r in rows if r.status in _OPEN and r.created_at >= window]
             kept = {r.case_no for r in keep}
             new = [r for r in keep if r.case_no not in index]
-            add = [(r.case_no, model_text(r.title, r.text), r.created_at) for r in new]
+            add = [(r.case_no, model_text(r.title, r.text), r.created_at, matter_meta(r)) for r in new]
             drop = [r.case_no for r in rows if r.case_no not in kept and r.case_no in index]
             if add:
                 index.add_many(add)
@@ -149,7 +160,7 @@ class IndexMixin:
             return
         with self._lock:
             self.duplicate_index.add_many(
-                [(c.case_no, model_text(c.title, c.text), c.created_at) for c in cases]
+                [(c.case_no, model_text(c.title, c.text), c.created_at, matter_meta(c)) for c in cases]
             )
 
     def _index_remove(self: CaseService, case_no: str) -> None:

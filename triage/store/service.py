@@ -358,7 +358,8 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
             deadline_hours=hours,
             deadline=now + timedelta(hours=hours),
             duplicate_candidates=[
-                {"case_no": d.case_id, "score": round(float(d.score), 4)} for d in r.duplicates
+                {"case_no": d.case_id, "score": round(float(d.score), 4), "reason": d.reason}
+                for d in r.duplicates
             ],
             suggested_category=r.category or None,
             suggested_subcategory=r.subcategory,

@@ -83,24 +83,25 @@ class SessionStore:
     def resolve(self, session_id: str) -> tuple[User, tuple[str, ...]] | None:
         """The active user behind a live session, with their grid codes; None if it has ended."""
         now = self.clock()
-        with self.db.session() as session:
+        with self.db.session() as session:  # one round trip: session, user and grid codes
             found = session.exec(
-                select(WebSession, User)
+                select(WebSession, User, GridMember.grid_code)
                 .join(User, User.id == WebSession.user_id)  # type: ignore[arg-type]
+                .outerjoin(GridMember, GridMember.user_id == User.id)  # type: ignore[arg-type]
                 .where(WebSession.session_hash == hash_session_id(session_id))
-            ).first()
-            if found is None:
-                return None
-            row, user = found
-            if (
-                row.revoked_at is not None
-                or row.expires_at <= now
-                or row.last_seen_at + self.policy.idle <= now
-                or not user.active
-                or row.password_fingerprint != password_fingerprint(user)
-            ):
-                return None
-            grids = session.exec(select(GridMember.grid_code).where(GridMember.user_id == user.id)).all()
+            ).all()
+        if not found:
+            return None
+        row, user, _ = found[0]
+        if (
+            row.revoked_at is not None
+            or row.expires_at <= now
+            or row.last_seen_at + self.policy.idle <= now
+            or not user.active
+            or row.password_fingerprint != password_fingerprint(user)
+        ):
+            return None
+        grids = [code for _, _, code in found if code is not None]
         if now - row.last_seen_at >= SEEN_EVERY:
             with self.db.session(write=True) as session:
                 session.execute(
