@@ -65,7 +65,7 @@ class RouteOptionOut(BaseModel):
 class DuplicateOut(BaseModel):
     case_id: str
     score: float
-    reason: str = Field(default="", description="Why the same matter: 同一地点：南门广场；同类问题：噪音；3 天前")
+    reason: str = Field(default="", description="Why: 同一地点：南门广场；同类问题：噪音；3 天前")
 
 
 class TriageResponse(BaseModel):

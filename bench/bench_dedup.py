@@ -1,7 +1,10 @@
 """Duplicate-index scale benchmark: build time, memory and query latency with many indexed cases.
 
     python bench/bench_dedup.py [--cases 1000000] [--queries 2000] [--seed 7]
-                                [--num-perm 60] [--bands 20] [--json]
+                                [--num-perm 60] [--bands 20] [--json] [--matcher lexical|matter]
+
+``--matcher matter`` measures the same-matter index (triage/matter_index.py) instead: build
+time, RSS per case and lookup latency (see :func:`run_matter`).
 
 Cases are synthesised by recombining the clauses of messages.csv (a random title, then as many
 random clauses as a random real message has), dated over the last 60 days, and indexed in
@@ -168,6 +171,97 @@ def run(data_dir: Path, cases: int, queries: int, seed: int, num_perm: int, band
     }
 
 
+class MatterSynthesiser(Synthesiser):
+    """:class:`Synthesiser` for the same-matter index: each title and clause is tokenised once and
+    each title's places extracted once, so a million cases are built from recombined tokens."""
+
+    def __init__(self, texts: list[str], seed: int, index) -> None:
+        from triage.tokenizer import tokenize
+
+        super().__init__(texts, seed)
+        self.title_tokens = [tokenize(t) for t in self.titles]
+        self.title_places = [index.extractor.extract(t) for t in self.titles]
+        self.clause_tokens = [tokenize(c) for c in self.clauses]
+        self.categories = ["城乡建设", "环境保护", "交通运输", "教育文体", "劳动和社会保障", "商贸旅游", "卫生计生"]
+
+    def make_meta(self) -> tuple[str, dict]:
+        rng = self.rng
+        t = rng.randrange(len(self.titles))
+        picks = rng.choices(range(len(self.clauses)), k=rng.choice(self.shapes))
+        tokens = list(self.title_tokens[t])
+        for c in picks:
+            tokens.extend(self.clause_tokens[c])
+        text = self.titles[t] + "\n" + "".join(self.clauses[c] for c in picks)
+        meta = {"tokens": tokens, "places": self.title_places[t], "lead": self.title_tokens[t],
+                "category": rng.choice(self.categories)}
+        return text, meta
+
+
+def run_matter(data_dir: Path, cases: int, queries: int, seed: int) -> dict:
+    """Build time, RSS per case and lookup latency of the same-matter index (``--matcher matter``).
+
+    Lookups get the message's tokens and places as the pipeline's duplicate stage has them (tokens
+    from the tokenize stage); the place extraction a lookup adds is timed apart (``doc_ms``).
+    """
+    from triage.matter_index import MatterIndex
+
+    index = MatterIndex(threshold=0.5, window_days=90)
+    synth = MatterSynthesiser(load_texts(data_dir), seed, index)
+    rng = random.Random(seed + 1)
+    now = datetime.now(UTC)
+    gc.collect()
+    rss_before = rss_mib()
+    start = time.perf_counter()
+    kept = []
+    keep_every = max(1, cases // max(1, queries // 2))
+    for first in range(0, cases, BATCH):
+        batch = []
+        for n in range(first, min(cases, first + BATCH)):
+            text, meta = synth.make_meta()
+            batch.append((f"case-{n}", text, now - timedelta(seconds=rng.uniform(0, 60 * 86_400)), meta))
+            if n % keep_every == 0:
+                kept.append(batch[-1])
+        index.add_many(batch)
+    build_s = time.perf_counter() - start
+    gc.collect()
+    rss_after = rss_mib()
+    gc_start = time.process_time()
+    gc.collect()
+    gc_ms = (time.process_time() - gc_start) * 1000
+    probes = [(cid, text, meta) for cid, text, _, meta in kept[: queries // 2]]
+    probes += [(None, *synth.make_meta()) for _ in range(queries - len(probes))]
+    for _, text, meta in probes[:50]:
+        index.query(text, now=now, meta=meta)  # warm up
+    latencies, cpu_times, found, returned = [], [], 0, []
+    for cid, text, meta in probes:
+        c0, t0 = time.thread_time(), time.perf_counter()
+        result = index.query(text, now=now, meta=meta)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        cpu_times.append((time.thread_time() - c0) * 1000)
+        found += cid is not None and any(c.case_id == cid for c in result)
+        returned.append(len(result))
+    sample = [text for _, text, _ in probes[:200]]
+    doc_s = best_seconds(lambda: [index.extractor.extract(t) for t in sample], repeat=1)
+    return {
+        "matcher": "matter",
+        "cases": len(index),
+        "queries": len(probes),
+        "build_s": build_s,
+        "rss_growth_mib": rss_after - rss_before,
+        "rss_bytes_per_case": (rss_after - rss_before) * 2**20 / max(cases, 1),
+        "rss_peak_mib": rss_mib("VmHWM"),
+        "query_p50_ms": statistics.median(latencies),
+        "query_p99_ms": percentile(latencies, 0.99),
+        "query_max_ms": max(latencies),
+        "query_cpu_p50_ms": statistics.median(cpu_times),
+        "query_cpu_p99_ms": percentile(cpu_times, 0.99),
+        "full_gc_cpu_ms": gc_ms,
+        "indexed_copy_found": found / max(1, len(kept[: queries // 2])),
+        "returned_mean": statistics.fmean(returned),
+        "doc_ms": doc_s * 1000 / len(sample),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -179,7 +273,11 @@ def main() -> None:
     parser.add_argument("--num-perm", type=int, default=DuplicateIndex().num_perm)
     parser.add_argument("--bands", type=int, default=DuplicateIndex().bands)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--matcher", choices=["lexical", "matter"], default="lexical")
     args = parser.parse_args()
+    if args.matcher == "matter":
+        print(json.dumps(run_matter(args.data.resolve(), args.cases, args.queries, args.seed), indent=2))
+        return
     r = run(args.data.resolve(), args.cases, args.queries, args.seed, args.num_perm, args.bands)
     if args.json:
         print(json.dumps(r, indent=2))

@@ -196,4 +196,5 @@ def test_too_few_departments_is_a_clear_error(tmp_path, cli) -> None:
         cli, ["train", "--data", str(data), "--out", str(tmp_path / "m"), *TRAIN_ARGS]
     )
     assert result.exit_code == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: department column '单位'")
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "department column '单位' needs at least two units" in last

@@ -128,6 +128,14 @@ def test_shadow_suggestions_and_compare(store_db, bundles, settings, city_triage
     assert report["candidate_scores"]["department_accuracy"] == round(expected_cand, 4)
     assert report["live"]["category_accuracy"] == 1.0
     assert reg.compare(store_db, "city", cand.version)["n"] == 3
+    # a unit the candidate's bundle calls "not a department" leaves the department figures
+    with store_db.session(write=True) as session:
+        row = session.get(type(cand), cand.id)
+        row.metrics = dict(row.metrics or {}, not_a_department=["龙华区金贸街道办"])
+        session.add(row)
+    narrowed = reg.compare(store_db, "city")
+    assert narrowed["department_n"] == 2 and narrowed["department_skipped"] == 1
+    assert narrowed["live"]["department_accuracy"] == 1.0 and narrowed["n"] == 3
 
 
 def test_shadow_failure_never_breaks_submit(store_db, bundles, settings, city_triager, store_clock) -> None:

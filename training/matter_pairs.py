@@ -29,7 +29,7 @@ were never seen while fitting. The scorer is scikit-learn ``LogisticRegression``
 :data:`triage.matter_score.FEATURES`; the default threshold is the lowest one whose precision on
 the fitting half is ≥ 0.92, or the best-F1 one when no threshold reaches that. Test figures are
 end to end: the later message of a pair is looked up
-in a :class:`~triage.matter_index.MatterIndex` holding every message (90-day window, k = 10) and
+in a :class:`~triage.matter_index.MatterIndex` holding every message (90-day window, k = ``E2E_K``) and
 the pair counts as found when the other one comes back.
 """
 
@@ -58,6 +58,9 @@ from triage.tabular import parse_datetime
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
 DEFAULT_OUT = PROJECT_ROOT / "models" / "matter"
+# End-to-end lookups return up to this many cases: a hot matter has dozens of reports, and a pair's
+# partner outside the top 5 is still found (the API shows the 5 best; any of them is the matter).
+E2E_K = 50
 PROBLEMS = {
     "噪音": "噪音 噪声 扰民 吵 广场舞 音响",
     "油烟": "油烟 烧烤",
@@ -91,6 +94,7 @@ GENERIC = re.compile(
     r"广场|项目|开发商|公司|问题|反映|投诉|咨询|请求|建议|希望|关于|[0-9一二三四五六七八九十]+|期|栋|号|路|街|巷|村|组"
 )
 _CUT = re.compile(r"[\s\W_]+")
+FOLLOW_UP = re.compile(r"《|工单|反馈|撤销")
 
 
 @dataclass(slots=True)
@@ -138,6 +142,8 @@ def load_docs(data: Path) -> list[Doc]:
     with open(data / "haikou12345" / "workorders.csv", encoding="gb18030", newline="") as f:
         for row in csv.DictReader(f):
             title = row["工单标题"].strip()
+            if FOLLOW_UP.search(title):
+                continue  # a call back about an earlier order: the same matter, the same caller
             fields = {k: row[k].strip() for k in ("诉求地址", "村居", "镇街", "辖区") if row[k].strip()}
             levels = [row[f"行业分类{i}级"].strip() for i in range(1, 5)]
             fields["_levels"] = "|".join(levels)
@@ -191,7 +197,12 @@ def label_tipdm(docs: list[Doc], rng: random.Random) -> list[tuple[int, int, int
             out.append((a, b, 1, "same", sub))
         elif common and days >= 180:
             out.append((a, b, 0, "months_apart", sub))
-        elif da.problems and db.problems and not common:
+        elif (
+            da.problems
+            and db.problems
+            and not common
+            and len(sub) < 0.7 * min(len(da.subject), len(db.subject))
+        ):
             out.append((a, b, 0, "place_other_problem", sub))
     by_problem: dict[str, list[int]] = defaultdict(list)
     for i in idx:
@@ -275,10 +286,9 @@ def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
     index = MatterIndex(threshold=0.5, window_days=90)
     mdocs = [index.doc(d.text, m) for d, m in zip(docs, metas, strict=True)]
     ids = [f"{d.ref[0]}#{d.ref[1]}#{i}" for i, d in enumerate(docs)]
-    index.add_many(
-        (ids[i], d.text, d.time, {"tokens": md.tokens, "places": md.places, "category": md.category})
-        for i, (d, md) in enumerate(zip(docs, mdocs, strict=True))
-    )
+    # added in time order, as a service adds them (lookups read the most recent postings first)
+    order = sorted(range(len(docs)), key=lambda i: docs[i].time or datetime.min)
+    index.add_many((ids[i], docs[i].text, docs[i].time, _meta(mdocs[i])) for i in order)
     X, y, fold, kinds, later = [], [], [], [], []
     for a, b, label, kind, subject in pairs:
         if (docs[a].time or datetime.min) < (docs[b].time or datetime.min):
@@ -301,13 +311,7 @@ def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
     found = np.zeros(len(y), dtype=bool)
     for j in test:
         a, b = later[j]
-        got = index.query(
-            docs[a].text,
-            now=docs[a].time,
-            k=10,
-            exclude=ids[a],
-            meta={"tokens": mdocs[a].tokens, "places": mdocs[a].places, "category": mdocs[a].category},
-        )
+        got = index.query(docs[a].text, now=docs[a].time, k=E2E_K, exclude=ids[a], meta=_meta(mdocs[a]))
         found[j] = any(c.case_id == ids[b] for c in got)
     report = _report(y, fold, kinds, found, scorer.predict(X), threshold, len(docs))
     if out_dir is not None:
@@ -317,6 +321,10 @@ def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
     if show:
         _show(docs, pairs, show, seed)
     return report
+
+
+def _meta(md) -> dict:
+    return {"tokens": md.tokens, "places": md.places, "category": md.category, "lead": md.lead}
 
 
 def _threshold(p: np.ndarray, y: np.ndarray, precision: float) -> float:

@@ -13,7 +13,7 @@ first-level category the case carries.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -84,39 +84,39 @@ class HierarchyHead:
     featurizer: CategoryClassifier
     head: LinearHead
     levels: list[str]  # the label columns, first level first
-    _by_first: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._index()
 
     def _index(self) -> None:
-        firsts = np.array([str(c).split(PATH_SEPARATOR)[0] for c in self.head.classes_])
-        self._by_first = {f: np.flatnonzero(firsts == f) for f in np.unique(firsts)}
+        self._split = [str(c).split(PATH_SEPARATOR) for c in self.head.classes_]
+        self._first_of = np.array([p[0] for p in self._split], dtype=object)
 
     def paths(
         self, X: Sequence[Sequence[str]], first_levels: Sequence[str], k: int = 3
     ) -> list[list[PathScore]]:
         """Top-``k`` paths under each document's first-level category, probabilities conditional on it."""
         scores = self.head.decision_function(self.featurizer.features(X)) / self.head.temperature_
+        first_of = self._first_of
+        allowed = first_of[None, :] == np.asarray(first_levels, dtype=object)[:, None]
+        # softmax over the paths under each row's first level only (others masked out)
+        masked = np.where(allowed, scores, -np.inf)
+        top = masked.max(axis=1, keepdims=True)
+        weights = np.where(allowed, np.exp(masked - np.where(np.isfinite(top), top, 0.0)), 0.0)
+        proba = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-300)
+        order = np.argsort(-proba, axis=1)[:, :k]
         out = []
-        for row, first in zip(scores, first_levels, strict=True):
-            idx = self._by_first.get(first)
-            if idx is None or not len(idx):
+        for row, first, idx, ok in zip(proba, first_levels, order, allowed.any(axis=1), strict=True):
+            if not ok:
                 out.append([PathScore([first], 1.0)])
                 continue
-            sub = softmax(row[idx])  # conditional on the first level, computed without underflow
-            order = np.argsort(-sub)[:k]
-            out.append(
-                [
-                    PathScore(str(self.head.classes_[idx[j]]).split(PATH_SEPARATOR), float(sub[j]))
-                    for j in order
-                ]
-            )
+            out.append([PathScore(self._split[j], float(row[j])) for j in idx if row[j] > 0])
         return out
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state.pop("_by_first", None)
+        state.pop("_split", None)
+        state.pop("_first_of", None)
         return state
 
     def __setstate__(self, state: dict) -> None:

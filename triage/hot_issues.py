@@ -1,8 +1,15 @@
-"""Hot issues: clusters of similar petitions, ranked by size, recent growth and likes.
+"""Hot issues: clusters of same-matter petitions, ranked by size, recent growth and likes.
 
-Candidate pairs come from the engine's MinHash LSH :class:`~triage.dedup.DuplicateIndex`
-(at a lower threshold than duplicate detection, so differently worded reports of the same
-matter meet); pairs above the threshold are joined with union-find. Each cluster gets a
+Candidate pairs come from the same-matter matcher :class:`~triage.matter_index.MatterIndex`
+(``matcher="matter"``, the default: differently worded reports of one matter at one place meet)
+or from the character-trigram MinHash LSH (``matcher="lexical"``: copies and light edits only);
+pairs above the threshold are joined with union-find. Heat, per cluster:
+
+    heat = size + recent + 0.5 · ln(1 + likes)
+
+where ``recent`` counts members in the last ``growth_days`` (growth) and ``likes`` sums the
+members' likes (the TipDM heat index's support); a merged case counts its citizens in ``likes``
+when the store passes them (see :mod:`triage.batch.hot`). Each cluster gets a
 representative record (the best connected one) whose title names the issue. The batch
 command and the web dashboard both call :func:`cluster_hot_issues`.
 """
@@ -20,7 +27,9 @@ from triage.errors import InputError
 from triage.intake import prepare_text
 
 CST = timezone(timedelta(hours=8), "CST")  # naive times in hotline exports are local time
-DEFAULT_THRESHOLD = 0.4
+DEFAULT_THRESHOLD = 0.4  # lexical matcher: char-trigram cosine
+MATTER_THRESHOLD = 0.8  # matter matcher: same-matter probability (higher than the duplicate check's:
+# union-find chains pairs, so a cluster is only as pure as its weakest link)
 DEFAULT_NEIGHBOURS = 30
 # More, narrower LSH bands than duplicate detection (30 bands of 2 rows instead of 20 of 3), so
 # pairs at similarity ~0.4 still meet in a bucket. Tuned on messages.csv: at 0.4 clusters are
@@ -39,6 +48,7 @@ class HotRecord:
     time: datetime | None = None
     likes: int = 0
     category: str | None = None
+    place: str | None = None  # an address field (address, community …), read as a place
 
 
 @dataclass(slots=True)
@@ -66,6 +76,7 @@ class HotIssue:
     last_seen: datetime | None = None
     category: str | None = None  # most common category among members, when known
     keywords: list[str] = field(default_factory=list)
+    place: str | None = None  # the place most members name (same-matter matcher only)
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -109,6 +120,7 @@ def as_record(obj: HotRecord | Mapping[str, Any]) -> HotRecord:
         time=parse_datetime(obj.get("time")),
         likes=likes,
         category=obj.get("category") or None,
+        place=obj.get("place") or None,
     )
 
 
@@ -122,7 +134,7 @@ def cluster_hot_issues(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     min_size: int = 2,
     growth_days: int = 7,
     now: datetime | None = None,
@@ -130,6 +142,7 @@ def cluster_hot_issues(
     neighbours: int = DEFAULT_NEIGHBOURS,
     weights: HeatWeights | None = None,
     keywords: int = 5,
+    matcher: str = "matter",
 ) -> list[HotIssue]:
     """Cluster ``records`` into hot issues, most heated first.
 
@@ -138,8 +151,8 @@ def cluster_hot_issues(
     time, so historical data ranks the way it did at the time. Records whose text fails
     intake (empty, no Chinese …) are skipped.
     """
-    from triage.dedup import DuplicateIndex
-
+    if matcher not in ("matter", "lexical"):
+        raise InputError(f"matcher must be 'matter' or 'lexical', got {matcher!r}", field="matcher")
     weights = weights or HeatWeights()
     since, until = _naive(since), _naive(until)
     recs: list[HotRecord] = []
@@ -157,12 +170,17 @@ def cluster_hot_issues(
     if not recs:
         return []
 
-    index = DuplicateIndex(threshold=threshold, num_perm=HOT_NUM_PERM, window_days=None, bands=HOT_BANDS)
     keys = [str(i) for i in range(len(texts))]
-    index.add_many(zip(keys, texts, [None] * len(texts), strict=True))
+    places: list[str | None] = [None] * len(recs)
+    if matcher == "matter":
+        threshold = MATTER_THRESHOLD if threshold is None else threshold
+        found_all, places = _matter_pairs(recs, texts, keys, threshold, neighbours)
+    else:
+        threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        found_all = _lexical_pairs(texts, keys, threshold, neighbours)
     uf = _UnionFind(len(recs))
     degree = [0.0] * len(recs)
-    for i, found in enumerate(index.query_many(texts, k=neighbours, exclude=keys)):
+    for i, found in enumerate(found_all):
         for cand in found:
             j = int(cand.case_id)
             if cand.score >= threshold:
@@ -179,6 +197,9 @@ def cluster_hot_issues(
         for idx in members.values()
         if len(idx) >= min_size
     ]
+    for issue, idx in ranked:
+        named = Counter(places[i] for i in idx if places[i])
+        issue.place = named.most_common(1)[0][0] if named else None
     ranked.sort(key=lambda p: p[1][0])  # stable sorts, last key first: input order breaks ties
     ranked.sort(key=lambda p: p[0].last_seen or datetime.min, reverse=True)
     ranked.sort(key=lambda p: (p[0].heat, p[0].size), reverse=True)
@@ -189,6 +210,35 @@ def cluster_hot_issues(
         if background is not None and rank <= KEYWORD_ISSUES:
             issue.keywords = _keywords([texts[i] for i in idx], background, keywords)
     return [issue for issue, _ in ranked]
+
+
+def _lexical_pairs(texts: list[str], keys: list[str], threshold: float, neighbours: int) -> list:
+    from triage.dedup import DuplicateIndex
+
+    index = DuplicateIndex(threshold=threshold, num_perm=HOT_NUM_PERM, window_days=None, bands=HOT_BANDS)
+    index.add_many(zip(keys, texts, [None] * len(texts), strict=True))
+    return index.query_many(texts, k=neighbours, exclude=keys)
+
+
+def _matter_pairs(
+    recs: list[HotRecord], texts: list[str], keys: list[str], threshold: float, neighbours: int
+) -> tuple[list, list[str | None]]:
+    """Same-matter neighbours of every record (dated: the time gap counts) and each one's main place."""
+    from triage.matter_index import MatterIndex
+
+    index = MatterIndex(threshold=threshold, window_days=None)
+    docs = [
+        index.doc(t, {"category": r.category, "fields": [r.place] if r.place else []})
+        for r, t in zip(recs, texts, strict=True)
+    ]
+    metas = [{"tokens": d.tokens, "places": d.places, "category": d.category, "lead": d.lead} for d in docs]
+    order = sorted(range(len(recs)), key=lambda i: (_naive(recs[i].time) or datetime.min, i))
+    index.add_many((keys[i], texts[i], recs[i].time, metas[i]) for i in order)
+    found = [
+        index.query(texts[i], now=recs[i].time, k=neighbours, exclude=keys[i], meta=metas[i])
+        for i in range(len(recs))
+    ]
+    return found, [d.places.fine[0] if d.places.fine else None for d in docs]
 
 
 def _issue(

@@ -26,7 +26,7 @@ import time
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +43,16 @@ _NONE = np.uint32(0xFFFFFFFF)
 PLACES_PER_CASE = 4
 WORD_CANDIDATES = 64  # best word-postings candidates scored per lookup
 PLACE_CANDIDATES = 32  # most recent same-place cases scored per lookup
+LEAD_TERMS = 8  # title / first-line terms kept per case
+LEAD_CHARS = 60  # a first line up to this long is a title; otherwise the first tokens stand for it
+
+
+def lead_tokens(text: str, tokens: Sequence[str]) -> list[str]:
+    """The tokens saying what a message is about: its title line, or its first ``LEAD_TERMS`` tokens."""
+    first, sep, _ = text.partition("\n")
+    if sep and 0 < len(first) <= LEAD_CHARS:
+        return tokenize(first)
+    return list(tokens[:LEAD_TERMS])
 
 
 @dataclass(slots=True)
@@ -52,6 +62,7 @@ class MatterDoc:
     tokens: list[str]
     places: Places
     category: str | None = None
+    lead: list[str] = field(default_factory=list)  # tokens of the title / first line: what it is about
 
 
 def _grow(a: np.ndarray, cap: int, fill: Any) -> np.ndarray:
@@ -113,6 +124,7 @@ class MatterIndex:
         self._terms = np.empty((0, self.T), dtype=np.uint32)
         self._tf = np.empty((0, self.T), dtype=np.uint8)
         self._places = np.empty((0, PLACES_PER_CASE), dtype=np.int32)
+        self._lead = np.empty((0, LEAD_TERMS), dtype=np.uint32)
         if self.lexical is not None:
             self.lexical.clear()
 
@@ -142,7 +154,10 @@ class MatterIndex:
         places = meta.get("places")
         if places is None:
             places = self.extractor.extract(text, meta.get("fields") or ())
-        return MatterDoc(list(tokens), places, meta.get("category") or None)
+        lead = meta.get("lead")
+        if lead is None:
+            lead = lead_tokens(text, tokens)
+        return MatterDoc(list(tokens), places, meta.get("category") or None, list(lead))
 
     def _idf(self, ids: np.ndarray) -> np.ndarray:
         n = self._added
@@ -153,17 +168,18 @@ class MatterIndex:
         counts = Counter(tokens)
         vocab = self._vocab
         if learn:
-            for word in counts:
-                if word not in vocab:
-                    vocab[word] = len(self._words)
-                    self._words.append(word)
+            for word in counts.keys() - vocab.keys():
+                vocab[word] = len(self._words)
+                self._words.append(word)
             if len(self._words) > len(self._df):
                 self._df = _grow(self._df, max(len(self._words), int(len(self._df) * 1.5) + 4096), 0)
-        known = [(vocab[w], c) for w, c in counts.items() if w in vocab]
-        if not known:
+            words = list(counts)
+        else:
+            words = [w for w in counts if w in vocab]
+        if not words:
             return np.empty(0, np.uint32), np.empty(0, np.uint8)
-        ids = np.fromiter((i for i, _ in known), dtype=np.int64, count=len(known))
-        tf = np.fromiter((c for _, c in known), dtype=np.int64, count=len(known))
+        ids = np.fromiter(map(vocab.__getitem__, words), dtype=np.int64, count=len(words))
+        tf = np.fromiter(map(counts.__getitem__, words), dtype=np.int64, count=len(words))
         if learn:
             self._df[ids] += 1
             self._added += 1
@@ -198,6 +214,12 @@ class MatterIndex:
             cid = self._cvocab[category] = len(self._cnames)
             self._cnames.append(category)
         return cid
+
+    def _lead_ids(self, lead: Sequence[str]) -> np.ndarray:
+        """Ids of the known lead words, distinct, at most ``LEAD_TERMS`` (unknown words match nothing)."""
+        vocab = self._vocab
+        ids = list(dict.fromkeys(vocab[w] for w in lead if w in vocab))[:LEAD_TERMS]
+        return np.array(ids, dtype=np.uint32)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -237,6 +259,9 @@ class MatterIndex:
         self._tf[slot, : len(tf)] = tf
         self._places[slot] = -1
         self._places[slot, : len(places)] = places
+        lead = self._lead_ids(doc.lead)
+        self._lead[slot] = _NONE
+        self._lead[slot, : len(lead)] = lead
         self._area[slot] = area
         self._cat[slot] = self._cat_id(doc.category, learn=True)
         self._created[slot] = when
@@ -258,6 +283,7 @@ class MatterIndex:
             self._terms = _grow(self._terms, cap, _NONE)
             self._tf = _grow(self._tf, cap, 0)
             self._places = _grow(self._places, cap, -1)
+            self._lead = _grow(self._lead, cap, _NONE)
         return slot
 
     def remove(self, case_id: str) -> bool:
@@ -447,7 +473,10 @@ class MatterIndex:
         category = np.where((q_cat == -1) | (d_cat == -1), 0.5, (d_cat == q_cat).astype(float))
         days_signed = (ref - self._created[slots]) / _DAY
         days = np.log1p(np.abs(np.nan_to_num(days_signed, nan=0.0)))
-        feats = np.column_stack([word, place, place_len, area, problem, category, days, copy_feature(word)])
+        lead = self._lead_cosine(doc, slots)
+        feats = np.column_stack(
+            [word, place, place_len, area, problem, category, days, copy_feature(word), lead, place * lead]
+        )
         detail = {
             "word": word,
             "place": place_hit,
@@ -459,6 +488,21 @@ class MatterIndex:
             "idf": self._idf(safe),
         }
         return feats, detail
+
+    def _lead_cosine(self, doc: MatterDoc, slots: np.ndarray) -> np.ndarray:
+        """idf-weighted cosine of the two lead (title) word sets."""
+        q = self._lead_ids(doc.lead).astype(np.int64)
+        d = self._lead[slots].astype(np.int64)
+        valid = d != int(_NONE)
+        if len(q) == 0:
+            return np.zeros(len(slots))
+        safe = np.where(valid, d, 0)
+        d_idf = np.where(valid, self._idf(safe), 0.0)
+        q_idf = self._idf(q)
+        hit = valid & np.isin(safe, q)
+        dot = np.where(hit, d_idf**2, 0.0).sum(axis=1)
+        norm = np.sqrt((d_idf**2).sum(axis=1)) * math.sqrt(float((q_idf**2).sum()))
+        return np.where(norm > 0, dot / np.where(norm > 0, norm, 1.0), 0.0)
 
     def _reason(self, detail: dict, j: int) -> str:
         p, a, c = int(detail["place"][j]), int(detail["area"][j]), int(detail["category"][j])

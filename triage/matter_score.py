@@ -10,6 +10,8 @@ Features of a (new message, indexed case) pair, all computed by :class:`triage.m
 * ``category`` — 1 same category, 0 different, 0.5 when either is unknown
 * ``days``   — log(1 + |days between them|)
 * ``copy``   — max(0, word − 0.8) · 5: lets near-copies pass whatever their place or category
+* ``lead``   — idf-weighted cosine of the two title / first-line word sets (what each is about)
+* ``place_lead`` — place × lead: the same place *and* the same subject
 
 The weights are fitted with scikit-learn's ``LogisticRegression`` on the labelled pairs built by
 ``python -m training.matter_pairs`` and shipped as ``models/matter/scorer.json`` (see the card next to it).
@@ -25,7 +27,7 @@ import numpy as np
 
 from triage.config import PROJECT_ROOT
 
-FEATURES = ("word", "place", "place_len", "area", "problem", "category", "days", "copy")
+FEATURES = ("word", "place", "place_len", "area", "problem", "category", "days", "copy", "lead", "place_lead")
 DEFAULT_SCORER_PATH = PROJECT_ROOT / "models" / "matter" / "scorer.json"
 
 
@@ -54,7 +56,7 @@ class MatterScorer:
         """The shipped scorer, or hand-set weights when it is missing (a fresh checkout before fitting)."""
         if DEFAULT_SCORER_PATH.exists():
             return cls.load(DEFAULT_SCORER_PATH)
-        return cls(np.array([6.0, 2.0, 1.0, 0.3, 3.0, 1.0, -0.8, 3.0]), -5.0, "hand-set")
+        return cls(np.array([6.0, 2.0, 1.0, 0.3, 3.0, 1.0, -0.8, 3.0, 3.0, 2.0]), -5.0, "hand-set")
 
     def save(self, path: str | Path, **card: object) -> None:
         data = {

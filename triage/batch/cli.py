@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from triage.errors import TriageError
-from triage.hot_issues import DEFAULT_THRESHOLD
+from triage.hot_issues import DEFAULT_THRESHOLD, MATTER_THRESHOLD
 
 batch_app = typer.Typer(
     help="Batch jobs: classify files, reclassify and import cases, reports.", no_args_is_help=True
@@ -288,7 +288,13 @@ def hot_issues_cmd(
     category_col: Annotated[str | None, typer.Option(help="Category column.")] = None,
     since: Annotated[str | None, typer.Option(help="Only records on or after this date.")] = None,
     until: Annotated[str | None, typer.Option(help="Only records before this date.")] = None,
-    threshold: Annotated[float, typer.Option(help="Similarity that links two records.")] = DEFAULT_THRESHOLD,
+    threshold: Annotated[
+        float | None,
+        typer.Option(help="Score that links two records (default: 0.8 same-matter, 0.4 lexical)."),
+    ] = None,
+    matcher: Annotated[
+        str, typer.Option(help="matter: same matter in other words; lexical: copies only.")
+    ] = "matter",
     min_size: Annotated[int, typer.Option(help="Smallest cluster reported.")] = 2,
     growth_days: Annotated[int, typer.Option(help="Window (days) for the growth figure.")] = 7,
     top: Annotated[int | None, typer.Option(help="Report only the TOP issues.")] = None,
@@ -320,6 +326,7 @@ def hot_issues_cmd(
             )
         else:
             records = list(records_from_db(database_url, since=start))
+        default_threshold = DEFAULT_THRESHOLD if matcher == "lexical" else MATTER_THRESHOLD
         issues = cluster_hot_issues(
             records,
             since=start,
@@ -328,15 +335,17 @@ def hot_issues_cmd(
             min_size=min_size,
             growth_days=growth_days,
             top=top,
+            matcher=matcher,
         )
         outputs = write_hot_issues(
-            issues, csv_path=output, html_path=html, n_records=len(records), since=start, threshold=threshold,
+            issues, csv_path=output, html_path=html, n_records=len(records), since=start,
+            threshold=threshold if threshold is not None else default_threshold,
             growth_days=growth_days,
         )  # fmt: skip
     except TriageError as exc:
         raise _fail(str(exc)) from None
     typer.echo(f"{len(records)} records → {len(issues)} hot issues", err=True)
     for h in issues[:10]:
-        typer.echo(f"{h.rank:>3}. [{h.size}] {h.title}", err=True)
+        typer.echo(f"{h.rank:>3}. [{h.size}] {h.title}" + (f"（{h.place}）" if h.place else ""), err=True)
     for role, path in outputs.items():
         typer.echo(f"{role}: {path}", err=True)

@@ -15,20 +15,21 @@ from triage.tabular import TabularReader, TabularWriter, cell_text, join_text, p
 
 CSV_COLUMNS = [
     "rank", "title", "size", "heat", "recent", "previous", "growth", "likes", "first_seen", "last_seen",
-    "category", "keywords", "representative_id", "record_ids",
+    "category", "place", "keywords", "representative_id", "record_ids",
 ]  # fmt: skip
 
 TEMPLATE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
 <title>Hot issues</title><style>{{ css }}</style></head><body>
 <h1>Hot issues</h1>
 <p class="meta">{{ n_records }} records{% if since %} since {{ since }}{% endif %}
-· {{ issues|length }} issues · similarity ≥ {{ threshold }}
+· {{ issues|length }} issues · link score ≥ {{ threshold }}
+· heat = size + recent + 0.5·ln(1 + likes)
 · growth = (last {{ growth_days }} days + 1) / (the {{ growth_days }} days before + 1)</p>
 {% if chart %}<img alt="largest hot issues" src="data:image/png;base64,{{ chart }}">{% endif %}
 <table><tr><th class="n">#</th><th>Issue</th><th class="n">Records</th><th class="n">Recent</th>
 <th class="n">Growth</th><th class="n">Likes</th><th>Period</th><th>Keywords</th></tr>
 {% for h in issues %}<tr><td class="n">{{ h.rank }}</td><td>{{ h.title }}<br>
-<span class="meta">{{ h.category or "" }} · e.g. {{ h.representative_id }}</span></td>
+<span class="meta">{{ h.place or "" }} · {{ h.category or "" }} · e.g. {{ h.representative_id }}</span></td>
 <td class="n">{{ h.size }}</td><td class="n">{{ h.recent }}</td>
 <td class="n">{{ "%.2f"|format(h.growth) }}</td><td class="n">{{ h.likes }}</td>
 <td>{{ h.first_seen.strftime('%Y-%m-%d') if h.first_seen else "" }} – {{ h.last_seen.strftime('%Y-%m-%d')
@@ -87,6 +88,7 @@ def records_from_db(database_url: str | None, *, since: datetime | None = None) 
                 time=case.created_at,
                 likes=case.duplicate_count,
                 category=case.category or case.suggested_category,
+                place=case.address or case.community,
             )
 
 

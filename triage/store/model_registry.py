@@ -42,6 +42,8 @@ def bundle_record(path: str | Path) -> dict[str, Any]:
     metrics = {k: _summary(v) for k, v in (meta.get("metrics") or {}).items()}
     if meta.get("auto_dispatch"):
         metrics["auto_dispatch"] = meta["auto_dispatch"]
+    if meta.get("not_a_department"):  # catch-all units: left out of compare's department figures
+        metrics["not_a_department"] = sorted(meta["not_a_department"])
     return {
         "version": bundle.model_version,
         "metrics": metrics,
@@ -260,7 +262,10 @@ def compare(db: Database, profile: str, version: str | None = None) -> dict[str,
         ).one()
     decided = [(c, s) for c, s in pairs if c.category or c.department_code]
     cat = [(c, s) for c, s in decided if c.category]
-    d = [(c, s) for c, s in decided if c.department_code]
+    # a reviewer's routing to a catch-all unit (其他单位) is no department: neither model may suggest it
+    catch_alls = set((row.metrics or {}).get("not_a_department") or [])
+    routed = [(c, s) for c, s in decided if c.department_code]
+    d = [(c, s) for c, s in routed if c.department not in catch_alls]
     live_versions = sorted({c.model_version for c, _ in decided if c.model_version})
     return {
         "profile": profile,
@@ -269,6 +274,8 @@ def compare(db: Database, profile: str, version: str | None = None) -> dict[str,
         "live_versions": live_versions,
         "n": len(decided),
         "shadowed": int(shadowed),  # cases the candidate suggested for, reviewed or not
+        "department_n": len(d),
+        "department_skipped": len(routed) - len(d),
         "agreement": {
             "category": _share([c.suggested_category == s.category for c, s in decided]),
             "department": _share([c.suggested_department_code == s.department_code for c, s in decided]),

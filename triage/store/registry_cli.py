@@ -200,9 +200,9 @@ def compare_cmd(
     def fmt(v: float | None) -> str:
         return "—" if v is None else f"{v:.3f}"
 
-    typer.echo(
-        f"candidate {report['candidate']} since {report['since'] or '—'}: {report['n']} reviewed cases"
-    )
+    head = f"candidate {report['candidate']} since {report['since'] or '—'}: {report['n']} reviewed cases"
+    skipped = report.get("department_skipped") or 0
+    typer.echo(head + (f" ({skipped} routed to catch-all units, left out of department)" if skipped else ""))
     typer.echo(f"{'':<12}{'category':>10}{'department':>12}")
     for label, block in (
         ("agreement", report["agreement"]),
