@@ -140,3 +140,35 @@ def test_api_triage_and_cases_return_score_and_reason(api_env) -> None:
     assert r.status_code == 200, r.text
     dupes = r.json()["duplicates"]
     assert dupes and {"case_id", "score", "reason"} <= set(dupes[0])
+
+
+def test_merge_then_unmerge_is_counted_back_and_audited(case_service) -> None:
+    from sqlmodel import select
+
+    from triage.store.models import AuditEvent, CaseStatus
+
+    first = case_service.submit(DANCE, reporter_name="张三", reporter_contact="13800000001")
+    second = case_service.submit(DANCE_OTHER_WORDS, reporter_name="李四", reporter_contact="13800000002")
+    third = case_service.submit(DANCE + "已经一个星期了", reporter_contact="13800000003")
+    assert first.case_no in [d["case_no"] for d in second.duplicate_candidates]
+    assert all(d.get("reason") for d in second.duplicate_candidates)
+    case_service.merge(third.case_no, second.case_no, "rev")
+    case_service.merge(second.case_no, first.case_no, "rev")
+    contacts = [r["contact"] for r in case_service.reporters(first.case_no)]
+    assert len(contacts) == 3 and all(contacts)  # every reporter can be called back
+    assert case_service.get(first.case_no).citizens == 3
+
+    back = case_service.unmerge(second.case_no, "rev", "不是同一事项")
+    assert back.status == CaseStatus.PENDING_REVIEW and back.duplicate_of is None
+    assert case_service.get(first.case_no).duplicate_count == 0
+    assert case_service.get(second.case_no).duplicate_count == 1  # third stays merged into second
+    assert len(case_service.reporters(first.case_no)) == 1
+    with case_service.db.session() as s:
+        actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions[-2:] == ["unmerge", "unabsorb"]
+    with pytest.raises(Exception) as exc:
+        case_service.unmerge(first.case_no, "rev", "x")
+    assert getattr(exc.value, "code", None) == "not_merged"
+    with pytest.raises(Exception) as exc:
+        case_service.unmerge(second.case_no, "rev", "  ")
+    assert getattr(exc.value, "code", None) == "reason_required"

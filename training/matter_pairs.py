@@ -27,7 +27,7 @@ when 行业分类3级 agrees and the 镇街 differs, within 15 days.
 Pairs are split by subject (place / address) into a fitting half and a test half, so test places
 were never seen while fitting. The scorer is scikit-learn ``LogisticRegression`` on
 :data:`triage.matter_score.FEATURES`; the default threshold is the lowest one whose precision on
-the fitting half is ≥ 0.92, or the best-F1 one when no threshold reaches that. Test figures are
+the fitting half is ≥ 0.90, or the best-F1 one when no threshold reaches that. Test figures are
 end to end: the later message of a pair is looked up
 in a :class:`~triage.matter_index.MatterIndex` holding every message (90-day window, k = ``E2E_K``) and
 the pair counts as found when the other one comes back.
@@ -61,6 +61,7 @@ DEFAULT_OUT = PROJECT_ROOT / "models" / "matter"
 # End-to-end lookups return up to this many cases: a hot matter has dozens of reports, and a pair's
 # partner outside the top 5 is still found (the API shows the 5 best; any of them is the matter).
 E2E_K = 50
+TARGET_PRECISION = 0.90  # the default threshold is the lowest reaching this on the fitting half
 PROBLEMS = {
     "噪音": "噪音 噪声 扰民 吵 广场舞 音响",
     "油烟": "油烟 烧烤",
@@ -239,6 +240,7 @@ def label_haikou(docs: list[Doc], rng: random.Random) -> list[tuple[int, int, in
                 and fb.get("镇街")
                 and fa["镇街"] != fb["镇街"]
                 and _days(docs[a], docs[b]) <= 15
+                and len(_common(docs[a].subject, docs[b].subject)) < 4  # the same order filed twice
             ):
                 out.append((min(a, b), max(a, b), 0, "problem_other_place", f"{cat}:{min(a, b)}"))
     return out
@@ -305,7 +307,8 @@ def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
     model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(X[fit], y[fit])
     scorer = MatterScorer(model.coef_[0].astype(float), float(model.intercept_[0]), f"matter-{seed}")
     p_fit = scorer.predict(X[fit])
-    threshold = _threshold(p_fit, y[fit], 0.92)
+    threshold = _threshold(p_fit, y[fit], TARGET_PRECISION)
+    scorer.threshold = threshold
     index.scorer, index.threshold = scorer, threshold
     test = np.flatnonzero(~fit)
     found = np.zeros(len(y), dtype=bool)
@@ -316,7 +319,7 @@ def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
     report = _report(y, fold, kinds, found, scorer.predict(X), threshold, len(docs))
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
-        scorer.save(out_dir / "scorer.json", threshold=round(threshold, 4), benchmark=report)
+        scorer.save(out_dir / "scorer.json", benchmark=report)
         _pr_curve(scorer.predict(X[~fit]), y[~fit], threshold, out_dir / "pr_curve.png")
     if show:
         _show(docs, pairs, show, seed)

@@ -380,7 +380,10 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
             )
             top = top[np.argsort(-contrib[top])]
             spaced = " " + " ".join(X[i]) + " "
-            readable = []
+            # Greedy in weight order, terms of two or more characters before single characters: the
+            # long terms are chosen as they come, so the scan stops once n_terms of them are chosen.
+            terms: list[str] = []
+            short: list[str] = []
             for j in top:
                 if contrib[j] <= 0:
                     break
@@ -390,9 +393,13 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
                     if at < 0:
                         continue
                     term = spaced[spaced.rfind(" ", 0, at) + 1 : spaced.find(" ", at)]
-                readable.append(term)
-            terms: list[str] = []
-            for term in sorted(readable, key=lambda t: len(t) < 2):  # stable: keeps weight order
+                if len(term) < 2:
+                    short.append(term)
+                elif not any(term in t or t in term for t in terms):
+                    terms.append(term)
+                    if len(terms) == n_terms:
+                        break
+            for term in short:
                 if len(terms) < n_terms and not any(term in t or t in term for t in terms):
                     terms.append(term)
             out.append(terms)

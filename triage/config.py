@@ -25,11 +25,12 @@ class Settings(BaseSettings):
     auto_dispatch: bool = False  # dispatch without review above the profile's 95 %-precision threshold
     review_threshold: float = 0.6  # below this confidence a suggestion needs human review
     top_k: int = 3
-    # Duplicate stage (triage/matter_index.py): "matter" finds the same matter in other words (the
-    # threshold is on the fitted scorer's probability, see models/matter); "lexical" finds copies only
-    # (the threshold is then a char-trigram cosine). The lexical source adds the MinHash LSH (~3 KB/case).
+    # Duplicate stage (triage/matter_index.py): "matter" finds the same matter in other words, kept when
+    # the fitted scorer's probability reaches matter_threshold (models/matter); "lexical" finds copies
+    # only, by char-trigram cosine >= duplicate_threshold. The lexical source adds the LSH (~3 KB/case).
     duplicate_matcher: Literal["matter", "lexical"] = "matter"
     duplicate_lexical_source: bool = False
+    matter_threshold: float | None = Field(default=None, gt=0, le=1)  # None: the scorer's fitted one
     duplicate_threshold: float = Field(default=0.6, gt=0, le=1)
     duplicate_window_days: int = 90
     lease_minutes: int = 10

@@ -79,7 +79,7 @@ class MatterIndex:
 
     def __init__(
         self,
-        threshold: float = 0.5,
+        threshold: float | None = None,
         window_days: int | None = 90,
         *,
         scorer: MatterScorer | None = None,
@@ -88,6 +88,8 @@ class MatterIndex:
         postings_cap: int = 2000,
         lexical: bool = False,
     ) -> None:
+        self.scorer = scorer or MatterScorer.default()
+        threshold = self.scorer.threshold if threshold is None else threshold
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
         if window_days is not None and window_days <= 0:
@@ -96,7 +98,6 @@ class MatterIndex:
             raise ValueError("need terms_per_case >= 4 and postings_cap >= 16")
         self.threshold = float(threshold)
         self.window_days = window_days
-        self.scorer = scorer or MatterScorer.default()
         self.extractor = extractor or PlaceExtractor()
         self.T = terms_per_case
         self.postings_cap = postings_cap
@@ -536,7 +537,7 @@ def build_duplicate_index(settings: Any) -> MatterIndex | DuplicateIndex:
             threshold=settings.duplicate_threshold, window_days=settings.duplicate_window_days
         )
     return MatterIndex(
-        threshold=settings.duplicate_threshold,
+        threshold=settings.matter_threshold,
         window_days=settings.duplicate_window_days,
         lexical=settings.duplicate_lexical_source,
     )

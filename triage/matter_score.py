@@ -42,6 +42,7 @@ class MatterScorer:
     coef: np.ndarray
     intercept: float
     version: str = "unfitted"
+    threshold: float = 0.6  # the default threshold fitted with the weights (see the card)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> MatterScorer:
@@ -49,7 +50,8 @@ class MatterScorer:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if list(data["features"]) != list(FEATURES):
             raise ValueError(f"{path}: features {data['features']} do not match {list(FEATURES)}")
-        return cls(np.asarray(data["coef"], dtype=np.float64), float(data["intercept"]), str(data["version"]))
+        coef = np.asarray(data["coef"], dtype=np.float64)
+        return cls(coef, float(data["intercept"]), str(data["version"]), float(data.get("threshold", 0.6)))
 
     @classmethod
     def default(cls) -> MatterScorer:
@@ -64,6 +66,7 @@ class MatterScorer:
             "coef": [round(float(c), 6) for c in self.coef],
             "intercept": round(float(self.intercept), 6),
             "version": self.version,
+            "threshold": round(float(self.threshold), 4),
             **card,
         }
         Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

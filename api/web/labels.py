@@ -38,6 +38,8 @@ ACTION = {
     "auto_dispatch": "自动派单（高于阈值，未经审核）",
     "merge": "合并为重复件",
     "absorb": "并入重复诉求",
+    "unmerge": "撤销合并",
+    "unabsorb": "撤销并入的重复件",
     "reject": "不予受理",
     "start": "部门签收办理",
     "resolve": "办结",

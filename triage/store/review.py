@@ -1,4 +1,5 @@
-"""Reviewer-side operations: the queue, claim leases and the decisions (accept, correct, merge, reject).
+"""Reviewer-side operations: the queue, claim leases and the decisions (accept, correct, merge, un-merge,
+reject).
 
 Mixed into :class:`triage.store.service.CaseService`; every method is one committed
 transaction with its audit event(s).
@@ -30,7 +31,7 @@ def _reason(reason: str | None, field: str = "reason") -> str:
 
 
 class ReviewMixin:
-    """queue / claim_next / claim / release / accept / correct / merge / reject."""
+    """queue / claim_next / claim / release / accept / correct / merge / unmerge / reporters / reject."""
 
     # -- the queue --------------------------------------------------------------------------------
     def queue(
@@ -286,6 +287,76 @@ class ReviewMixin:
         child = self._write(_do)
         self._index_remove(child.case_no)
         return child
+
+    def unmerge(self, case_no: str, actor: str, reason: str, *, version: int | None = None) -> Case:
+        """Undo a merge: the case is pending review again and every case it was counted in counts it
+        (and the citizens it had gathered) no more. Audited on the case and on each of those parents.
+
+        An undo, not a lifecycle step (merged is final for everything else), so the status is set
+        back explicitly rather than through a transition.
+        """
+        reason = _reason(reason)
+
+        def _do(s: Session) -> Case:
+            now = self.clock()
+            child = self._load(s, case_no)
+            self._check_version(child, version)
+            if child.status != CaseStatus.MERGED or not child.duplicate_of:
+                raise ValidationError(
+                    f"case {case_no} is {child.status}, not merged", code="not_merged", field="case_no"
+                )
+            gone = 1 + child.duplicate_count
+            chain, seen, parent_no = [], {child.case_no}, child.duplicate_of
+            while parent_no and parent_no not in seen:  # the parent, and its root if it was merged since
+                seen.add(parent_no)
+                parent = self._load(s, parent_no)
+                chain.append(parent)
+                parent_no = parent.duplicate_of if parent.status == CaseStatus.MERGED else None
+            change(
+                s,
+                child,
+                actor=actor,
+                action="unmerge",
+                at=now,
+                note=reason,
+                status=CaseStatus.PENDING_REVIEW.value,
+                duplicate_of=None,
+                reviewed_by=None,
+                reviewed_at=None,
+            )
+            for parent in chain:
+                change(
+                    s,
+                    parent,
+                    actor=actor,
+                    action="unabsorb",
+                    at=now,
+                    note=f"unmerged {child.case_no}: {reason}",
+                    duplicate_count=max(0, parent.duplicate_count - gone),
+                )
+            return child
+
+        child = self._write(_do)
+        self._index_add([child])
+        return child
+
+    def reporters(self, case_no: str) -> list[dict[str, str | None]]:
+        """Everyone to call back about a case: its reporter and those of every case merged into it."""
+        from sqlmodel import select
+
+        with self.db.session() as s:
+            root = self._load(s, case_no, lock=False)
+            out, todo, seen = [], [root], {root.case_no}
+            while todo:
+                case = todo.pop(0)
+                out.append(
+                    {"case_no": case.case_no, "name": case.reporter_name, "contact": case.reporter_contact}
+                )
+                for child in s.exec(select(Case).where(Case.duplicate_of == case.case_no).order_by(Case.id)):
+                    if child.case_no not in seen and child.status == CaseStatus.MERGED:
+                        seen.add(child.case_no)
+                        todo.append(child)
+            return out
 
     def reject(self, case_no: str, actor: str, reason: str, *, version: int | None = None) -> Case:
         """Not actionable (spam, out of scope …): rejected with a reason."""

@@ -307,6 +307,7 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
         text = accept_text(item.get("text"), field=field, max_chars=self.settings.max_text_chars)
         out = {k: _field_value(k, v) for k, v in item.items()}
         out.update(text=text, source=source)
+        out.setdefault("title", None)
         for name in _LIMITED:
             value, limit = out.get(name), Case.__table__.c[name].type.length
             if value and len(value) > limit:

@@ -1,0 +1,73 @@
+"""Hot issues from same-matter clusters: membership, place, time span and the heat formula."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import pytest
+
+from triage.errors import InputError
+from triage.hot_issues import HotRecord, cluster_hot_issues
+
+NOW = datetime(2026, 5, 10, 20, 0)
+SQUARE = [
+    ("南门广场晚上广场舞噪音扰民", "南门广场每天晚上跳广场舞，音响开得很大，噪音严重扰民，请管一管。"),
+    ("南门广场跳舞太吵", "南门广场那边晚上跳广场舞放音乐特别吵，噪音让人睡不着觉，孩子没法学习。"),
+    ("投诉南门广场广场舞噪音", "南门广场的广场舞音响声音太大了，晚上十点还在放，噪音扰民，希望处理。"),
+]
+OTHER = [
+    ("北门菜市场占道经营", "北门菜市场门口小贩占道经营，垃圾遍地，交通堵塞。"),
+    ("幸福路路灯不亮", "幸福路的路灯坏了一个多月，晚上漆黑一片，行人不安全。"),
+]
+
+
+def _records() -> list[HotRecord]:
+    out = []
+    for n, (title, text) in enumerate(SQUARE):
+        out.append(HotRecord(f"S{n}", text, title, NOW - timedelta(days=n), likes=2 * n, category="环境保护"))
+    for n, (title, text) in enumerate(OTHER):
+        out.append(HotRecord(f"O{n}", text, title, NOW - timedelta(days=20 + n), category="城乡建设"))
+    return out
+
+
+def test_reports_in_other_words_form_one_hot_issue_with_place_and_span() -> None:
+    issues = cluster_hot_issues(_records(), now=NOW, growth_days=7)
+    assert issues, "the three square-dance reports form a hot issue"
+    top = issues[0]
+    assert set(top.record_ids) == {"S0", "S1", "S2"}
+    assert top.place == "南门广场"
+    assert top.first_seen == NOW - timedelta(days=2) and top.last_seen == NOW
+    assert top.title in {t for t, _ in SQUARE}
+    # heat = size + recent + 0.5 * ln(1 + likes)
+    assert top.heat == pytest.approx(3 + 3 + 0.5 * math.log1p(0 + 2 + 4), abs=1e-3)
+    assert all(not set(i.record_ids) & {"O0", "O1"} for i in issues)
+
+
+def test_lexical_matcher_still_available_and_bad_matcher_refused() -> None:
+    assert isinstance(cluster_hot_issues(_records(), now=NOW, matcher="lexical"), list)
+    with pytest.raises(InputError) as exc:
+        cluster_hot_issues(_records(), matcher="fuzzy")
+    assert exc.value.field == "matcher"
+
+
+def test_batch_hot_issues_command_shows_place(tmp_path) -> None:
+    import csv
+
+    from typer.testing import CliRunner
+
+    from triage.cli import app
+
+    path = tmp_path / "records.csv"
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["id", "title", "body", "time", "likes"])
+        for r in _records():
+            w.writerow([r.id, r.title, r.text, r.time.isoformat(sep=" "), r.likes])
+    out = tmp_path / "hot.csv"
+    args = ["batch", "hot-issues", "-i", str(path), "--text-col", "body", "--title-col", "title"]
+    args += ["--id-col", "id", "--time-col", "time", "--likes-col", "likes", "-o", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    assert rows and rows[0]["place"] == "南门广场" and rows[0]["size"] == "3"
