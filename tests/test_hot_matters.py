@@ -54,19 +54,25 @@ def test_lexical_matcher_still_available_and_bad_matcher_refused() -> None:
 def test_batch_hot_issues_command_shows_place(tmp_path) -> None:
     import csv
 
+    import typer
     from typer.testing import CliRunner
 
-    from triage.cli import app
+    from triage.batch.cli import register
+
+    app = typer.Typer()
+    app.command("noop")(lambda: None)
+    register(app)
 
     path = tmp_path / "records.csv"
     with open(path, "w", encoding="utf-8", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["id", "title", "body", "time", "likes"])
+        w.writerow(["id", "title", "body", "time", "likes", "category"])
         for r in _records():
-            w.writerow([r.id, r.title, r.text, r.time.isoformat(sep=" "), r.likes])
+            w.writerow([r.id, r.title, r.text, r.time.isoformat(sep=" "), r.likes, r.category])
     out = tmp_path / "hot.csv"
     args = ["batch", "hot-issues", "-i", str(path), "--text-col", "body", "--title-col", "title"]
-    args += ["--id-col", "id", "--time-col", "time", "--likes-col", "likes", "-o", str(out)]
+    args += ["--id-col", "id", "--time-col", "time", "--likes-col", "likes", "--category-col", "category"]
+    args += ["-o", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(open(out, encoding="utf-8")))

@@ -103,8 +103,8 @@ def test_bad_input_is_refused() -> None:
 def test_scorer_artifact_and_reason_text(tmp_path) -> None:
     scorer = MatterScorer.default()
     assert scorer.coef.shape == (len(FEATURES),)
-    same = np.array([[0.4, 1, 0.5, 0, 0.5, 1, np.log1p(3), 0]])
-    other = np.array([[0.05, 0, 0, 0, 0, 0, np.log1p(40), 0]])
+    same = np.array([[0.4, 1, 0.5, 0, 0.5, 1, np.log1p(3), 0, 0.6, 0.6]])
+    other = np.array([[0.05, 0, 0, 0, 0, 0, np.log1p(40), 0, 0.0, 0.0]])
     assert scorer.predict(same)[0] > scorer.predict(other)[0]
     scorer.save(tmp_path / "s.json")
     assert MatterScorer.load(tmp_path / "s.json").version == scorer.version

@@ -1,7 +1,7 @@
 """Labelled "same matter" pairs from real messages, the scorer fitted on them, and its benchmark.
 
     python -m training.matter_pairs [--data ../shared/data] [--out models/matter] [--seed 5]
-                                    [--pairs-out FILE] [--show N] [--json]
+                                    [--pairs-out FILE] [--show N] [--json] [--copies]
 
 Nothing from the data is committed: pairs are built here at run time, and ``--pairs-out`` writes
 them only as ``(file, row id, row id, label, kind)`` references. Labels come from rules that do
@@ -404,6 +404,19 @@ def _show(docs, pairs, n, seed) -> None:
             print(f"  [{sub}] {docs[a].title[:40]} || {docs[b].title[:40]}")
 
 
+def copy_benchmark(data: Path, seed: int = 13) -> dict:
+    """``training.near_duplicates``' copy benchmark (same queries and labels) run on the matter index."""
+    from training.near_duplicates import build_queries, load_texts, score
+
+    texts = load_texts(data / "tipdm2020")
+    indexed, queries, counts = build_queries(texts, seed)
+    index = MatterIndex(window_days=None)
+    index.add_many((f"m{i}", texts[i], None) for i in indexed)
+    answers = index.query_many([q.text for q in queries], k=5)
+    result = score(queries, [[c.case_id for c in a] for a in answers])
+    return {"threshold": index.threshold, "queries": len(queries), **counts, **result}
+
+
 def write_pairs(docs: list[Doc], pairs, path: Path) -> None:
     """References only: (file, row id, file, row id, label, kind) — no text from the data."""
     with open(path, "w", encoding="utf-8", newline="") as f:
@@ -421,8 +434,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pairs-out", type=Path)
     ap.add_argument("--show", type=int, default=0, help="print N sample pairs of each kind")
     ap.add_argument("--labels-only", action="store_true", help="build and show pairs, fit nothing")
+    ap.add_argument("--copies", action="store_true", help="run the copy benchmark on the matter index")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    if args.copies:
+        print(json.dumps(copy_benchmark(args.data), ensure_ascii=False, indent=None if args.json else 2))
+        return 0
     if args.labels_only or args.pairs_out:
         docs, pairs = build(args.data, args.seed)
         if args.pairs_out:
