@@ -45,6 +45,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 class TriageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: str = Field(min_length=1, description=f"The citizen's message, {_TEXT_LIMIT} characters.")
+    district: str | None = Field(default=None, max_length=128, description="辖区, e.g. 龙华区.")
+    street: str | None = Field(default=None, max_length=128, description="街道/镇 of the case.")
+    community: str | None = Field(default=None, max_length=128, description="社区/村 of the case.")
+    address: str | None = Field(default=None, max_length=256)
+    grid: str | None = Field(
+        default=None, max_length=64, description="Grid code: its street and community locate the case."
+    )
 
 
 class CategoryScoreOut(BaseModel):

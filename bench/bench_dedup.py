@@ -182,7 +182,7 @@ class MatterSynthesiser(Synthesiser):
         self.title_tokens = [tokenize(t) for t in self.titles]
         self.title_places = [index.extractor.extract(t) for t in self.titles]
         self.clause_tokens = [tokenize(c) for c in self.clauses]
-        self.categories = ["城乡建设", "环境保护", "交通运输", "教育文体", "劳动和社会保障", "商贸旅游", "卫生计生"]
+        self.categories = ["城乡建设", "环境保护", "交通运输", "教育文体", "劳动和社会保障", "商贸旅游"]
 
     def make_meta(self) -> tuple[str, dict]:
         rng = self.rng

@@ -2,7 +2,7 @@
 
     python bench/bench_triage.py [--data ../shared/data/tipdm2020/messages.csv] [--repeat 3] [--json]
     python bench/bench_triage.py --profile haikou --data ../shared/data/haikou12345/workorders.csv \
-        --text-col 工单标题 --text-col 诉求内容
+        --text-col 工单标题 --text-col 诉求内容 [--remove-stage duplicates]
 
 ``--profile`` (or ``--model`` / ``--routing``) selects what is measured; any file the batch reader
 takes works (encoding detected). With a city bundle the columns its department model was trained
@@ -77,6 +77,12 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="bundle directory (overrides the profile's)")
     parser.add_argument("--routing", type=Path, help="routing file (overrides the profile's)")
     parser.add_argument("--text-col", action="append", help="text column(s); default title, body")
+    parser.add_argument(
+        "--remove-stage",
+        action="append",
+        default=[],
+        help="measure without this pipeline stage (e.g. duplicates: the heads alone); repeatable",
+    )
     args = parser.parse_args()
 
     import jieba
@@ -93,13 +99,18 @@ def main() -> None:
         env["TRIAGE_ROUTING_PATH"] = str(args.routing)
     os.environ.update(env)  # Triager.load() reads the same settings here as in the cold-load process
     triager = Triager.load()
+    for name in args.remove_stage:
+        triager.remove_stage(name)
     field_cols = list(triager.bundle.metadata.get("field_columns", []))
     texts, fields = read_rows(args.data, args.text_col or ["title", "body"], field_cols)
     jieba.initialize()
     load_s = cold_load_seconds(env)
-    index = triager.duplicate_index
-    prepared = [prepare_text(t) for t in texts[: len(texts) // 2]]
-    index.add_many((f"seed-{i}", t, None) for i, t in enumerate(prepared))
+    indexed = 0
+    if "duplicates" in triager.stage_names:
+        index = triager.duplicate_index
+        prepared = [prepare_text(t) for t in texts[: len(texts) // 2]]
+        index.add_many((f"seed-{i}", t, None) for i, t in enumerate(prepared))
+        indexed = len(index)
 
     triager.triage_many(texts[:200], fields=fields[:200])  # warm caches
     jieba_rate = best_rate(lambda: [jieba.lcut(t) for t in texts], len(texts), args.repeat)
@@ -117,7 +128,8 @@ def main() -> None:
 
     figures = {
         "texts": len(texts),
-        "indexed_cases": len(index),
+        "indexed_cases": indexed,
+        "removed_stages": args.remove_stage,
         "jieba_lcut_per_s": round(reference),
         "triage_many_per_s": round(triage_rate),
         "throughput_ratio_vs_jieba": round(triage_rate / reference, 3),

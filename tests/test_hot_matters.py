@@ -75,5 +75,6 @@ def test_batch_hot_issues_command_shows_place(tmp_path) -> None:
     args += ["-o", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    with open(out, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
     assert rows and rows[0]["place"] == "南门广场" and rows[0]["size"] == "3"

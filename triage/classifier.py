@@ -370,13 +370,16 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
         if len(class_indices) != features.shape[0]:
             raise ValueError("class_indices needs one class per document")
         width = 4 * n_terms + 8
+        indptr = features.indptr.tolist()
+        # every document's weight × tf-idf in one vectorised product (no per-row indexing of coef_)
+        owner = np.repeat(np.asarray(class_indices, dtype=np.int64), np.diff(features.indptr))
+        all_contrib = features.data * self.coef_[owner, features.indices]
         out = []
-        for i, c in enumerate(class_indices):
-            lo, hi = features.indptr[i], features.indptr[i + 1]
-            cols = features.indices[lo:hi]
-            contrib = features.data[lo:hi] * self.coef_[int(c), cols]
+        for i in range(len(class_indices)):
+            lo, hi = indptr[i], indptr[i + 1]
+            contrib = all_contrib[lo:hi]
             top = (
-                np.argpartition(-contrib, width)[:width] if len(contrib) > width else np.arange(len(contrib))
+                np.argpartition(-contrib, width)[:width] if hi - lo > width else np.arange(hi - lo)
             )
             top = top[np.argsort(-contrib[top])]
             spaced = " " + " ".join(X[i]) + " "
@@ -384,10 +387,10 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
             # long terms are chosen as they come, so the scan stops once n_terms of them are chosen.
             terms: list[str] = []
             short: list[str] = []
-            for j in top:
-                if contrib[j] <= 0:
+            for value, col in zip(contrib[top].tolist(), features.indices[lo + top].tolist(), strict=True):
+                if value <= 0:
                     break
-                term, block = self._term(int(cols[j]))
+                term, block = self._term(col)
                 if block == CHAR:  # show the whole token holding the n-gram; skip n-grams spanning two
                     at = spaced.find(term)
                     if at < 0:

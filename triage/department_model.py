@@ -42,6 +42,9 @@ UNIT_ALIASES: tuple[tuple[str, str], ...] = (
 _PLACE_SUFFIX = re.compile(r"(街道办事处|街道办|街道|镇人民政府|镇政府|镇|社区居委会|居委会|村委会|社区|村)$")
 _PLACE_IN_TEXT = r"(?:街道|镇|社区|村)"
 _DISTRICT_PREFIX = re.compile(r"^([\u4e00-\u9fff]{2,3}[区县])")
+# The case store's location fields (and the API's), read after the columns the model was trained
+# with, so a case submitted through the service is located like a row of the city's export.
+CASE_FIELDS: dict[str, str] = {"district": "辖区", "street": "镇街", "community": "村居", "address": "地址"}
 
 
 def place_core(name: str) -> str:
@@ -73,6 +76,10 @@ class Jurisdiction:
         self._compile()
 
     def _compile(self) -> None:
+        trained = self.field_columns
+        self._columns = [(c, c) for c in trained] + [
+            (c, label) for c, label in CASE_FIELDS.items() if c not in trained
+        ]  # (field key, its name in the reason)
         names = sorted(self.districts, key=len, reverse=True)
         self._district_re = re.compile("|".join(map(re.escape, names))) if names else None
         cores = sorted((c for c in self.places if len(c) >= 2), key=len, reverse=True)
@@ -90,19 +97,19 @@ class Jurisdiction:
     def locate(self, text: str, fields: Mapping[str, object] | None = None) -> tuple[str | None, str]:
         """(district, why in Chinese) from the case's fields first, then its text; (None, "") if unknown."""
         fields = fields or {}
-        for col in self.field_columns:
+        for col, label in self._columns:
             value = str(fields.get(col) or "").strip()
             if not value:
                 continue
             if self._district_re and (m := self._district_re.search(value)):
-                return m.group(0), f"工单字段「{col}」为「{value[:20]}」"
+                return m.group(0), f"工单字段「{label}」为「{value[:20]}」"
             core = place_core(value)
             if core in self.places:
-                return self.places[core], f"工单字段「{col}」为「{value[:20]}」，属{self.places[core]}"
+                return self.places[core], f"工单字段「{label}」为「{value[:20]}」，属{self.places[core]}"
             if self._place_re and (m := self._place_re.search(value)):
                 return self.places[
                     m.group(1)
-                ], f"工单字段「{col}」提到「{m.group(0)}」，属{self.places[m.group(1)]}"
+                ], f"工单字段「{label}」提到「{m.group(0)}」，属{self.places[m.group(1)]}"
         if self._district_re:
             found = Counter(self._district_re.findall(text))
             if found:
@@ -277,13 +284,19 @@ class DepartmentModel:
         """Top-``k`` units per document with a Chinese reason naming the evidence."""
         located = self._locate(X, texts, fields)
         proba, family = self._unit_proba(X, located)
+        # whole-batch numpy work first; the loop below only formats Python values
+        order = np.argsort(-proba, axis=1)[:, :k]
+        top_p = np.take_along_axis(proba, order, axis=1).tolist()
+        best_families = self.head_.classes_[np.argmax(family, axis=1)].tolist()
+        family_ps = family.max(axis=1).tolist()
+        units = self.classes_.tolist()
         out = []
-        for row, fam_row, (district, why) in zip(proba, family, located, strict=True):
-            order = np.argsort(-row)[:k]
-            top = [(str(self.classes_[j]), round(float(row[j]), 4)) for j in order]
-            best_family = str(self.head_.classes_[int(np.argmax(fam_row))])
+        for idx, values, best_family, family_p, (district, why) in zip(
+            order.tolist(), top_p, best_families, family_ps, located, strict=True
+        ):
+            top = [(units[j], round(p, 4)) for j, p in zip(idx, values, strict=True)]
+            best_family = str(best_family)
             unit = top[0][0]
-            family_p = float(np.max(fam_row))
             named = best_family.replace(DISTRICT_FAMILY, "各区")
             parts = [f"历史工单中相似诉求多由「{named}」处置（模型概率{family_p:.0%}）"]
             if best_family.startswith(DISTRICT_FAMILY):

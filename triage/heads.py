@@ -90,33 +90,37 @@ class HierarchyHead:
 
     def _index(self) -> None:
         self._split = [str(c).split(PATH_SEPARATOR) for c in self.head.classes_]
-        self._first_of = np.array([p[0] for p in self._split], dtype=object)
+        firsts = sorted({p[0] for p in self._split})
+        self._first_code = {f: i for i, f in enumerate(firsts)}  # integer codes: no object compares
+        self._first_of = np.array([self._first_code[p[0]] for p in self._split], dtype=np.int64)
 
     def paths(
         self, X: Sequence[Sequence[str]], first_levels: Sequence[str], k: int = 3
     ) -> list[list[PathScore]]:
         """Top-``k`` paths under each document's first-level category, probabilities conditional on it."""
         scores = self.head.decision_function(self.featurizer.features(X)) / self.head.temperature_
-        first_of = self._first_of
-        allowed = first_of[None, :] == np.asarray(first_levels, dtype=object)[:, None]
+        codes = np.fromiter((self._first_code.get(f, -1) for f in first_levels), np.int64, len(first_levels))
+        allowed = self._first_of[None, :] == codes[:, None]
         # softmax over the paths under each row's first level only (others masked out)
         masked = np.where(allowed, scores, -np.inf)
         top = masked.max(axis=1, keepdims=True)
         weights = np.where(allowed, np.exp(masked - np.where(np.isfinite(top), top, 0.0)), 0.0)
         proba = weights / np.maximum(weights.sum(axis=1, keepdims=True), 1e-300)
         order = np.argsort(-proba, axis=1)[:, :k]
+        top = np.take_along_axis(proba, order, axis=1).tolist()
         out = []
-        for row, first, idx, ok in zip(proba, first_levels, order, allowed.any(axis=1), strict=True):
+        found = allowed.any(axis=1).tolist()
+        for first, idx, values, ok in zip(first_levels, order.tolist(), top, found, strict=True):
             if not ok:
                 out.append([PathScore([first], 1.0)])
                 continue
-            out.append([PathScore(self._split[j], float(row[j])) for j in idx if row[j] > 0])
+            out.append([PathScore(self._split[j], p) for j, p in zip(idx, values, strict=True) if p > 0])
         return out
 
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
-        state.pop("_split", None)
-        state.pop("_first_of", None)
+        for name in ("_split", "_first_of", "_first_code"):
+            state.pop(name, None)
         return state
 
     def __setstate__(self, state: dict) -> None:

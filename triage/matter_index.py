@@ -487,8 +487,14 @@ class MatterIndex:
             "match": match & problem_mask,
             "terms": safe,
             "idf": self._idf(safe),
+            "slots": slots,
+            "q_lead": set(self._lead_ids(doc.lead).tolist()),
+            "names": names,
         }
         return feats, detail
+
+    def _df_idf(self, term: int) -> float:
+        return float(self._idf(np.array([term]))[0])
 
     def _lead_cosine(self, doc: MatterDoc, slots: np.ndarray) -> np.ndarray:
         """idf-weighted cosine of the two lead (title) word sets."""
@@ -507,9 +513,20 @@ class MatterIndex:
 
     def _reason(self, detail: dict, j: int) -> str:
         p, a, c = int(detail["place"][j]), int(detail["area"][j]), int(detail["category"][j])
+        # the words both titles use say best what the matter is; then the body's rarest shared words
+        lead = [int(t) for t in self._lead[int(detail["slots"][j])] if int(t) in detail["q_lead"]]
+        lead = sorted(lead, key=lambda t: -self._df_idf(t))
+        terms = [
+            w
+            for w in (self._words[t] for t in lead)
+            if len(w) > 1 and not any(w in n for n in detail["names"])
+        ]
         shared = np.flatnonzero(detail["match"][j])
-        best = shared[np.argsort(-detail["idf"][j][shared], kind="stable")][:2]
-        terms = [self._words[int(detail["terms"][j][b])] for b in best]
+        for b in shared[np.argsort(-detail["idf"][j][shared], kind="stable")]:
+            word = self._words[int(detail["terms"][j][b])]
+            if len(terms) < 2 and word not in terms:
+                terms.append(word)
+        terms = terms[:2]
         return reason_text(
             place=self._pnames[p] if p >= 0 else None,
             area=self._pnames[a] if a >= 0 else None,

@@ -69,9 +69,10 @@ class ClassifyStage:
         order = np.argsort(-proba, axis=1)[:, : self.top_k]
         best = order[:, 0]
         explanations = model.explain(token_lists, best, n_terms=5)
-        classes = model.classes_
-        for r, row, idx, terms in zip(results, proba, order, explanations, strict=True):
-            r.top_k = [CategoryScore(str(classes[i]), round(float(row[i]), 4)) for i in idx]
+        classes = [str(c) for c in model.classes_]
+        top_p = np.take_along_axis(proba, order, axis=1).tolist()  # Python floats: no per-row numpy
+        for r, idx, values, terms in zip(results, order.tolist(), top_p, explanations, strict=True):
+            r.top_k = [CategoryScore(classes[i], round(p, 4)) for i, p in zip(idx, values, strict=True)]
             r.model_category = r.category = r.top_k[0].label
             r.confidence = r.top_k[0].probability
             r.explanation = mask_terms(terms)  # terms are cut from the raw text: shown, so masked
@@ -87,10 +88,11 @@ class ClassifyStage:
                 r.category_path = list(best[0].path)
         if (types := self.bundle.request_type) is not None:
             proba = types.predict_proba(token_lists)
-            for r, row in zip(results, proba, strict=True):
-                i = int(np.argmax(row))
-                r.request_type = str(types.classes_[i])
-                r.request_type_probability = round(float(row[i]), 4)
+            best = np.argmax(proba, axis=1)
+            labels = types.classes_[best].tolist()
+            for r, label, p in zip(results, labels, proba[np.arange(len(best)), best].tolist(), strict=True):
+                r.request_type = str(label)
+                r.request_type_probability = round(p, 4)
 
 
 class RouteStage:

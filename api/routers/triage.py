@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from api import access
-from api.deps import BatcherDep, CurrentUser, DatabaseDep, MetricsDep
+from api.deps import BatcherDep, CurrentUser, DatabaseDep, MetricsDep, ServiceDep
 from api.schemas import ERROR_RESPONSES, TriageRequest, TriageResponse
 from api.views import EngineJSONResponse, suggestion_payload
 
@@ -15,13 +15,25 @@ router = APIRouter(prefix="/api/v1", tags=["triage"])
 
 @router.post("/triage", response_model=TriageResponse, responses=ERROR_RESPONSES)
 async def triage(
-    body: TriageRequest, batcher: BatcherDep, metrics: MetricsDep, user: CurrentUser, db: DatabaseDep
+    body: TriageRequest,
+    batcher: BatcherDep,
+    metrics: MetricsDep,
+    user: CurrentUser,
+    db: DatabaseDep,
+    service: ServiceDep,
 ) -> EngineJSONResponse:
     """Suggest category, department, level, deadline and likely duplicates for a message.
 
+    Location fields (district, street, community, address, grid) let a city's department model
+    pick the responsible district's unit.
+
     Duplicates are only cases the caller may open (a grid worker's grids, a department's own).
     """
-    result = await batcher.triage(body.text)
+    located = body.model_dump(include={"district", "street", "community", "address"}, exclude_none=True)
+    if body.grid:
+        located["grid_code"] = body.grid
+    fields = await run_in_threadpool(service.location_fields, located) if located else None
+    result = await batcher.triage(body.text, fields)
     metrics.suggestions.labels(str(result.needs_review).lower()).inc()
     payload = suggestion_payload(result)
     if payload["duplicates"] and not access.unrestricted(user):

@@ -100,7 +100,8 @@ def _duplicate_rows(
 
 @router.post("/intake/suggest")
 async def suggest(request: Request, user: PageUser) -> Response:
-    """The live suggestion as an HTML fragment (JSON body {text, title}; header X-CSRF-Token)."""
+    """The live suggestion as an HTML fragment (JSON body {text, title, grid?, address?}; header
+    X-CSRF-Token). Grid and address locate the case, as at submit."""
     check_csrf(request, request.headers.get("x-csrf-token"))
     require_role(user, SUBMIT)
     try:
@@ -115,11 +116,18 @@ async def suggest(request: Request, user: PageUser) -> Response:
     problem = _text_error(text, limit)
     if problem:  # an over-long text is refused here as at submit, never cut
         return render_fragment(request, "_suggestion.html", {"error": problem})
+    service = _service(request)
+    given = body if isinstance(body, dict) else {}
+    located = {k: str(given.get(k) or "").strip()[:256] for k in ("address", "grid") if given.get(k)}
+    if grid := located.pop("grid", None):
+        located["grid_code"] = grid
+    fields = await run_in_threadpool(service.location_fields, located) if located else None
     try:  # the model reads the start of title + text (the text alone is within the limit)
-        result = await request.app.state.batcher.triage(triage_text(title or None, text.strip())[:limit])
+        result = await request.app.state.batcher.triage(
+            triage_text(title or None, text.strip())[:limit], fields
+        )
     except InputError as exc:
         return render_fragment(request, "_suggestion.html", {"error": labels.error_message(exc.code)})
-    service = _service(request)
     found = [(d.case_id, float(d.score)) for d in result.duplicates]
     duplicates = await run_in_threadpool(_duplicate_rows, service, user, found)
     terms = list(result.explanation) + list((result.route_reason or {}).get("matched_terms") or [])

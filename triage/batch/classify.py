@@ -23,7 +23,16 @@ from triage.batch.checkpoint import Checkpoint, fingerprint, fsync_dir, truncate
 from triage.batch.dupes import DEFAULT_MAX_GROUPS, FileDuplicates
 from triage.batch.engine import make_engine
 from triage.batch.progress import JobSummary, ProgressCallback, Ticker, default_errors_path
-from triage.batch.worker import RESULT_COLUMNS, ModelSpec, classify_chunk, model_version, spec_of, warm
+from triage.batch.worker import (
+    RESULT_COLUMNS,
+    Chunk,
+    LocatedTexts,
+    ModelSpec,
+    classify_chunk,
+    model_version,
+    spec_of,
+    warm,
+)
 from triage.errors import InputError
 from triage.tabular import Record, TabularReader, TabularWriter, cell_text, detect_format, join_text
 
@@ -55,6 +64,8 @@ class ClassifyOptions:
     stop: threading.Event | None = None  # set (e.g. by the job API) to stop after the current chunk
     progress_every: float = 0.2  # seconds between progress callbacks (0: after every chunk)
     extra: dict[str, Any] = field(default_factory=dict)
+    # input column → case field name passed to the engine (辖区 → district, or 镇街 → 镇街)
+    field_cols: dict[str, str] = field(default_factory=dict)
 
     def resume_key(self) -> dict[str, Any]:
         """Options that must not change between an interrupted run and its resume."""
@@ -67,7 +78,7 @@ class ClassifyOptions:
             "dedup_threshold": self.dedup_threshold,
             "dedup_window": self.dedup_window,
             "output_encoding": self.output_encoding,
-        }
+        } | ({"field_cols": dict(self.field_cols)} if self.field_cols else {})  # older checkpoints have none
 
 
 def output_columns(input_columns: list[str]) -> tuple[list[str], dict[str, str]]:
@@ -105,7 +116,7 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
     cpu_start = _cpu_seconds()
     ticker = Ticker("classify", progress, every=opts.progress_every)
     with TabularReader(opts.input, fmt=opts.input_format, encoding=opts.encoding, sheet=opts.sheet) as reader:
-        reader.require(list(opts.text_cols) + ([opts.id_col] if opts.id_col else []))
+        reader.require(list(opts.text_cols) + ([opts.id_col] if opts.id_col else []) + list(opts.field_cols))
         columns, names = output_columns(list(reader.columns))
         fp = fingerprint(opts.input)
         ckpt = _load_or_start(opts, paths, fp)
@@ -230,11 +241,20 @@ def _record_text(rec: Record, opts: ClassifyOptions) -> str | None:
     return join_text(rec.values, opts.text_cols)
 
 
-def _texts(chunks: Iterator[list[Record]], opts: ClassifyOptions) -> Iterator[tuple[list[Record], list[str]]]:
-    """Pair each chunk with the texts to triage (unparseable records are not sent)."""
+def _texts(chunks: Iterator[list[Record]], opts: ClassifyOptions) -> Iterator[tuple[list[Record], Chunk]]:
+    """Pair each chunk with the texts to triage (unparseable records are not sent), and with the
+    rows' case fields when ``--field-col`` maps columns to them."""
     for chunk in chunks:
-        texts = [t for t in (_record_text(r, opts) for r in chunk) if t is not None]
-        yield chunk, texts  # type: ignore[misc]
+        sent = [(r, t) for r in chunk if (t := _record_text(r, opts)) is not None]
+        texts = [t for _, t in sent]
+        if not opts.field_cols:
+            yield chunk, texts
+            continue
+        fields = [
+            {key: str(v) for col, key in opts.field_cols.items() if (v := (r.values or {}).get(col))}
+            for r, _ in sent
+        ]
+        yield chunk, LocatedTexts(texts, fields)
 
 
 def _record_id(rec: Record, opts: ClassifyOptions) -> str:

@@ -63,6 +63,18 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _field_cols(values: list[str]) -> dict[str, str]:
+    """``--field-col COLUMN[=FIELD]`` values as {column: field}."""
+    out: dict[str, str] = {}
+    for value in values:
+        column, _, name = value.partition("=")
+        column, name = column.strip(), (name.strip() if name else column.strip())
+        if not column or not name:
+            raise _fail(f"--field-col {value!r}: expected COLUMN or COLUMN=FIELD, e.g. 辖区=district")
+        out[column] = name
+    return out
+
+
 def _date(value: str | None, name: str) -> datetime | None:
     if not value:
         return None
@@ -116,6 +128,14 @@ def classify_cmd(
     id_col: Annotated[
         str | None, typer.Option("--id-col", help="Row id column (default: row number).")
     ] = None,
+    field_col: Annotated[
+        list[str],
+        typer.Option(
+            "--field-col",
+            help="Case field for department routing: COLUMN=FIELD (辖区=district, 镇街=street, "
+            "村居=community, 地址=address) or a column the profile was trained with (辖区); repeatable.",
+        ),
+    ] = [],  # noqa: B006
     errors: Annotated[
         Path | None, typer.Option("--errors", help="Bad rows CSV (default: OUTPUT.errors.csv).")
     ] = None,
@@ -144,6 +164,7 @@ def classify_cmd(
 
     opts = ClassifyOptions(
         input=input, output=output, text_cols=text_col, id_col=id_col, errors=errors, workers=workers,
+        field_cols=_field_cols(field_col),
         chunk_size=chunk_size, resume=resume, engine=engine, scheduler=scheduler, model_path=model,
         routing_path=routing,
         triager_factory=factory, dedup=dedup, dedup_threshold=dedup_threshold, dedup_window=dedup_window,

@@ -27,7 +27,7 @@ from triage.batch.jobs import CheckpointedRun, start_job
 from triage.batch.progress import JobSummary, ProgressCallback, Ticker
 from triage.batch.reclassify import SUGGESTION_FIELDS
 from triage.batch.tables import CaseImport
-from triage.batch.worker import model_version, spec_of, suggest_chunk, warm
+from triage.batch.worker import LocatedTexts, model_version, spec_of, suggest_chunk, warm
 from triage.config import get_settings
 from triage.errors import InputError
 from triage.intake import clean_text, mask_pii, normalize_text, read_text
@@ -266,7 +266,7 @@ def _details(checkpoint: dict[str, Any]) -> dict[str, Any]:
 
 def _split(
     chunk: list[Record], opts: ImportOptions, source_name: str
-) -> tuple[tuple[list[_Item], list], list[str]]:
+) -> tuple[tuple[list[_Item], list], LocatedTexts]:
     items: list[_Item] = []
     bad: list[tuple[Record, InputError | None]] = []
     for rec in chunk:
@@ -275,7 +275,10 @@ def _split(
         except InputError as exc:
             bad.append((rec, exc))
     limit = get_settings().max_text_chars  # title + body may pass it: the model reads the start
-    return (items, bad), [i.model_text[:limit] for i in items]
+    texts = [i.model_text[:limit] for i in items]
+    # the row's cells are the case's fields: a city profile reads its jurisdiction columns (辖区 …)
+    fields = [{k: t for k, v in i.values.items() if (t := cell_text(v))} for i in items]
+    return (items, bad), LocatedTexts(texts, fields)
 
 
 def _store(

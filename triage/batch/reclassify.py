@@ -31,7 +31,7 @@ from triage.batch.jobs import CheckpointedRun, start_job
 from triage.batch.progress import JobSummary, ProgressCallback, Ticker
 from triage.batch.rereview import dismissed_pairs
 from triage.batch.tables import CaseSuggestion
-from triage.batch.worker import model_version, spec_of, suggest_chunk, warm
+from triage.batch.worker import LocatedTexts, model_version, spec_of, suggest_chunk, warm
 from triage.errors import InputError
 from triage.store.db import Database
 from triage.store.lifecycle import change, record
@@ -107,14 +107,18 @@ def _filters(opts: ReclassifyOptions) -> list[Any]:
     return out
 
 
+_LOCATION = (Case.street, Case.community, Case.address)  # a case's fields read by the department model
+
+
 def _pages(
     db: Database, filters: list[Any], after_id: int, size: int
-) -> Iterator[tuple[list[Any], list[str]]]:
-    """(case ids and numbers, texts) for successive chunks, keyset-paged by id."""
+) -> Iterator[tuple[list[Any], LocatedTexts]]:
+    """(case ids and numbers, texts with the cases' location fields) for successive chunks,
+    keyset-paged by id."""
     while True:
         with db.session() as session:
             rows = session.exec(
-                select(Case.id, Case.case_no, Case.title, Case.text)
+                select(Case.id, Case.case_no, Case.title, Case.text, *_LOCATION)
                 .where(Case.id > after_id, *filters)
                 .order_by(Case.id)
                 .limit(size)
@@ -122,7 +126,8 @@ def _pages(
         if not rows:
             return
         after_id = rows[-1][0]
-        yield [(r[0], r[1]) for r in rows], [triage_text(r[2], r[3]) for r in rows]
+        fields = [{c.key: v for c, v in zip(_LOCATION, r[4:], strict=True) if v} for r in rows]
+        yield [(r[0], r[1]) for r in rows], LocatedTexts([triage_text(r[2], r[3]) for r in rows], fields)
 
 
 def run_reclassify(opts: ReclassifyOptions, progress: ProgressCallback | None = None) -> JobSummary:

@@ -118,20 +118,39 @@ def result_row(result: Any) -> dict[str, Any]:
     }
 
 
-def classify_chunk(spec: ModelSpec, texts: list[str]) -> list[dict[str, Any]]:
-    """Triage one chunk; a bad text comes back as an error row in its position."""
+@dataclass(slots=True)
+class LocatedTexts:
+    """A chunk's texts with each row's case fields (辖区, 镇街, district, street …): a city's
+    department model reads jurisdiction from them."""
+
+    texts: list[str]
+    fields: list[dict[str, str]]
+
+
+Chunk = list[str] | LocatedTexts
+
+
+def _triage_chunk(spec: ModelSpec, chunk: Chunk) -> list[Any]:
     triager = get_triager(spec)
+    if not isinstance(chunk, LocatedTexts):
+        return triager.triage_many(chunk, skip_invalid=True)
+    if any(chunk.fields):  # only then: a custom factory's triager may not take fields
+        return triager.triage_many(chunk.texts, skip_invalid=True, fields=chunk.fields)
+    return triager.triage_many(chunk.texts, skip_invalid=True)
+
+
+def classify_chunk(spec: ModelSpec, texts: Chunk) -> list[dict[str, Any]]:
+    """Triage one chunk; a bad text comes back as an error row in its position."""
     out: list[dict[str, Any]] = []
-    for item in triager.triage_many(texts, skip_invalid=True):
+    for item in _triage_chunk(spec, texts):
         out.append(error_row(item) if isinstance(item, InputError) else result_row(item))
     return out
 
 
-def suggest_chunk(spec: ModelSpec, texts: list[str]) -> list[dict[str, Any]]:
+def suggest_chunk(spec: ModelSpec, texts: Chunk) -> list[dict[str, Any]]:
     """Like :func:`classify_chunk`, with everything a stored case suggestion holds."""
-    triager = get_triager(spec)
     out: list[dict[str, Any]] = []
-    for item in triager.triage_many(texts, skip_invalid=True):
+    for item in _triage_chunk(spec, texts):
         if isinstance(item, InputError):
             out.append(error_row(item))
             continue

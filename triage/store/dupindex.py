@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,7 +23,7 @@ from triage.errors import InputError
 from triage.intake import normalize_text
 from triage.result import TriageResult
 from triage.store.lifecycle import OPEN_STATUSES
-from triage.store.models import AuditEvent, Case
+from triage.store.models import AuditEvent, Case, Grid
 
 if TYPE_CHECKING:
     from triage.store.service import CaseService
@@ -94,7 +94,11 @@ class IndexMixin:
                     .where(Case.status.in_(_OPEN), Case.created_at >= self._window_start())
                     .order_by(Case.id)
                 ).all()
+                places = session.exec(select(Grid.name, Grid.community, Grid.street)).all()
             items = [(r.case_no, model_text(r.title, r.text), r.created_at, matter_meta(r)) for r in rows]
+            extractor = getattr(stage.index, "extractor", None)
+            if extractor is not None:  # the grid registry is the city's gazetteer
+                extractor.set_gazetteer({name for row in places for name in row if name})
             index = stage.index
             if hasattr(index, "clear"):
                 index.clear()
@@ -170,13 +174,21 @@ class IndexMixin:
             self.duplicate_index.remove(case_no)
 
     def suggest(
-        self: CaseService, texts: Sequence[str | bytes], *, skip_invalid: bool = True
+        self: CaseService,
+        texts: Sequence[str | bytes],
+        *,
+        skip_invalid: bool = True,
+        fields: Sequence[Mapping[str, Any] | None] | None = None,
     ) -> list[TriageResult | InputError]:
-        """Suggestions only (nothing stored), with duplicates among every worker's open cases."""
+        """Suggestions only (nothing stored), with duplicates among every worker's open cases.
+
+        ``fields`` (one mapping per text: district, street, community, address) locate each case
+        for the department model, as at submit.
+        """
         if self.triager is None:
             from triage.store.errors import ValidationError
 
             raise ValidationError("the service has no triager", code="no_triager", field="text")
         self.sync_duplicate_index()
         with self._lock:
-            return self.triager.triage_many(list(texts), skip_invalid=skip_invalid)
+            return self.triager.triage_many(list(texts), skip_invalid=skip_invalid, fields=fields)

@@ -27,6 +27,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
 from triage.config import Settings, get_settings
+from triage.department_model import CASE_FIELDS
 from triage.dispatch import department_confidence
 from triage.errors import InputError
 from triage.intake import accept_text, clean_text, mask_pii, normalize_text
@@ -283,7 +284,10 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
         if valid:
             self.sync_duplicate_index()  # see other workers' new cases as duplicate candidates
         limit = self.triager.max_text_chars  # title + text may pass it: the model reads the start
-        results = self.triager.triage_many([model_text(p["title"], p["text"])[:limit] for p in valid])
+        results = self.triager.triage_many(
+            [model_text(p["title"], p["text"])[:limit] for p in valid],
+            fields=[{k: p.get(k) for k in CASE_FIELDS} for p in valid],  # jurisdiction for routing
+        )
         now = self.clock()
         cases = [self._new_case(p, r, now) for p, r in zip(valid, results, strict=True)]  # type: ignore[arg-type]
         return prepared, cases
@@ -319,6 +323,14 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
         if out.get("grid_code") and not (out.get("community") and out.get("street")):
             out.update(self._grid_location(out["grid_code"], out))
         return out
+
+    def location_fields(self, item: dict[str, Any]) -> dict[str, str]:
+        """The jurisdiction fields the engine reads (district, street, community, address) of an
+        unsaved case, street and community filled from its ``grid_code`` as at submit."""
+        out = {k: str(v).strip() for k in CASE_FIELDS if (v := item.get(k)) and str(v).strip()}
+        if item.get("grid_code") and not (out.get("community") and out.get("street")):
+            out.update(self._grid_location(str(item["grid_code"]), out))
+        return {k: v for k, v in out.items() if v}
 
     def _grid_location(self, grid_code: str, item: dict[str, Any]) -> dict[str, Any]:
         from triage.store.models import Grid

@@ -11,6 +11,8 @@
     if (!form || !panel) return;
     var text = form.querySelector("#text");
     var title = form.querySelector("#title");
+    var grid = form.querySelector("#grid");
+    var address = form.querySelector("#address");
     var timer = null;
     var inflight = null;
     var last = "";
@@ -21,7 +23,10 @@
         last = "";
         return;
       }
-      var body = JSON.stringify({ text: text.value, title: title ? title.value : "" });
+      var body = JSON.stringify({  /* grid and address locate the case for the department model */
+        text: text.value, title: title ? title.value : "",
+        grid: grid ? grid.value : "", address: address ? address.value : ""
+      });
       if (body === last) return;
       last = body;
       if (inflight) inflight.abort();
@@ -61,6 +66,8 @@
     }
     text.addEventListener("input", schedule);
     if (title) title.addEventListener("input", schedule);
+    if (grid) grid.addEventListener("change", schedule);
+    if (address) address.addEventListener("change", schedule);
     if (text.value.trim()) run();
   }
 
