@@ -19,6 +19,16 @@ MARKET = "北门菜市场占道经营，垃圾遍地，臭气熏天。"
 OTHER_PLACE_NOISE = "滨江花园小区旁边的工地夜间施工，噪音扰民。"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def matter_matcher(store_triager):
+    """This module tests the same-matter matcher, which is opt-in (TRIAGE_DUPLICATE_MATCHER=matter)."""
+    stage = store_triager.get_stage("duplicates")
+    saved = stage.index
+    stage.index = MatterIndex(window_days=saved.window_days)
+    yield stage.index
+    stage.index = saved
+
+
 @pytest.fixture(scope="module")
 def extractor() -> PlaceExtractor:
     return PlaceExtractor(gazetteer=["幸福里社区"])

@@ -28,7 +28,10 @@ class Settings(BaseSettings):
     # Duplicate stage (triage/matter_index.py): "matter" finds the same matter in other words, kept when
     # the fitted scorer's probability reaches matter_threshold (models/matter); "lexical" finds copies
     # only, by char-trigram cosine >= duplicate_threshold. The lexical source adds the LSH (~3 KB/case).
-    duplicate_matcher: Literal["matter", "lexical"] = "matter"
+    # Default "lexical" until the matter matcher meets its targets (issue 14: recall 0.26 at P 0.94 today,
+    # and its place extraction costs ~2 ms per message, which would take triage_many from 0.85x to ~0.2x
+    # jieba); opt in with TRIAGE_DUPLICATE_MATCHER=matter.
+    duplicate_matcher: Literal["matter", "lexical"] = "lexical"
     duplicate_lexical_source: bool = False
     matter_threshold: float | None = Field(default=None, gt=0, le=1)  # None: the scorer's fitted one
     duplicate_threshold: float = Field(default=0.6, gt=0, le=1)
