@@ -282,10 +282,11 @@ def test_cli_classify_prints_a_summary(tmp_path: Path) -> None:
 
 
 def test_job_runner_runs_classify_in_the_background(tmp_path: Path) -> None:
+    from triage.batch import RUNNERS
     from triage.batch.jobs import JobRunner
 
     inp = write_csv(tmp_path / "in.csv", sample_rows(4))
-    runner = JobRunner()
+    runner = JobRunner(RUNNERS)
     job_id = runner.start("classify", options(inp, tmp_path / "out.csv"))
     state = runner.wait(job_id, timeout=120)
     assert state["status"] == "done" and state["kind"] == "classify", state

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlmodel import func, select
 
+from triage.batch import RUNNERS
 from triage.batch.importer import ImportOptions, run_import
 from triage.batch.jobs import JobRunner, get_job
 from triage.batch.reclassify import ReclassifyOptions, run_reclassify
@@ -241,7 +242,7 @@ def test_reclassify_filters_and_resume(store_db, four_cases) -> None:
 
 
 def test_job_runner_reports_progress_and_summary(store_db, four_cases) -> None:
-    runner = JobRunner()
+    runner = JobRunner(RUNNERS)
     job_id = runner.start("reclassify", ReclassifyOptions(database=store_db, chunk_size=2))
     state = runner.wait(job_id, timeout=120)
     assert state["status"] == "done", state

@@ -17,6 +17,7 @@ from api.deps import CurrentUser, DatabaseDep, SettingsDep, require_roles
 from api.errors import ApiError
 from api.schemas import ERROR_RESPONSES
 from api.validation import Moment
+from triage.batch import RUNNERS
 from triage.batch.importer import ImportOptions
 from triage.batch.jobs import JobRunner, confined_file, get_job
 from triage.batch.reclassify import ReclassifyOptions
@@ -79,7 +80,7 @@ class JobStatus(BaseModel):
 def get_runner(request: Request) -> JobRunner:
     runner = getattr(request.app.state, "job_runner", None)
     if runner is None:
-        runner = request.app.state.job_runner = JobRunner()
+        runner = request.app.state.job_runner = JobRunner(RUNNERS)
     return runner
 
 

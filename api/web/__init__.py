@@ -43,6 +43,7 @@ def too_large_page(scope: Scope) -> Response | None:
 def setup(app: FastAPI) -> None:
     """Session cookie, static files and HTML error pages for browsers; call once per app."""
     settings = app.state.settings
+    app.state.page_context = auth.page_context  # render() takes the common context from here
     app.state.web_hot = dashboard.HotIssueCache()
     app.state.web_figures = dashboard.FigureCache()
     app.add_middleware(

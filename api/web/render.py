@@ -157,10 +157,12 @@ TEMPLATES.env.globals.update(
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
-    """Render a page with the common context (user, navigation, CSRF token, flash messages)."""
-    from api.web.auth import page_context
+    """Render a page with the common context (user, navigation, CSRF token, flash messages).
 
-    ctx = page_context(request) | (context or {})
+    The context provider is passed in at setup (``app.state.page_context``, the login layer's),
+    so rendering does not import the login layer that imports it.
+    """
+    ctx = request.app.state.page_context(request) | (context or {})
     response = TEMPLATES.TemplateResponse(request, name, ctx, status_code=status)
     response.headers.update(SECURITY_HEADERS)
     return response

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -226,6 +226,9 @@ def list_jobs(db: Database, kind: str | None = None, limit: int = 20) -> list[Ba
         return list(session.exec(stmt))
 
 
+Runner = Callable[[Any, Callable[[JobProgress], None]], JobSummary]  # (options, on_progress) -> summary
+
+
 class JobRunner:
     """Runs batch jobs in background threads and remembers their latest progress.
 
@@ -234,17 +237,18 @@ class JobRunner:
     once. ``cancel(id)`` stops a job after its current chunk (it can be resumed).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, runners: Mapping[str, Runner]) -> None:
+        self.runners = runners  # kind -> run function (triage.batch.RUNNERS), passed in
         self._lock = threading.Lock()
         self._state: dict[str, dict[str, Any]] = {}
         self._threads: dict[str, threading.Thread] = {}
         self._stops: dict[str, threading.Event] = {}
 
     def start(self, kind: str, options: Any) -> str:
-        from triage.batch import RUNNERS
-
-        if kind not in RUNNERS:
-            raise InputError(f"unknown job kind {kind!r}; use one of {', '.join(RUNNERS)}", code="bad_job")
+        if kind not in self.runners:
+            raise InputError(
+                f"unknown job kind {kind!r}; use one of {', '.join(self.runners)}", code="bad_job"
+            )
         with self._lock:
             busy = [j for j, t in self._threads.items() if t.is_alive() and self._state[j]["kind"] == kind]
             if busy:
@@ -264,13 +268,11 @@ class JobRunner:
         return job_id
 
     def _run(self, job_id: str, kind: str, options: Any) -> None:
-        from triage.batch import RUNNERS
-
         def on_progress(p: JobProgress) -> None:
             self._state[job_id]["progress"] = p.to_dict()
 
         try:
-            summary = RUNNERS[kind](options, on_progress)
+            summary = self.runners[kind](options, on_progress)
             status = INTERRUPTED if summary.interrupted else DONE
             self._state[job_id].update(status=status, summary=summary.to_dict())
         except TriageError as exc:

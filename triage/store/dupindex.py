@@ -14,7 +14,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -24,9 +24,6 @@ from triage.intake import normalize_text
 from triage.result import TriageResult
 from triage.store.lifecycle import OPEN_STATUSES
 from triage.store.models import AuditEvent, Case, Grid
-
-if TYPE_CHECKING:
-    from triage.store.service import CaseService
 
 SYNC_LOOKBACK = timedelta(seconds=10)  # longer than a submit transaction takes to commit
 _OPEN = [str(s) for s in OPEN_STATUSES]
@@ -69,10 +66,10 @@ class IndexMixin:
         return self._lock
 
     @property
-    def duplicate_index(self: CaseService) -> Any:
+    def duplicate_index(self) -> Any:
         return self.triager.duplicate_index if self.triager is not None else None
 
-    def _window_start(self: CaseService) -> Any:
+    def _window_start(self) -> Any:
         return self.clock() - timedelta(days=self.settings.duplicate_window_days)
 
     @staticmethod
@@ -81,7 +78,7 @@ class IndexMixin:
         audit_id = session.exec(select(sa.func.max(AuditEvent.id))).one()
         return int(case_id or 0), int(audit_id or 0)
 
-    def rebuild_duplicate_index(self: CaseService) -> int:
+    def rebuild_duplicate_index(self) -> int:
         """Fill a fresh index with the open cases inside the duplicate window; returns the count."""
         if self.triager is None:
             return 0
@@ -112,7 +109,7 @@ class IndexMixin:
             self._next_sync = time.monotonic() + self.index_sync_seconds
         return len(rows)
 
-    def sync_duplicate_index(self: CaseService, *, force: bool = False) -> tuple[int, int]:
+    def sync_duplicate_index(self, *, force: bool = False) -> tuple[int, int]:
         """Add cases other workers opened and drop those they merged, rejected or closed.
 
         Throttled to once per ``index_sync_seconds`` unless ``force``; returns (added, removed).
@@ -142,7 +139,7 @@ class IndexMixin:
         finally:
             self._sync_lock.release()
 
-    def _apply_sync(self: CaseService, rows: Sequence[Any], seen: tuple[int, int]) -> tuple[int, int]:
+    def _apply_sync(self, rows: Sequence[Any], seen: tuple[int, int]) -> tuple[int, int]:
         window = self._window_start()
         with self._lock:
             index = self.duplicate_index
@@ -159,7 +156,7 @@ class IndexMixin:
             self._seen_audit_id = max(self._seen_audit_id, seen[1])
         return len(add), len(drop)
 
-    def _index_add(self: CaseService, cases: Sequence[Case]) -> None:
+    def _index_add(self, cases: Sequence[Case]) -> None:
         if self.triager is None or not cases:
             return
         with self._lock:
@@ -167,14 +164,14 @@ class IndexMixin:
                 [(c.case_no, model_text(c.title, c.text), c.created_at, matter_meta(c)) for c in cases]
             )
 
-    def _index_remove(self: CaseService, case_no: str) -> None:
+    def _index_remove(self, case_no: str) -> None:
         if self.triager is None:
             return
         with self._lock:
             self.duplicate_index.remove(case_no)
 
     def suggest(
-        self: CaseService,
+        self,
         texts: Sequence[str | bytes],
         *,
         skip_invalid: bool = True,

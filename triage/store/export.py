@@ -18,8 +18,8 @@ from sqlmodel import select
 
 from triage.cells import csv_escape
 from triage.store.db import Database
-from triage.store.lists import local_day_start
 from triage.store.models import Case, CaseStatus
+from triage.store.numbers import local_day_start
 
 S = CaseStatus
 REVIEWED = [str(s) for s in (S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED, S.CLOSED)]

@@ -7,7 +7,7 @@ transaction with its audit event.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, select
@@ -16,9 +16,6 @@ from triage.intake import clean_text
 from triage.store.errors import IllegalTransitionError, ValidationError, unknown_value
 from triage.store.lifecycle import allowed_targets, change, check_transition, is_active
 from triage.store.models import Case, CaseStatus, Feedback
-
-if TYPE_CHECKING:
-    from triage.store.service import CaseService
 
 S = CaseStatus
 _DECISION = ("category", "subcategory", "department_code", "level", "priority")
@@ -35,7 +32,7 @@ class HandlingMixin:
     """start / resolve / return / close (feedback) / reopen / transition / overdue."""
 
     def _step(
-        self: CaseService, case_no: str, actor: str, version: int | None, to: str, action: str, **fields
+        self, case_no: str, actor: str, version: int | None, to: str, action: str, **fields
     ):
         def step(s: Session, case: Case, now: datetime) -> None:
             resolved = {k: (v(now) if callable(v) else v) for k, v in fields.items()}
@@ -138,7 +135,7 @@ class HandlingMixin:
         reason = _text(reason, "reason")
         return self._step(case_no, actor, version, S.IN_PROGRESS, "reopen", note=reason, resolved_at=None)
 
-    def transition(self: CaseService, case_no: str, to_status: str, actor: str, **details: Any) -> Case:
+    def transition(self, case_no: str, to_status: str, actor: str, **details: Any) -> Case:
         """Move a case to ``to_status`` by the matching operation (for generic callers such as the API).
 
         ``details`` are that operation's arguments: requirement / category … for dispatched,
@@ -184,7 +181,7 @@ class HandlingMixin:
 
     # -- reading --------------------------------------------------------------------------------
     def overdue(
-        self: CaseService,
+        self,
         *,
         now: datetime | None = None,
         department_code: str | None = None,
@@ -200,14 +197,14 @@ class HandlingMixin:
         with self.db.session() as session:
             return list(session.exec(stmt))
 
-    def overdue_count(self: CaseService, *, now: datetime | None = None) -> int:
+    def overdue_count(self, *, now: datetime | None = None) -> int:
         now = now or self.clock()
         stmt = sa.select(sa.func.count()).select_from(Case)
         stmt = stmt.where(is_active(), Case.deadline < now)
         with self.db.session() as session:
             return int(session.execute(stmt).scalar_one())
 
-    def feedbacks(self: CaseService, case_no: str) -> list[Feedback]:
+    def feedbacks(self, case_no: str) -> list[Feedback]:
         with self.db.session() as session:
             case = self._load(session, case_no, lock=False)
             return list(

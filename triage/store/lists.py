@@ -15,8 +15,8 @@ for it, not those merely suggested for it, which it could not open.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -24,10 +24,8 @@ from sqlmodel import Session
 
 from triage.store.lifecycle import is_active
 from triage.store.models import Case, CaseStatus, Feedback
-from triage.store.numbers import LOCAL_TZ
-
-if TYPE_CHECKING:
-    from triage.store.search import ScopeLike
+from triage.store.numbers import local_day_start
+from triage.store.search import ScopeLike, scope_conditions
 
 S = CaseStatus
 ASSIGNED = [str(s) for s in (S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED, S.CLOSED)]
@@ -38,10 +36,6 @@ def _to_date(value: date | str | None) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
-
-
-def local_day_start(day: date | str) -> datetime:
-    return datetime.combine(_to_date(day), time.min, tzinfo=LOCAL_TZ)  # type: ignore[arg-type]
 
 
 @dataclass(slots=True)
@@ -65,8 +59,6 @@ class ListFilter:
     def apply(
         self, stmt: sa.Select, date_column: Any, department_column: Any = Case.department_code
     ) -> sa.Select:
-        from triage.store.search import scope_conditions  # here: search imports this module
-
         stmt = stmt.where(*scope_conditions(self.scope))
         for name in ("grid_code", "community", "street"):
             value = getattr(self, name)

@@ -7,7 +7,7 @@ concurrent submissions on either database never share a number.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
@@ -16,6 +16,12 @@ from triage.store.models import CaseCounter
 
 # China Standard Time has no daylight saving, so a fixed offset is exact and needs no tzdata.
 LOCAL_TZ = timezone(timedelta(hours=8), "CST")
+
+
+def local_day_start(day: date | str) -> datetime:
+    """Midnight of a local calendar day (a date or an ISO string) as an aware datetime."""
+    value = day if isinstance(day, date) else date.fromisoformat(str(day))
+    return datetime.combine(value, time.min, tzinfo=LOCAL_TZ)
 
 
 def local_day(at: datetime) -> str:

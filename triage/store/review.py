@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlmodel import Session
 
@@ -18,9 +18,6 @@ from triage.store import queue as q
 from triage.store.errors import ValidationError
 from triage.store.lifecycle import OPEN_STATUSES, change
 from triage.store.models import PRIORITY_RANK, Case, CaseStatus
-
-if TYPE_CHECKING:
-    pass
 
 
 def _reason(reason: str | None, field: str = "reason") -> str:

@@ -15,8 +15,8 @@ from sqlmodel import select
 
 from triage.store.db import Database
 from triage.store.lifecycle import ACTIVE_STATUSES
-from triage.store.lists import local_day_start
 from triage.store.models import Case, utcnow
+from triage.store.numbers import local_day_start
 
 
 @dataclass(slots=True)

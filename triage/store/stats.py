@@ -21,7 +21,7 @@ from triage.intake import mask_pii
 from triage.store.db import Database
 from triage.store.lifecycle import is_active
 from triage.store.models import AuditEvent, Case, CaseStatus, Department
-from triage.store.numbers import LOCAL_TZ
+from triage.store.numbers import LOCAL_TZ, local_day_start
 
 S = CaseStatus
 DONE = (S.RESOLVED.value, S.CLOSED.value)
@@ -93,10 +93,6 @@ class Satisfaction:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
-
-
-def local_day_start(day: date) -> datetime:
-    return datetime.combine(day, datetime.min.time(), tzinfo=LOCAL_TZ)
 
 
 def period(now: datetime, days: int) -> tuple[datetime, datetime, list[date]]:
