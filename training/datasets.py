@@ -25,6 +25,19 @@ from triage.tabular import TabularReader, cell_text, join_text, parse_datetime
 MAX_EXAMPLES = 5  # row numbers quoted per skip reason
 
 
+def _file_facts(data: LabelledData | Export) -> dict:
+    """What every data description starts with: the file, its fingerprint and the row counts."""
+    return {
+        "file": data.path.name,
+        "sha256": data.sha256,
+        "format": data.format,
+        "encoding": data.encoding,
+        "rows_read": data.rows_read,
+        "rows_used": len(data),
+        "rows_skipped": dict(data.skipped),
+    }
+
+
 @dataclass
 class LabelledData:
     path: Path
@@ -62,13 +75,7 @@ class LabelledData:
     def description(self) -> dict:
         """Data description and fingerprint for the model card / metadata."""
         return {
-            "file": self.path.name,
-            "sha256": self.sha256,
-            "format": self.format,
-            "encoding": self.encoding,
-            "rows_read": self.rows_read,
-            "rows_used": len(self),
-            "rows_skipped": dict(self.skipped),
+            **_file_facts(self),
             "text_columns": self.text_columns,
             "label_column": self.label_column,
             "department_column": self.department_column,
@@ -166,13 +173,7 @@ class Export:
     def description(self) -> dict:
         times = [t for t in self.times if t is not None]
         return {
-            "file": self.path.name,
-            "sha256": self.sha256,
-            "format": self.format,
-            "encoding": self.encoding,
-            "rows_read": self.rows_read,
-            "rows_used": len(self),
-            "rows_skipped": dict(self.skipped),
+            **_file_facts(self),
             "empty_cells": dict(self.empty),
             "text_columns": self.text_columns,
             "label_column": self.label_columns[0],
