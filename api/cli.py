@@ -18,7 +18,7 @@ def _fail(message: str) -> typer.Exit:
 def _prepare_database():  # type: ignore[no-untyped-def]
     """Create the database, apply migrations and load the departments from the routing file."""
     from triage.config import get_settings
-    from triage.routing import Router
+    from triage.route.router import Router
     from triage.store.catalog import Catalog
     from triage.store.db import Database
     from triage.store.registry import sync_departments

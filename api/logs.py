@@ -6,7 +6,7 @@ as ``?api_key=pt_…`` would leave a working credential in every log file; excep
 log record of the process is scrubbed when it is created (:func:`install`, called by
 ``create_app``, so each uvicorn worker has it however it was started): query and form
 parameters named like secrets, ``Authorization``/``Cookie`` values, ``Bearer`` credentials
-and ``pt_`` API tokens become ``***``, and free text is masked by :func:`triage.masking.mask_pii`.
+and ``pt_`` API tokens become ``***``, and free text is masked by :func:`triage.text.masking.mask_pii`.
 :class:`ScrubFilter` applies the same rules where a logging configuration wants a filter.
 """
 
@@ -17,7 +17,7 @@ import re
 import traceback
 from typing import Any
 
-from triage.masking import mask_pii
+from triage.text.masking import mask_pii
 
 REDACTED = "***"
 SECRET_PARAMS = (

@@ -1,6 +1,6 @@
 """Store rows → response models (PII masked, suggestion apart from the decision).
 
-Every personal field goes through :mod:`triage.masking`. ``reveal_contact`` is where an audited
+Every personal field goes through :mod:`triage.text.masking`. ``reveal_contact`` is where an audited
 "reveal contact" action would show the reporter's name and contact as typed; nothing passes it yet.
 """
 
@@ -21,10 +21,10 @@ from api.schemas import (
     LeaseOut,
     SuggestionOut,
 )
-from triage.masking import mask_contact, mask_name, mask_record, mask_strings, mask_terms, mask_text
 from triage.result import RouteOption, TriageResult
 from triage.store.lifecycle import ACTIVE_STATUSES, allowed_targets
 from triage.store.models import AuditEvent, Case, Feedback
+from triage.text.masking import mask_contact, mask_name, mask_record, mask_strings, mask_terms, mask_text
 
 
 def is_overdue(case: Case, now: datetime) -> bool:

@@ -38,7 +38,7 @@ def bench_backend(url: str, samples: int) -> dict:
 
     from api.security import TokenCache, authenticate_password, authenticate_token, hash_token
     from api.testing import seed_users
-    from triage.routing import Router
+    from triage.route.router import Router
     from triage.store.catalog import Catalog
     from triage.store.db import Database
     from triage.store.registry import sync_departments

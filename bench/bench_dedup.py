@@ -3,7 +3,7 @@
     python bench/bench_dedup.py [--cases 1000000] [--queries 2000] [--seed 7]
                                 [--num-perm 60] [--bands 20] [--json] [--matcher lexical|matter]
 
-``--matcher matter`` measures the same-matter index (triage/matter_index.py) instead: build
+``--matcher matter`` measures the same-matter index (triage/dedup/matter.py) instead: build
 time, RSS per case and lookup latency (see :func:`run_matter`).
 
 Cases are synthesised by recombining the clauses of messages.csv (a random title, then as many
@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from training.near_duplicates import DEFAULT_DATA, load_texts, perturb  # noqa: E402
-from triage.dedup import DuplicateIndex  # noqa: E402
+from triage.dedup.lexical import DuplicateIndex  # noqa: E402
 
 BATCH = 10_000
 
@@ -176,7 +176,7 @@ class MatterSynthesiser(Synthesiser):
     each title's places extracted once, so a million cases are built from recombined tokens."""
 
     def __init__(self, texts: list[str], seed: int, index) -> None:
-        from triage.tokenizer import tokenize
+        from triage.text.tokenizer import tokenize
 
         super().__init__(texts, seed)
         self.title_tokens = [tokenize(t) for t in self.titles]
@@ -203,7 +203,7 @@ def run_matter(data_dir: Path, cases: int, queries: int, seed: int) -> dict:
     Lookups get the message's tokens and places as the pipeline's duplicate stage has them (tokens
     from the tokenize stage); the place extraction a lookup adds is timed apart (``doc_ms``).
     """
-    from triage.matter_index import MatterIndex
+    from triage.dedup.matter import MatterIndex
 
     index = MatterIndex(threshold=0.5, window_days=90)
     synth = MatterSynthesiser(load_texts(data_dir), seed, index)

@@ -31,7 +31,7 @@ DEFAULT_DATA = REPO.parent / "shared" / "data" / "tipdm2020" / "messages.csv"
 
 def read_rows(path: Path, text_cols: list[str], field_cols: list[str]) -> tuple[list[str], list[dict]]:
     """Texts (text columns joined) and the wanted field cells of every readable row."""
-    from triage.tabular import TabularReader, join_text
+    from triage.tabular.files import TabularReader, join_text
 
     texts, fields = [], []
     with TabularReader(path) as reader:
@@ -87,8 +87,8 @@ def main() -> None:
 
     import jieba
 
-    from triage.intake import prepare_text
     from triage.pipeline import Triager
+    from triage.text.intake import prepare_text
 
     env = dict(os.environ)
     if args.profile:

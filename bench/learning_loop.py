@@ -50,7 +50,7 @@ def triage_cli(*args: str) -> str:
 
 def load_orders(path: Path) -> list[dict[str, str]]:
     """The export's rows in time order, repeated work-order numbers dropped."""
-    from triage.tabular import TabularReader, cell_text
+    from triage.tabular.files import TabularReader, cell_text
 
     rows, seen = [], set()
     with TabularReader(path) as reader:
@@ -88,7 +88,7 @@ def write_csv(path: Path, rows: list[dict[str, str]], columns: list[str] | None 
 
 def review(service: Any, orders: list[dict[str, str]], reviewer: str) -> dict[str, int]:
     """Submit orders as cases; accept or correct each to the order's recorded category and unit."""
-    from triage.routing_config import department_code
+    from triage.route.config import department_code
     from triage.store.errors import ValidationError
 
     items = [
@@ -179,7 +179,7 @@ def main() -> None:
 
     reviewed = work / "reviewed.csv"
     triage_cli("export-training", "--out", str(reviewed), "--database-url", db_url)
-    from triage.tabular import TabularReader
+    from triage.tabular.files import TabularReader
 
     with TabularReader(reviewed) as reader:
         exported = [r.values for r in reader if r.values is not None]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from triage.classifier import CategoryClassifier
-from triage.dispatch import METADATA_KEY, ThresholdChoice
-from triage.model_io import ModelBundle, save_bundle
-from triage.routing_config import department_code
-from triage.tokenizer import tokenize
+from triage.classify.bundle import ModelBundle, save_bundle
+from triage.classify.classifier import CategoryClassifier
+from triage.classify.dispatch import METADATA_KEY, ThresholdChoice
+from triage.route.config import department_code
+from triage.text.tokenizer import tokenize
 
 # department name → messages it handles (written for these tests, not taken from any data set)
 MESSAGES: dict[str, list[str]] = {

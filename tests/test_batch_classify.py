@@ -19,7 +19,7 @@ from openpyxl import Workbook
 from triage.batch.classify import ClassifyOptions, run_classify
 from triage.batch.worker import RESULT_COLUMNS
 from triage.errors import InputError
-from triage.tabular import TabularReader, read_rows
+from triage.tabular.files import TabularReader, read_rows
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -10,9 +10,9 @@ import pytest
 from triage.batch.checkpoint import Checkpoint, fingerprint, truncate_to
 from triage.batch.dupes import FileDuplicates
 from triage.batch.engine import InlineEngine, ProcessEngine, make_engine
-from triage.dedup import DuplicateIndex
+from triage.dedup.lexical import DuplicateIndex
 from triage.errors import ConfigError, InputError
-from triage.intake import prepare_text
+from triage.text.intake import prepare_text
 
 BASE = [
     "小区三单元楼道堆满纸箱和旧家具，消防通道被堵住，存在火灾隐患，请物业尽快清理。",

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from training.cli import register
 from training.datasets import load_export
-from triage.model_io import load_bundle
+from triage.classify.bundle import load_bundle
 
 DISTRICTS = ["东湖区", "西山区"]
 # (level 1, level 2, unit family, request type, text templates); {d} = district, {s} = street
@@ -145,7 +145,7 @@ def test_bundle_never_suggests_a_catch_all_and_uses_jurisdiction(trained) -> Non
     units = set(bundle.department.classes_)
     assert not units & {"其他单位", "省级单位", ""}
     assert {"东湖区城管局", "西山区城管局"} <= units
-    from triage.tokenizer import tokenize
+    from triage.text.tokenizer import tokenize
 
     text = "红岭街道路边有人摆摊占道经营"  # 红岭 lies in 西山区 (learned from the 镇街 column)
     for fields, expected in (({"辖区": "东湖区"}, "东湖区城管局"), ({}, "西山区城管局")):

@@ -9,10 +9,16 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-from triage.classifier import CategoryClassifier
+from triage.classify.bundle import (
+    MODEL_FILENAME,
+    ModelBundle,
+    TokenizerMismatchWarning,
+    load_bundle,
+    save_bundle,
+)
+from triage.classify.classifier import CategoryClassifier
 from triage.errors import ModelLoadError
-from triage.model_io import MODEL_FILENAME, ModelBundle, TokenizerMismatchWarning, load_bundle, save_bundle
-from triage.tokenizer import tokenize
+from triage.text.tokenizer import tokenize
 
 # Hand-written examples, 12 per class. Never copy rows from ../shared into the repository.
 MESSAGES: dict[str, list[str]] = {

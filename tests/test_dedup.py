@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash
 
-import triage.dedup as dedup
-from triage.dedup import DuplicateIndex
-from triage.dedup_sketch import SCHEME, Sketcher, _clean_codepoints, _shingle_keys, shingle_hash32
+import triage.dedup.lexical as dedup
+from triage.dedup.lexical import DuplicateIndex
+from triage.dedup.sketch import SCHEME, Sketcher, _clean_codepoints, _shingle_keys, shingle_hash32
 from triage.result import DuplicateCandidate
 
 NOISE = (
@@ -283,7 +283,7 @@ def test_batch_and_single_sketches_agree() -> None:
 
 def test_signatures_are_stable_across_processes() -> None:
     code = (
-        "import json, sys; from triage.dedup_sketch import Sketcher; "
+        "import json, sys; from triage.dedup.sketch import Sketcher; "
         "s = Sketcher(60).sketch([sys.argv[1]]); "
         "print(json.dumps([s.signatures[0].tolist(), sorted(s.doc_features(0).tolist())]))"
     )

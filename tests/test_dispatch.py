@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from triage.dispatch import (
+from triage.classify.dispatch import (
     METADATA_KEY,
     ThresholdChoice,
     apply_threshold,

@@ -9,9 +9,9 @@ import pytest
 
 from tests.test_city_training import export_rows, write_export
 from training.train import TrainOptions, run_training
-from triage.department_model import Jurisdiction, learn_jurisdiction, place_core, unit_family
-from triage.heads import PATH_SEPARATOR, merge_rare_paths, path_label
-from triage.model_io import load_bundle
+from triage.classify.bundle import load_bundle
+from triage.classify.department import Jurisdiction, learn_jurisdiction, place_core, unit_family
+from triage.classify.heads import PATH_SEPARATOR, merge_rare_paths, path_label
 from triage.pipeline import Triager
 
 REPO = Path(__file__).resolve().parent.parent
@@ -78,7 +78,7 @@ def test_bundle_round_trip_keeps_heads(city_model) -> None:
 
 def test_category_path_agrees_with_the_first_level(city_model) -> None:
     bundle = load_bundle(city_model)
-    from triage.tokenizer import tokenize
+    from triage.text.tokenizer import tokenize
 
     docs = [tokenize(t) for t in ("路边摆摊占道经营", "公租房申请条件", "有人打架斗殴")]
     for first in bundle.category.classes_:

@@ -8,7 +8,7 @@ import math
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from triage.hot_issues import HeatWeights, HotRecord, cluster_hot_issues
+from triage.dedup.hot_issues import HeatWeights, HotRecord, cluster_hot_issues
 
 T0 = datetime(2024, 5, 20, 9, 0)
 

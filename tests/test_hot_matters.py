@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from triage.dedup.hot_issues import HotRecord, cluster_hot_issues
 from triage.errors import InputError
-from triage.hot_issues import HotRecord, cluster_hot_issues
 
 NOW = datetime(2026, 5, 10, 20, 0)
 SQUARE = [

@@ -6,7 +6,7 @@ import pytest
 
 from triage.config import get_settings
 from triage.errors import InputError
-from triage.intake import accept_text, clean_text, decode_text, mask_pii, normalize_text, prepare_text
+from triage.text.intake import accept_text, clean_text, decode_text, mask_pii, normalize_text, prepare_text
 
 MAX_TEXT_CHARS = get_settings().max_text_chars
 

@@ -7,9 +7,9 @@ from datetime import datetime, timedelta
 import numpy as np
 import pytest
 
-from triage.matter_index import MatterIndex
-from triage.matter_score import FEATURES, MatterScorer, reason_text
-from triage.places import PlaceExtractor, normalize_place, shared_places
+from triage.dedup.matter import MatterIndex
+from triage.dedup.matter_score import FEATURES, MatterScorer, reason_text
+from triage.text.places import PlaceExtractor, normalize_place, shared_places
 
 NOW = datetime(2026, 5, 10, 9, 0)
 DANCE = "南门广场每天晚上跳广场舞，音响噪音太大，严重扰民，希望有关部门管一管。"

@@ -13,8 +13,8 @@ from city_profile import MESSAGES, ROUTING, build_city_profile
 from triage.config import PROJECT_ROOT, Settings
 from triage.errors import ConfigError
 from triage.profiles import list_profiles, resolve
-from triage.routing import Router
-from triage.routing_config import department_code, derive_level, load_config
+from triage.route.config import department_code, derive_level, load_config
+from triage.route.router import Router
 
 
 @pytest.mark.parametrize(
@@ -88,7 +88,7 @@ def test_underivable_level_falls_back_to_router_default(tmp_path: Path) -> None:
 # -- profile resolution ------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def profiles(tmp_path_factory) -> Path:
-    from triage.dispatch import ThresholdChoice
+    from triage.classify.dispatch import ThresholdChoice
 
     root = tmp_path_factory.mktemp("profiles")
     build_city_profile(root, "city", auto_dispatch=ThresholdChoice(0.3, 0.7, 0.96, 120))

@@ -11,7 +11,7 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from triage.config import Settings
-from triage.routing_config import department_code
+from triage.route.config import department_code
 from triage.store import model_registry as reg
 from triage.store.errors import ValidationError
 from triage.store.models import ModelEvent, ShadowSuggestion

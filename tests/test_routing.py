@@ -10,9 +10,9 @@ import pytest
 from training.departments import Routed, evaluate, extract_unit
 from triage.errors import ConfigError, InputError
 from triage.result import CategoryScore
-from triage.routing import Router
-from triage.routing_match import TermMatcher
-from triage.tokenizer import stopwords, tokenize
+from triage.route.match import TermMatcher
+from triage.route.router import Router
+from triage.text.tokenizer import stopwords, tokenize
 
 LEVEL1 = (  # noqa: SIM905 - the 15 first-level categories of the taxonomy
     "城乡建设 交通运输 党务政务 国土资源 环境保护 纪检监察 经济管理 科技与信息产业 "

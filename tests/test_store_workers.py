@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from triage.dedup import DuplicateIndex
+from triage.dedup.lexical import DuplicateIndex
 from triage.pipeline import DuplicateStage, Triager
 from triage.store.errors import IllegalTransitionError, ValidationError
 from triage.store.models import Case

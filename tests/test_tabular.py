@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 
 from triage.errors import InputError
-from triage.tabular import (
+from triage.tabular.files import (
     TabularReader,
     TabularWriter,
     detect_encoding,
@@ -177,7 +177,7 @@ def test_writer_resumes_at_offset(tmp_path: Path) -> None:
 def test_parse_datetime_reads_export_formats() -> None:
     from datetime import datetime
 
-    from triage.tabular import parse_datetime
+    from triage.tabular.files import parse_datetime
 
     assert parse_datetime("2019/2/28 11:25:05") == datetime(2019, 2, 28, 11, 25, 5)
     assert parse_datetime("2019年2月28日") == datetime(2019, 2, 28)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from triage.tokenizer import get_tokenizer, stopwords, tokenize, user_terms
+from triage.text.tokenizer import get_tokenizer, stopwords, tokenize, user_terms
 
 
 def test_governance_terms_stay_whole() -> None:

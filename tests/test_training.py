@@ -128,7 +128,7 @@ def test_train_writes_bundle_and_card(trained) -> None:
     assert card["model_version"].startswith("cat-")
     assert "## Limitations" in (out / "model_card.md").read_text()
 
-    from triage.model_io import load_bundle
+    from triage.classify.bundle import load_bundle
 
     bundle = load_bundle(out)
     assert bundle.department is not None and len(bundle.department.classes_) == 8

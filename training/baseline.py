@@ -46,7 +46,7 @@ def baseline_figures(opts, data, tokens, train: list[int], test: list[int]) -> d
     """First-level category and department figures of the plain baseline on the heads' split."""
     from training.evaluate import compute_metrics
     from training.heads_eval import ranking_figures
-    from triage.dispatch import threshold_at_precision
+    from triage.classify.dispatch import threshold_at_precision
 
     first = data.column(0)
     out: dict = {}

@@ -4,7 +4,7 @@
 reads a city's export for multi-head training, where each head has its own label column and an
 empty cell only drops the row from that head.
 
-Reading, encoding detection and column checks are :mod:`triage.tabular`'s (the same reader the
+Reading, encoding detection and column checks are :mod:`triage.tabular.files`'s (the same reader the
 batch jobs use). This module adds what training needs: joining several text columns (title then
 body), taking the label columns, and skipping — but counting and reporting — rows whose text or
 label is empty or which could not be parsed.
@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from triage.classify.bundle import file_fingerprint
 from triage.errors import InputError
-from triage.model_io import file_fingerprint
-from triage.tabular import TabularReader, cell_text, join_text, parse_datetime
+from triage.tabular.files import TabularReader, cell_text, join_text, parse_datetime
 
 MAX_EXAMPLES = 5  # row numbers quoted per skip reason
 

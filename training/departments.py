@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from triage.routing import Router
+from triage.route.router import Router
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT / ".." / "shared" / "data" / "tipdm2020"
@@ -302,7 +302,7 @@ def department_model_cv(
 
 def route_timing(results: Sequence[Any], router: Router, repeats: int = 3) -> dict:
     """Routing cost per message next to jieba tokenisation of the same texts (best of ``repeats``)."""
-    from triage.tokenizer import tokenize
+    from triage.text.tokenizer import tokenize
 
     valid = [r for r in results if not isinstance(r, Exception)]
     best_tok = best_route = float("inf")

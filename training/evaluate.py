@@ -11,12 +11,12 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 
 from training.datasets import LabelledData, load_export, load_labelled
 from training.heads_eval import department_figures
-from triage.classifier import CategoryClassifier
-from triage.dispatch import ThresholdChoice, apply_threshold, coverage_at_precision
-from triage.intake import normalize_text
-from triage.model_io import load_bundle
-from triage.tabular import TabularReader
-from triage.tokenizer import tokenize
+from triage.classify.bundle import load_bundle
+from triage.classify.classifier import CategoryClassifier
+from triage.classify.dispatch import ThresholdChoice, apply_threshold, coverage_at_precision
+from triage.tabular.files import TabularReader
+from triage.text.intake import normalize_text
+from triage.text.tokenizer import tokenize
 
 
 def prepare_tokens(texts: Sequence[str]) -> list[list[str]]:
@@ -177,8 +177,8 @@ def speed_benchmark(model_path: str | Path, messages_path: str | Path, repeats: 
     """
     import jieba
 
-    from triage.tabular import TabularReader, join_text
-    from triage.tokenizer import get_tokenizer
+    from triage.tabular.files import TabularReader, join_text
+    from triage.text.tokenizer import get_tokenizer
 
     start = time.perf_counter()
     model = load_bundle(model_path).category

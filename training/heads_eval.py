@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from training.datasets import Export
-from triage.classifier import CategoryClassifier
-from triage.department_model import DepartmentModel
-from triage.heads import HierarchyHead
+from triage.classify.classifier import CategoryClassifier
+from triage.classify.department import DepartmentModel
+from triage.classify.heads import HierarchyHead
 
 
 def ranking_figures(proba: np.ndarray, classes: Sequence, gold: Sequence[str], k: int = 3) -> dict:

@@ -26,10 +26,10 @@ when 行业分类3级 agrees and the 镇街 differs, within 15 days.
 
 Pairs are split by subject (place / address) into a fitting half and a test half, so test places
 were never seen while fitting. The scorer is scikit-learn ``LogisticRegression`` on
-:data:`triage.matter_score.FEATURES`; the default threshold is the lowest one whose precision on
+:data:`triage.dedup.matter_score.FEATURES`; the default threshold is the lowest one whose precision on
 the fitting half is ≥ 0.90, or the best-F1 one when no threshold reaches that. Test figures are
 end to end: the later message of a pair is looked up
-in a :class:`~triage.matter_index.MatterIndex` holding every message (90-day window, k = ``E2E_K``) and
+in a :class:`~triage.dedup.matter.MatterIndex` holding every message (90-day window, k = ``E2E_K``) and
 the pair counts as found when the other one comes back.
 """
 
@@ -52,9 +52,9 @@ from pathlib import Path
 import numpy as np
 
 from triage.config import PROJECT_ROOT
-from triage.matter_index import MatterIndex
-from triage.matter_score import MatterScorer
-from triage.tabular import parse_datetime
+from triage.dedup.matter import MatterIndex
+from triage.dedup.matter_score import MatterScorer
+from triage.tabular.files import parse_datetime
 
 DEFAULT_DATA = PROJECT_ROOT.parent / "shared" / "data"
 DEFAULT_OUT = PROJECT_ROOT / "models" / "matter"

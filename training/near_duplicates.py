@@ -1,4 +1,4 @@
-"""Near-duplicate benchmark for :class:`triage.dedup.DuplicateIndex`, built at run time.
+"""Near-duplicate benchmark for :class:`triage.dedup.lexical.DuplicateIndex`, built at run time.
 
     python -m training.near_duplicates [--data DIR] [--seed 13] [--threshold 0.6]
                                        [--num-perm 60] [--bands 20] [--json]
@@ -42,9 +42,9 @@ import numpy as np
 from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
 
-from triage.dedup import DuplicateIndex
+from triage.dedup.lexical import DuplicateIndex
 from triage.errors import InputError
-from triage.intake import prepare_text
+from triage.text.intake import prepare_text
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPO / ".." / "shared" / "data" / "tipdm2020"

@@ -27,12 +27,12 @@ from training.evaluate import format_metrics, prepare_tokens, score_model
 from training.heads_eval import department_figures, hierarchy_figures, ranking_figures
 from training.model_card import write_model_card
 from training.splits import split_indices
-from triage.classifier import CategoryClassifier
-from triage.department_model import DepartmentModel, learn_jurisdiction, unit_family
-from triage.dispatch import METADATA_KEY, threshold_at_precision
+from triage.classify.bundle import ModelBundle, save_bundle, tokenizer_fingerprint
+from triage.classify.classifier import CategoryClassifier
+from triage.classify.department import DepartmentModel, learn_jurisdiction, unit_family
+from triage.classify.dispatch import METADATA_KEY, threshold_at_precision
+from triage.classify.heads import HierarchyHead, LinearHead, RequestTypeHead, merge_rare_paths, path_label
 from triage.errors import InputError
-from triage.heads import HierarchyHead, LinearHead, RequestTypeHead, merge_rare_paths, path_label
-from triage.model_io import ModelBundle, save_bundle, tokenizer_fingerprint
 
 Echo = Callable[[str], None]
 REVIEW = "(left to human review)"
@@ -329,7 +329,7 @@ def run_training(opts: TrainOptions, echo: Echo = print, warn: Echo = print) -> 
             "split_by_time": opts.split_by_time,
             "seed": opts.seed,
             "refit_on_all_data": True,
-            "text_preprocessing": "triage.intake.normalize_text, then triage.tokenizer.tokenize",
+            "text_preprocessing": "triage.text.intake.normalize_text, then triage.text.tokenizer.tokenize",
         },
         "tokenizer_fingerprint": tokenizer_fingerprint(),
         "timings": timings,

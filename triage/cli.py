@@ -42,8 +42,8 @@ def classify(
     model: Annotated[Path | None, typer.Option(help="Model directory (default: the shipped model).")] = None,
 ) -> None:
     """Triage one message and print the suggestion as JSON."""
-    from triage.intake import decode_text
     from triage.pipeline import Triager
+    from triage.text.intake import decode_text
 
     try:
         raw = decode_text(sys.stdin.buffer.read()) if text == "-" else text

@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     auto_dispatch: bool = False  # dispatch without review above the profile's 95 %-precision threshold
     review_threshold: float = 0.6  # below this confidence a suggestion needs human review
     top_k: int = 3
-    # Duplicate stage (triage/matter_index.py): "matter" finds the same matter in other words, kept when
+    # Duplicate stage (triage/dedup/matter.py): "matter" finds the same matter in other words, kept when
     # the fitted scorer's probability reaches matter_threshold (models/matter); "lexical" finds copies
     # only, by char-trigram cosine >= duplicate_threshold. The lexical source adds the LSH (~3 KB/case).
     # Default "lexical" until the matter matcher meets its targets (issue 14: recall 0.26 at P 0.94 today,

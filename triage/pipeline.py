@@ -17,17 +17,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from triage.classify.bundle import ModelBundle, load_bundle
+from triage.classify.department import DepartmentModel
 from triage.config import Settings, get_settings
-from triage.dedup import DuplicateIndex
-from triage.department_model import DepartmentModel
+from triage.dedup.lexical import DuplicateIndex
+from triage.dedup.matter import MatterIndex, build_duplicate_index
 from triage.errors import InputError
-from triage.intake import has_chinese, read_text
-from triage.masking import mask_pii, mask_terms
-from triage.matter_index import MatterIndex, build_duplicate_index
-from triage.model_io import ModelBundle, load_bundle
 from triage.result import CategoryScore, TriageResult
-from triage.routing import Router
-from triage.tokenizer import tokenize
+from triage.route.router import Router
+from triage.text.intake import has_chinese, read_text
+from triage.text.masking import mask_pii, mask_terms
+from triage.text.tokenizer import tokenize
 
 log = logging.getLogger(__name__)
 

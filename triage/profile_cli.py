@@ -34,10 +34,10 @@ def describe(name: str, profiles_dir: Path | None = None) -> dict:
     """What a profile serves: paths, model version, auto-dispatch threshold, departments per level."""
     from collections import Counter
 
-    from triage.dispatch import ThresholdChoice
-    from triage.model_io import load_bundle
+    from triage.classify.bundle import load_bundle
+    from triage.classify.dispatch import ThresholdChoice
     from triage.profiles import resolve
-    from triage.routing import Router
+    from triage.route.router import Router
 
     prof = resolve(name, profiles_dir)
     bundle = load_bundle(prof.model_path)
@@ -102,9 +102,9 @@ def routing_cmd(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a first routing file from history: every unit by name, each category to its usual unit."""
-    from triage.profile_routing import routing_from_history
-    from triage.routing_config import load_config
-    from triage.tabular import TabularReader
+    from triage.route.config import load_config
+    from triage.route.from_history import routing_from_history
+    from triage.tabular.files import TabularReader
 
     if out.exists() and not force:
         raise _fail(f"{out} exists; pass --force to overwrite it")

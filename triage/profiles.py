@@ -31,7 +31,7 @@ from triage.errors import ConfigError
 
 MANIFEST = "profile.toml"
 ROUTING_FILE = "routing.toml"
-BUNDLE_FILE = "model.joblib"  # triage.model_io.MODEL_FILENAME (not imported: keeps this module light)
+BUNDLE_FILE = "model.joblib"  # triage.classify.bundle.MODEL_FILENAME (not imported: keeps this module light)
 DEFAULT_PROFILE = "tipdm"
 SOURCE_PROFILES_DIR = Path(__file__).resolve().parent.parent / "models"
 INSTALLED_PROFILES_DIR = Path(sys.prefix) / "share" / "petition-triage" / "models"

@@ -46,7 +46,7 @@ class RouteDecision:
 @dataclass(slots=True)
 class DuplicateCandidate:
     case_id: str
-    score: float  # in [0, 1]: the same-matter scorer's probability (triage.matter_score)
+    score: float  # in [0, 1]: the same-matter scorer's probability (triage.dedup.matter_score)
     reason: str = ""  # why, for the reviewer: "同一地点：南门广场；同类问题：噪音；3 天前"
 
 

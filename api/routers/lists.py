@@ -12,7 +12,7 @@ from api import access
 from api.deps import CurrentUser, ServiceDep
 from api.schemas import ERROR_RESPONSES
 from api.validation import Day, check_date_range, check_department, day_query
-from triage.masking import mask_record
+from triage.text.masking import mask_record
 
 router = APIRouter(prefix="/api/v1/lists", tags=["lists"], responses=ERROR_RESPONSES)
 

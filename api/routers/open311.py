@@ -28,11 +28,11 @@ from api.schemas import ERROR_RESPONSES, CaseCreate
 from api.security import Principal
 from api.validation import Moment, check_category, check_date_range, check_subcategory, day_query
 from triage.errors import TriageError
-from triage.masking import mask_text
 from triage.store.models import Case, CaseStatus, Source
 from triage.store.numbers import LOCAL_TZ
 from triage.store.search import CaseFilter
 from triage.store.service import CaseService
+from triage.text.masking import mask_text
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], responses=ERROR_RESPONSES)
 

@@ -24,7 +24,7 @@ from api.security import Principal
 from api.web import charts
 from api.web.auth import PageUser
 from api.web.render import PageRoute, render
-from triage.hot_issues import HotIssue, cluster_hot_issues
+from triage.dedup.hot_issues import HotIssue, cluster_hot_issues
 from triage.store import stats
 from triage.store.service import CaseService
 

@@ -28,12 +28,12 @@ from api.web import labels
 from api.web.auth import CsrfForm, PageUser, check_csrf, flash, form_str, require_role
 from api.web.render import PageRoute, redirect, render, render_fragment
 from triage.errors import InputError, TriageError
-from triage.intake import accept_text, clean_text
 from triage.store.errors import CaseNotFoundError
 from triage.store.lifecycle import OPEN_STATUSES
 from triage.store.models import Case, Source
 from triage.store.service import CaseService, triage_text
 from triage.store.sessions import grid_names
+from triage.text.intake import accept_text, clean_text
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 

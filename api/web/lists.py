@@ -23,11 +23,11 @@ from api.views import is_overdue
 from api.web import labels
 from api.web.auth import PageUser
 from api.web.render import PageRoute, describe, render
-from triage.cells import xlsx_value
 from triage.store.numbers import LOCAL_TZ
 from triage.store.search import CaseFilter
 from triage.store.service import CaseService
 from triage.store.sessions import grid_names
+from triage.tabular.cells import xlsx_value
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -165,7 +165,7 @@ def build_xlsx(kind: str, rows: Any) -> bytes:
     """A one-sheet workbook (write-only, so memory stays flat) with Chinese headers.
 
     ``rows`` come from :func:`get_list`, so personal data is already masked; every value goes
-    through :func:`triage.cells.xlsx_value`, so a citizen's ``=…`` is shown as typed, never run.
+    through :func:`triage.tabular.cells.xlsx_value`, so a citizen's ``=…`` is shown as typed, never run.
     """
     from openpyxl import Workbook  # imported here: openpyxl costs start-up time and memory
     from openpyxl.cell import WriteOnlyCell

@@ -24,8 +24,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from api.errors import ApiError, status_for
 from api.web import labels
 from triage.errors import TriageError
-from triage.masking import mask_pii, mask_text
 from triage.store.numbers import LOCAL_TZ
+from triage.text.masking import mask_pii, mask_text
 
 log = logging.getLogger(__name__)
 

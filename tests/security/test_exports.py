@@ -13,8 +13,8 @@ from test_web_support import WebUser
 
 from api.testing import ApiEnv
 from api.web.lists import COLUMNS, build_xlsx
-from triage.cells import csv_escape, csv_unescape
-from triage.tabular import TabularReader, TabularWriter
+from triage.tabular.cells import csv_escape, csv_unescape
+from triage.tabular.files import TabularReader, TabularWriter
 
 PAYLOADS = [
     '=HYPERLINK("http://evil.example/x","点击查看")',

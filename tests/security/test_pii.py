@@ -20,7 +20,7 @@ from openpyxl import load_workbook
 from test_web_support import WebUser
 
 from api.testing import TEST_USERS, ApiEnv
-from triage.masking import TEXT_FIELDS, mask_contact, mask_name, mask_pii, mask_record, mask_terms
+from triage.text.masking import TEXT_FIELDS, mask_contact, mask_name, mask_pii, mask_record, mask_terms
 
 MOBILE = "13912345678"
 ID_NO = "11010519900307123X"  # ends in X: jieba keeps it as one token, so it reached the explanation
@@ -214,7 +214,7 @@ def test_case_json_masks_name_address_and_handling_text(api_env: ApiEnv, role: s
 
 def test_hot_issue_reports_mask_titles_cut_from_raw_file_text(tmp_path) -> None:
     from triage.batch.hot import write_hot_issues
-    from triage.hot_issues import HotIssue
+    from triage.dedup.hot_issues import HotIssue
 
     issue = HotIssue(
         rank=1, title=f"=噪音扰民{MOBILE}", representative_id="7", size=2, record_ids=["7", "8"], heat=2.0,

@@ -17,9 +17,9 @@ from test_web_support import WebUser
 
 from api.web.lists import build_xlsx
 from triage.batch.importer import ImportOptions, run_import
-from triage.intake import clean_text, normalize_text
 from triage.store.models import Case, Feedback
-from triage.tabular import TabularReader, TabularWriter
+from triage.tabular.files import TabularReader, TabularWriter
+from triage.text.intake import clean_text, normalize_text
 
 # Hand-written; each line carries something the old intake changed.
 TYPED = (

@@ -34,7 +34,7 @@ from triage.batch.worker import (
     warm,
 )
 from triage.errors import InputError
-from triage.tabular import Record, TabularReader, TabularWriter, cell_text, detect_format, join_text
+from triage.tabular.files import Record, TabularReader, TabularWriter, cell_text, detect_format, join_text
 
 ERROR_COLUMNS = ["row", "line", "id", "error_code", "reason"]
 
@@ -315,7 +315,7 @@ def _replay(
     """Skip the ``n`` records an earlier run finished, rebuilding the duplicate groups they formed
     (chunk by chunk, exactly as the interrupted run saw them)."""
     from triage.config import get_settings
-    from triage.intake import prepare_text
+    from triage.text.intake import prepare_text
 
     max_chars = get_settings().max_text_chars
     done = 0

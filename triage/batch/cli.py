@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
+from triage.dedup.hot_issues import DEFAULT_THRESHOLD, MATTER_THRESHOLD
 from triage.errors import TriageError
-from triage.hot_issues import DEFAULT_THRESHOLD, MATTER_THRESHOLD
 
 batch_app = typer.Typer(
     help="Batch jobs: classify files, reclassify and import cases, reports.", no_args_is_help=True
@@ -79,7 +79,7 @@ def _date(value: str | None, name: str) -> datetime | None:
     if not value:
         return None
     from triage.store.numbers import LOCAL_TZ
-    from triage.tabular import parse_datetime
+    from triage.tabular.files import parse_datetime
 
     parsed = parse_datetime(value)
     if parsed is None:
@@ -325,7 +325,7 @@ def hot_issues_cmd(
 ) -> None:
     """Cluster similar records into ranked hot issues (size, growth, likes) with a representative title."""
     from triage.batch.hot import records_from_db, records_from_file, write_hot_issues
-    from triage.hot_issues import cluster_hot_issues
+    from triage.dedup.hot_issues import cluster_hot_issues
 
     if output is None and html is None:
         output = Path("hot_issues.csv")

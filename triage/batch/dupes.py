@@ -24,7 +24,7 @@ _K = 64  # candidates per lookup; founders are mutually dissimilar, so few pass
 
 class FileDuplicates:
     def __init__(self, threshold: float | None = None, *, max_groups: int = DEFAULT_MAX_GROUPS) -> None:
-        from triage.dedup import DuplicateIndex
+        from triage.dedup.lexical import DuplicateIndex
 
         self.threshold = threshold if threshold is not None else get_settings().duplicate_threshold
         # No time window: a batch file is one snapshot, however old its rows are.

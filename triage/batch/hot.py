@@ -1,5 +1,5 @@
 """``triage batch hot-issues``: read records from a file or the case database, cluster them with
-:func:`triage.hot_issues.cluster_hot_issues`, write CSV and/or HTML."""
+:func:`triage.dedup.hot_issues.cluster_hot_issues`, write CSV and/or HTML."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 from triage.batch.charts import bar_chart, render
-from triage.hot_issues import HotIssue, HotRecord
-from triage.masking import mask_pii, mask_terms
-from triage.tabular import TabularReader, TabularWriter, cell_text, join_text, parse_datetime
+from triage.dedup.hot_issues import HotIssue, HotRecord
+from triage.tabular.files import TabularReader, TabularWriter, cell_text, join_text, parse_datetime
+from triage.text.masking import mask_pii, mask_terms
 
 CSV_COLUMNS = [
     "rank", "title", "size", "heat", "recent", "previous", "growth", "likes", "first_seen", "last_seen",

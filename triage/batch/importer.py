@@ -30,13 +30,13 @@ from triage.batch.tables import CaseImport
 from triage.batch.worker import LocatedTexts, model_version, spec_of, suggest_chunk, warm
 from triage.config import get_settings
 from triage.errors import InputError
-from triage.intake import clean_text, mask_pii, normalize_text, read_text
 from triage.store.db import Database
 from triage.store.dupindex import index_text
 from triage.store.lifecycle import record
 from triage.store.models import PRIORITY_RANK, Case, CaseStatus, Source, utcnow
 from triage.store.numbers import LOCAL_TZ, allocate, local_day
-from triage.tabular import Record, TabularReader, TabularWriter, cell_text, join_text, parse_datetime
+from triage.tabular.files import Record, TabularReader, TabularWriter, cell_text, join_text, parse_datetime
+from triage.text.intake import clean_text, mask_pii, normalize_text, read_text
 
 ERROR_COLUMNS = ["row", "line", "id", "error_code", "reason"]
 _TITLE_CHARS = Case.__table__.c.title.type.length

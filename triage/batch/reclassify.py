@@ -249,7 +249,7 @@ class _ErrorLog:
     """Optional errors CSV, truncated back to the checkpoint on resume."""
 
     def __init__(self, path: Path | None, offset: int | None) -> None:
-        from triage.tabular import TabularWriter
+        from triage.tabular.files import TabularWriter
 
         self.writer = (
             TabularWriter(path, ERROR_COLUMNS, fmt="csv", encoding="utf-8-sig", offset=offset)

@@ -17,9 +17,9 @@ from sqlmodel import select
 
 from triage.batch.charts import bar_chart, render
 from triage.batch.tables import BatchJob, CaseSuggestion
-from triage.cells import csv_escape
 from triage.errors import InputError
 from triage.store.db import Database
+from triage.tabular.cells import csv_escape
 
 NONE = "(none)"
 CASE_COLUMNS = [

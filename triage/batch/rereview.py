@@ -27,13 +27,13 @@ from sqlmodel import Session, select
 
 from triage.batch.tables import BatchJob, CaseSuggestion
 from triage.errors import InputError
-from triage.intake import mask_pii
 from triage.store.db import Database
 from triage.store.errors import StoreError, ValidationError, unknown_value
 from triage.store.lifecycle import record
 from triage.store.models import Case, CaseStatus
 from triage.store.search import ScopeLike, scope_conditions
 from triage.store.service import CaseService
+from triage.text.intake import mask_pii
 
 CS = CaseSuggestion
 DISMISS, CORRECT = "dismiss", "correct"

@@ -1,7 +1,7 @@
 """Dispatch without review: a new case whose department suggestion clears the profile's threshold.
 
 The threshold comes from the live bundle (``metadata["auto_dispatch"]``, chosen on validation data
-for ≥ 95 % precision, see :mod:`triage.dispatch`); ``TRIAGE_AUTO_DISPATCH`` switches the behaviour
+for ≥ 95 % precision, see :mod:`triage.classify.dispatch`); ``TRIAGE_AUTO_DISPATCH`` switches the behaviour
 on (off by default). Everything below the threshold, likely duplicates and incomplete suggestions
 go to the review queue as before. An auto-dispatched case is marked by ``dispatched_by`` =
 :data:`AUTO_DISPATCHER` and an ``auto_dispatch`` audit event that records the threshold it cleared.
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from triage.dispatch import ThresholdChoice
+from triage.classify.dispatch import ThresholdChoice
 from triage.store.lifecycle import change
 from triage.store.models import Case, CaseStatus
 

@@ -1,6 +1,6 @@
 """What the routing configuration allows: categories, departments, levels, deadlines.
 
-A thin view over :class:`triage.routing.Router` used to validate reviewer corrections and
+A thin view over :class:`triage.route.router.Router` used to validate reviewer corrections and
 to compute deadlines, so the store never duplicates the city's routing file.
 """
 

@@ -1,11 +1,11 @@
-"""Display copies of a case: every personal field masked by :mod:`triage.masking` (pages, exports, logs)."""
+"""Display copies of a case: every personal field masked (triage.text.masking) for pages, exports, logs."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from triage.masking import mask_contact, mask_name, mask_record, mask_terms, mask_text
 from triage.store.models import Case
+from triage.text.masking import mask_contact, mask_name, mask_record, mask_terms, mask_text
 
 __all__ = ["case_dict", "mask_contact", "mask_name"]
 

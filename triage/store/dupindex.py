@@ -20,10 +20,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from triage.errors import InputError
-from triage.intake import normalize_text
 from triage.result import TriageResult
 from triage.store.lifecycle import OPEN_STATUSES
 from triage.store.models import AuditEvent, Case, Grid
+from triage.text.intake import normalize_text
 
 SYNC_LOOKBACK = timedelta(seconds=10)  # longer than a submit transaction takes to commit
 _OPEN = [str(s) for s in OPEN_STATUSES]

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from sqlmodel import select
 
-from triage.cells import csv_escape
 from triage.store.db import Database
 from triage.store.models import Case, CaseStatus
 from triage.store.numbers import local_day_start
+from triage.tabular.cells import csv_escape
 
 S = CaseStatus
 REVIEWED = [str(s) for s in (S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED, S.CLOSED)]

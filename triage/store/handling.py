@@ -12,10 +12,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from triage.intake import clean_text
 from triage.store.errors import IllegalTransitionError, ValidationError, unknown_value
 from triage.store.lifecycle import allowed_targets, change, check_transition, is_active
 from triage.store.models import Case, CaseStatus, Feedback
+from triage.text.intake import clean_text
 
 S = CaseStatus
 _DECISION = ("category", "subcategory", "department_code", "level", "priority")

@@ -34,7 +34,7 @@ class RegistryError(StoreError):
 
 def bundle_record(path: str | Path) -> dict[str, Any]:
     """Version, metrics and training-data fingerprint of the bundle at ``path`` (loads it: it must work)."""
-    from triage.model_io import load_bundle
+    from triage.classify.bundle import load_bundle
 
     bundle = load_bundle(path)
     meta = bundle.metadata

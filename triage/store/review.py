@@ -13,11 +13,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from triage.intake import clean_text
 from triage.store import queue as q
 from triage.store.errors import ValidationError
 from triage.store.lifecycle import OPEN_STATUSES, change
 from triage.store.models import PRIORITY_RANK, Case, CaseStatus
+from triage.text.intake import clean_text
 
 
 def _reason(reason: str | None, field: str = "reason") -> str:

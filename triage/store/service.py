@@ -26,11 +26,10 @@ from typing import Any
 from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, select
 
+from triage.classify.department import CASE_FIELDS
+from triage.classify.dispatch import department_confidence
 from triage.config import Settings, get_settings
-from triage.department_model import CASE_FIELDS
-from triage.dispatch import department_confidence
 from triage.errors import InputError
-from triage.intake import accept_text, clean_text, mask_pii, normalize_text
 from triage.result import TriageResult, plain
 from triage.store import lists
 from triage.store import queue as q
@@ -54,6 +53,7 @@ from triage.store.registry import claim_idempotency_key, idempotent_get, store_i
 from triage.store.review import ReviewMixin
 from triage.store.search import CaseFilter, ScopeLike, search_cases
 from triage.store.shadow import ShadowRunner
+from triage.text.intake import accept_text, clean_text, mask_pii, normalize_text
 
 SYSTEM = "system"
 _LIMITED = ("title", "reporter_name", "reporter_contact", "grid_code", "community", "street", "address")

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from triage.dispatch import department_confidence
+from triage.classify.dispatch import department_confidence
 from triage.errors import InputError
 from triage.store.db import Database
 from triage.store.dupindex import index_text

@@ -16,12 +16,12 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from triage.hot_issues import HotRecord
-from triage.intake import mask_pii
+from triage.dedup.hot_issues import HotRecord
 from triage.store.db import Database
 from triage.store.lifecycle import is_active
 from triage.store.models import AuditEvent, Case, CaseStatus, Department
 from triage.store.numbers import LOCAL_TZ, local_day_start
+from triage.text.intake import mask_pii
 
 S = CaseStatus
 DONE = (S.RESOLVED.value, S.CLOSED.value)
@@ -262,7 +262,7 @@ def satisfaction(
 def hot_issue_records(
     db: Database, now: datetime, days: int = 30, scope: StatsScope | None = None, limit: int = 3000
 ) -> list[HotRecord]:
-    """The newest open cases of the period, as input for :func:`triage.hot_issues.cluster_hot_issues`.
+    """The newest open cases of the period, as input for :func:`triage.dedup.hot_issues.cluster_hot_issues`.
 
     Merged duplicates are left out: their parent already counts them (``citizens``), which
     the dashboard shows next to each issue.

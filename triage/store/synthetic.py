@@ -18,10 +18,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from triage.intake import mask_pii
 from triage.store.db import Database
 from triage.store.models import PRIORITY_RANK, AuditEvent, Case, CaseStatus, Feedback, utcnow
 from triage.store.numbers import allocate
+from triage.text.intake import mask_pii
 
 S = CaseStatus
 PLACES = ["阳光小区", "幸福里社区", "河西街道", "锦绣花园", "东风路", "实验小学门口", "人民公园", "新华村"]

@@ -23,8 +23,8 @@ from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
-from triage.cells import csv_escape, csv_unescape, xlsx_value
 from triage.errors import InputError
+from triage.tabular.cells import csv_escape, csv_unescape, xlsx_value
 
 FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
 FORMATS |= {".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -335,7 +335,7 @@ def _json_default(value: Any) -> Any:
 
 
 def csv_cell(value: Any) -> str:
-    """A CSV/TSV field; text a spreadsheet would run as a formula is escaped (:mod:`triage.cells`)."""
+    """A CSV/TSV field; text a spreadsheet would run as a formula is escaped (:mod:`triage.tabular.cells`)."""
     if isinstance(value, str):
         return csv_escape(value)
     if value is None:

@@ -1,7 +1,7 @@
 """Extra prediction heads over the category classifier's features: category path and request type.
 
 A city's taxonomy has several levels and its work orders a request type (咨询类, 投诉类, 紧急类 …).
-Each head is a linear SVM with temperature-scaled probabilities (:func:`triage.classifier.fit_linear`)
+Each head is a linear SVM with temperature-scaled probabilities (``classifier.fit_linear``)
 over the *same* TF-IDF features as the first-level classifier, so one featurisation per message
 serves every head: the serving budget is set by jieba, not by the number of heads.
 
@@ -19,7 +19,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import softmax
 
-from triage.classifier import CategoryClassifier, fit_linear
+from triage.classify.classifier import CategoryClassifier, fit_linear
 
 PATH_SEPARATOR = " › "
 

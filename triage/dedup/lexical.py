@@ -1,8 +1,8 @@
 """Near-duplicate detection over existing cases: MinHash LSH candidates, re-ranked by cosine.
 
-Texts are expected to have passed :func:`triage.intake.prepare_text`. Each case is reduced to
+Texts are expected to have passed :func:`triage.text.intake.prepare_text`. Each case is reduced to
 the set of character trigrams of its text with punctuation and spaces removed
-(:mod:`triage.dedup_sketch`). ``datasketch.MinHashLSH`` over MinHash signatures of that set
+(:mod:`triage.dedup.sketch`). ``datasketch.MinHashLSH`` over MinHash signatures of that set
 proposes candidates without scanning the index; each candidate is then scored by the cosine
 of the two binary trigram vectors, |A∩B| / sqrt(|A|·|B|), and kept if the score reaches the
 threshold. Binary rather than count vectors: masked numbers ("0000-00000000") repeat the same
@@ -25,8 +25,8 @@ from math import sqrt
 import numpy as np
 from datasketch import LeanMinHash
 
-from triage.dedup_lsh import CompactLSH
-from triage.dedup_sketch import FEATURE_BITS, SCHEME, Sketcher, Sketches
+from triage.dedup.lsh import CompactLSH
+from triage.dedup.sketch import FEATURE_BITS, SCHEME, Sketcher, Sketches
 from triage.result import DuplicateCandidate
 
 DEFAULT_NUM_PERM = 60

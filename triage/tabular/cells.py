@@ -10,7 +10,7 @@ through here:
 * CSV/TSV (OWASP "CSV injection"): such a value gets one leading apostrophe, which
   spreadsheets hide and treat as "this is text". Values that already start with apostrophes
   followed by a trigger get one more, so :func:`csv_unescape` (applied by
-  :class:`triage.tabular.TabularReader`) restores every value exactly: re-imports round-trip;
+  :class:`triage.tabular.files.TabularReader`) restores every value exactly: re-imports round-trip;
 * HTML reports: jinja2 autoescaping (``triage.batch.charts.environment``) shows the text as
   typed; nothing is prefixed on a page.
 """

@@ -18,9 +18,9 @@ from typing import Any
 
 from triage.errors import InputError
 from triage.result import CategoryScore, RouteDecision, RouteOption
-from triage.routing_config import PRIORITIES, LoadedConfig, load_config
-from triage.routing_match import TermMatcher
-from triage.tokenizer import USE_HMM, get_tokenizer, stopwords, tokenize
+from triage.route.config import PRIORITIES, LoadedConfig, load_config
+from triage.route.match import TermMatcher
+from triage.text.tokenizer import USE_HMM, get_tokenizer, stopwords, tokenize
 
 _PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
 _Hints = dict[str, tuple[str, list[str]]]  # first-level category → (second-level, hint terms found)

@@ -2,7 +2,7 @@
 
 A city's export names the unit each order went to (处置单位) but has no routing table. This writes
 one that lists every unit the history shows, by name only (codes and handling levels are derived
-when the file is loaded, see :mod:`triage.routing_config`), maps each first-level category to the
+when the file is loaded, see :mod:`triage.route.config`), maps each first-level category to the
 unit that handled most of its orders, and leaves rules to the city. The file is meant to be
 edited: a level written by hand overrides the derived one, and keyword rules can be added.
 """
@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from triage.errors import InputError
-from triage.routing_config import derive_level
-from triage.tabular import cell_text
+from triage.route.config import derive_level
+from triage.tabular.files import cell_text
 
 DEFAULT_LEVEL_HOURS = {"网格": 24, "社区": 48, "街道": 72, "区": 120, "市": 240}
 DEFAULT_PRIORITY_HOURS = {"urgent": 4, "high": 24, "normal": 720}

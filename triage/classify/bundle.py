@@ -2,8 +2,8 @@
 
 A bundle file is one joblib pickle holding ``{"format", "format_version", "category",
 "department", "heads", "metadata"}``. ``department`` is a plain :class:`CategoryClassifier` (older
-bundles) or a :class:`~triage.department_model.DepartmentModel`; ``heads`` (optional, absent in
-older bundles) maps head names (``hierarchy``, ``request_type``) to :mod:`triage.heads` objects that
+bundles) or a :class:`~triage.classify.department.DepartmentModel`; ``heads`` (optional, absent in
+older bundles) maps head names (``hierarchy``, ``request_type``) to :mod:`triage.classify.heads` objects that
 share the category classifier's features. ``model_version`` is a content hash of the pickled models, so the
 same training run always gives the same version and any change to the weights gives a new one.
 
@@ -38,10 +38,10 @@ from typing import Any
 
 import joblib
 
-from triage.classifier import CategoryClassifier
-from triage.department_model import DepartmentModel
+from triage.classify.classifier import CategoryClassifier
+from triage.classify.department import DepartmentModel
+from triage.classify.heads import HierarchyHead, RequestTypeHead
 from triage.errors import ModelLoadError
-from triage.heads import HierarchyHead, RequestTypeHead
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ def library_versions() -> dict[str, str]:
 
 def tokenizer_fingerprint() -> str:
     """sha256 over the user dictionary, the stopword list and the token filter settings."""
-    from triage import tokenizer
+    from triage.text import tokenizer
 
     digest = hashlib.sha256()
     folder = resources.files("triage").joinpath("resources")

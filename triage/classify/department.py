@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from triage.classifier import CategoryClassifier
-from triage.heads import LinearHead
+from triage.classify.classifier import CategoryClassifier
+from triage.classify.heads import LinearHead
 
 DISTRICT_FAMILY = "{区}"
 # Long and short forms of the same kind of unit, so 琼山区城市管理行政执法局 and 龙华区城管局 are one family.

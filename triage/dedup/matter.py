@@ -9,9 +9,9 @@ its date. Candidates for a message come from
   the ``postings_cap`` most recent entries of each of the message's top terms, so its cost stays
   bounded however many cases are indexed (sub-linear, recent cases first — the window is recent);
 * place postings: cases naming the same fine place (road, estate, building …);
-* optionally the character-trigram MinHash LSH of :class:`triage.dedup.DuplicateIndex` (copies).
+* optionally the character-trigram MinHash LSH of :class:`triage.dedup.lexical.DuplicateIndex` (copies).
 
-Every candidate is then scored by :class:`triage.matter_score.MatterScorer` over word similarity,
+Every candidate is then scored by :class:`triage.dedup.matter_score.MatterScorer` over word similarity,
 place, problem terms, category and the time gap, and explained in Chinese.
 
 Memory: ~300-400 bytes per case in each worker (see docs/benchmarks.md); idf is a corpus
@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from triage.dedup import DuplicateIndex, _epoch
-from triage.matter_score import MatterScorer, copy_feature, reason_text
-from triage.places import PlaceExtractor, Places
+from triage.dedup.lexical import DuplicateIndex, _epoch
+from triage.dedup.matter_score import MatterScorer, copy_feature, reason_text
 from triage.result import DuplicateCandidate
-from triage.tokenizer import tokenize
+from triage.text.places import PlaceExtractor, Places
+from triage.text.tokenizer import tokenize
 
 _DAY = 86_400.0
 _NONE = np.uint32(0xFFFFFFFF)
@@ -72,7 +72,7 @@ def _grow(a: np.ndarray, cap: int, fill: Any) -> np.ndarray:
 
 
 class MatterIndex:
-    """Same-matter duplicate index with :class:`~triage.dedup.DuplicateIndex`'s interface.
+    """Same-matter duplicate index with :class:`~triage.dedup.lexical.DuplicateIndex`'s interface.
 
     Thread-safe: tokenising and place extraction happen outside the lock.
     """

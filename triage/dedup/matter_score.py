@@ -1,6 +1,6 @@
 """The "same matter" scorer: a small logistic model over pair features, and the reason it gives.
 
-Features of a (new message, indexed case) pair, all computed by :class:`triage.matter_index.MatterIndex`:
+Features of a (new message, indexed case) pair, all computed by :class:`triage.dedup.matter.MatterIndex`:
 
 * ``word``   — cosine of the two tf-idf vectors over jieba content tokens (each case keeps its top terms)
 * ``place``  — 1 if both name the same fine place (road, estate, building …), else 0

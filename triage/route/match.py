@@ -100,7 +100,7 @@ class TermMatcher:
                 self._cache[token] = self._candidates(token)
 
     def find(self, text: str, tokens: Sequence[str]) -> set[str]:
-        """Terms occurring in ``text``; ``tokens`` must be ``triage.tokenizer.tokenize(text)``."""
+        """Terms occurring in ``text``; ``tokens`` must be ``triage.text.tokenizer.tokenize(text)``."""
         try:  # fast path, all tokens seen before: one C-level pass over the tokens
             candidates = set().union(*filter(None, map(self._cache.__getitem__, tokens)), self._unanchored)
         except KeyError:

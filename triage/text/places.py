@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from triage.tokenizer import get_tokenizer
+from triage.text.tokenizer import get_tokenizer
 
 # Longest first inside the alternation, so 小区 wins over 区 and 大道 over 道.
 FINE_SUFFIXES = [

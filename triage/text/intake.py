@@ -1,5 +1,5 @@
 """Text intake: decode, validate and clean citizen messages; the model's normalised copy
-(display masking: triage.masking).
+(display masking: triage.text.masking).
 
 Two forms of every message exist. The *stored* form (:func:`accept_text`, :func:`clean_text`)
 is what the person typed: only line breaks and control characters are cleaned up, and
@@ -21,7 +21,7 @@ import unicodedata
 
 from triage.config import get_settings
 from triage.errors import InputError
-from triage.masking import mask_pii  # noqa: F401 - re-exported; display masking lives in triage.masking
+from triage.text.masking import mask_pii  # noqa: F401 - re-exported; display masking lives in triage.text.masking
 
 _TAG_RE = re.compile(r"<[^>]{0,500}>")
 _OOXML_ESCAPE_RE = re.compile(r"_x([0-9A-Fa-f]{4})_")

@@ -1,6 +1,6 @@
 """Hot issues: clusters of same-matter petitions, ranked by size, recent growth and likes.
 
-Candidate pairs come from the same-matter matcher :class:`~triage.matter_index.MatterIndex`
+Candidate pairs come from the same-matter matcher :class:`~triage.dedup.matter.MatterIndex`
 (``matcher="matter"``, the default: differently worded reports of one matter at one place meet)
 or from the character-trigram MinHash LSH (``matcher="lexical"``: copies and light edits only);
 pairs above the threshold are joined with union-find. Heat, per cluster:
@@ -24,7 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from triage.errors import InputError
-from triage.intake import prepare_text
+from triage.text.intake import prepare_text
 
 CST = timezone(timedelta(hours=8), "CST")  # naive times in hotline exports are local time
 DEFAULT_THRESHOLD = 0.4  # lexical matcher: char-trigram cosine
@@ -106,7 +106,7 @@ class _UnionFind:
 def as_record(obj: HotRecord | Mapping[str, Any]) -> HotRecord:
     if isinstance(obj, HotRecord):
         return obj
-    from triage.tabular import parse_datetime
+    from triage.tabular.files import parse_datetime
 
     likes = obj.get("likes") or 0
     try:
@@ -213,7 +213,7 @@ def cluster_hot_issues(
 
 
 def _lexical_pairs(texts: list[str], keys: list[str], threshold: float, neighbours: int) -> list:
-    from triage.dedup import DuplicateIndex
+    from triage.dedup.lexical import DuplicateIndex
 
     index = DuplicateIndex(threshold=threshold, num_perm=HOT_NUM_PERM, window_days=None, bands=HOT_BANDS)
     index.add_many(zip(keys, texts, [None] * len(texts), strict=True))
@@ -224,7 +224,7 @@ def _matter_pairs(
     recs: list[HotRecord], texts: list[str], keys: list[str], threshold: float, neighbours: int
 ) -> tuple[list, list[str | None]]:
     """Same-matter neighbours of every record (dated: the time gap counts) and each one's main place."""
-    from triage.matter_index import MatterIndex
+    from triage.dedup.matter import MatterIndex
 
     index = MatterIndex(threshold=threshold, window_days=None)
     docs = [
@@ -287,7 +287,7 @@ def _title(rec: HotRecord, text: str, limit: int = 40) -> str:
 def _doc_freq(texts: list[str]) -> tuple[Counter[str], int]:
     """Document frequency of the terms of each text's first line (the title, when there is one:
     titles name the matter, bodies are long and repetitive)."""
-    from triage.tokenizer import tokenize
+    from triage.text.tokenizer import tokenize
 
     df: Counter[str] = Counter()
     for text in texts:

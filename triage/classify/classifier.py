@@ -1,6 +1,6 @@
 """Category classifier: word + character n-gram TF-IDF, a linear SVM, temperature-scaled probabilities.
 
-Input is what :func:`triage.tokenizer.tokenize` returns (one token list per message): the pipeline
+Input is what :func:`triage.text.tokenizer.tokenize` returns (one token list per message): the pipeline
 tokenizes once and shares the tokens, so nothing here re-tokenizes. Character n-grams come from
 ``"".join(tokens)``; they match the training data (jieba tokens, stopwords removed, re-joined) and
 stay robust where raw and pre-tokenized text segment differently.
@@ -119,7 +119,7 @@ def fit_linear(
 
     The temperature comes from ``calibration_cv``-fold decision values (1.0 when fewer than two folds
     fit); two classes become two symmetric rows so softmax works for every head alike. Shared by the
-    category classifier and the heads that reuse its features (:mod:`triage.heads`).
+    category classifier and the heads that reuse its features (:mod:`triage.classify.heads`).
     """
     from sklearn.model_selection import StratifiedKFold, cross_val_predict  # training-only imports
     from sklearn.svm import LinearSVC
@@ -232,7 +232,7 @@ class CategoryClassifier(ClassifierMixin, BaseEstimator):
     @staticmethod
     def _check_docs(X: Sequence[Sequence[str]]) -> list[Sequence[str]]:
         if isinstance(X, str) or not all(isinstance(d, list | tuple) for d in X):
-            raise TypeError("X must be a list of token lists (use triage.tokenizer.tokenize on each text)")
+            raise TypeError("X must be a list of token lists (tokenize each text first)")
         return list(X)
 
     def _word_vocab(self, docs) -> tuple[list[str], np.ndarray]:
