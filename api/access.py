@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from api.errors import ApiError
 from api.security import Principal
@@ -29,6 +30,8 @@ from triage.store.search import scope_conditions
 R = Role
 S = CaseStatus
 
+ALL_ROLES = frozenset(Role)
+ADMIN = frozenset({R.ADMIN})  # accounts and batch jobs
 READ_ALL = frozenset({R.ADMIN, R.REVIEWER, R.OPERATOR})
 SUBMIT = frozenset({R.ADMIN, R.REVIEWER, R.OPERATOR, R.GRID_WORKER, R.DEPUTY})
 REVIEW = frozenset({R.ADMIN, R.REVIEWER})
@@ -36,7 +39,7 @@ FEEDBACK = frozenset({R.ADMIN, R.REVIEWER, R.OPERATOR, R.GRID_WORKER, R.DEPUTY})
 DESK = frozenset({R.ADMIN, R.DEPARTMENT})
 MERGE = REVIEW  # that a case duplicates another is a review decision, at intake as in the queue
 DEPARTMENT_TARGETS = frozenset({S.IN_PROGRESS, S.RESOLVED, S.PENDING_REVIEW})
-DEFAULT_SOURCE = {R.OPERATOR: "hotline", R.GRID_WORKER: "grid", R.DEPUTY: "deputy"}
+DEFAULT_SOURCE: dict[str, str] = {R.OPERATOR: "hotline", R.GRID_WORKER: "grid", R.DEPUTY: "deputy"}
 # Channels a person records a matter from; ``open311`` and ``batch`` are set by those channels only.
 RECORDED_SOURCES = (Source.HOTLINE.value, Source.GRID.value, Source.DEPUTY.value, Source.WEB.value)
 SUBMIT_SOURCES: dict[str, tuple[str, ...]] = {
@@ -105,7 +108,8 @@ def visible_case_nos(db: Database, user: Principal, case_nos: Iterable[str]) -> 
     wanted = {n for n in case_nos if n}
     if not wanted:
         return set()
-    stmt = sa.select(Case.case_no).where(Case.case_no.in_(wanted), *scope_conditions(scope_of(user)))
+    number = col(Case.case_no)
+    stmt = sa.select(number).where(number.in_(wanted), *scope_conditions(scope_of(user)))
     with db.session() as session:
         return set(session.execute(stmt).scalars())
 
@@ -127,7 +131,7 @@ def visible_case(db: Database, user: Principal, case_no: str) -> Case | None:
     """The case if it exists and the caller may see it, else None: callers answer "no such case"
     and "not yours" alike, so nobody learns which case numbers exist outside their scope."""
     with db.session() as session:
-        case = session.execute(sa.select(Case).where(Case.case_no == case_no)).scalar_one_or_none()
+        case = session.execute(sa.select(Case).where(col(Case.case_no) == case_no)).scalar_one_or_none()
     return case if case is not None and can_see(user, case) else None
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.security import check_password_policy, hash_password
 from triage.store.db import Database
@@ -80,19 +80,18 @@ def list_users(
         stmt = stmt.where(User.active == active)
     if user_id is not None:
         stmt = stmt.where(User.id == (user_id if 0 < user_id <= MAX_ID else 0))
-    live = sa.and_(
-        ApiToken.revoked_at.is_(None), sa.or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now)
-    )
+    expires = col(ApiToken.expires_at)
+    live = sa.and_(col(ApiToken.revoked_at).is_(None), sa.or_(expires.is_(None), expires > now))
     token_stmt = sa.select(
-        ApiToken.user_id,
+        col(ApiToken.user_id),
         sa.func.count().filter(live),
-        sa.func.max(ApiToken.last_used_at),
-    ).group_by(ApiToken.user_id)
+        sa.func.max(col(ApiToken.last_used_at)),
+    ).group_by(col(ApiToken.user_id))
     with db.session() as session:
         users = session.exec(stmt).all()
         tokens = {uid: (int(n or 0), last) for uid, n, last in session.execute(token_stmt).all()}
         grids: dict[int, list[str]] = {}
-        for code, uid in session.execute(sa.select(GridMember.grid_code, GridMember.user_id)).all():
+        for code, uid in session.execute(sa.select(col(GridMember.grid_code), col(GridMember.user_id))).all():
             grids.setdefault(uid, []).append(code)
     sessions = live_session_counts(db, now)
     out = []

@@ -102,7 +102,7 @@ def users_token(name: Annotated[str, typer.Argument(help="Login name.")]) -> Non
 
 def _when(value: datetime | None) -> str:
     """A timestamp in local time for the tables below ("-" for never)."""
-    from triage.store.numbers import LOCAL_TZ
+    from triage.config import LOCAL_TZ
 
     return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if value is not None else "-"
 

@@ -93,9 +93,10 @@ async def get_current_user(
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-def require_roles(*roles: Role) -> Callable[..., object]:
-    """Dependency: the caller must have one of ``roles`` (admins always pass)."""
-    allowed = {r.value for r in roles} | {Role.ADMIN.value}
+def require_roles(roles: frozenset[Role]) -> Callable[..., object]:
+    """Dependency: the caller must have one of ``roles`` (a role set of :mod:`api.access`), checked
+    before the request body is read, so a role that may never call a router gets 403 first."""
+    allowed = {r.value for r in roles}
 
     async def check(user: CurrentUser) -> Principal:
         if user.role not in allowed:

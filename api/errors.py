@@ -24,7 +24,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from triage.config import Settings
-from triage.errors import ConfigError, ModelLoadError, TriageError
+from triage.errors import TriageError
 
 log = logging.getLogger(__name__)
 
@@ -113,32 +113,10 @@ def unknown_value(field: str, value: object, allowed: Sequence[str], *, code: st
 
 
 # -- TriageError → status ----------------------------------------------------------------
-# The store and engine raise TriageError subclasses; the status follows the class name or
-# code, so new subclasses need no change here unless they carry ``status_code`` themselves.
-_NAME_STATUS = (
-    ("notfound", 404),
-    ("permission", 403),
-    ("forbidden", 403),
-    ("conflict", 409),
-    ("lease", 409),
-    ("stale", 409),
-    ("version", 409),
-    ("transition", 409),
-    ("claim", 409),
-)
-
-
 def status_for(exc: TriageError) -> int:
-    explicit = getattr(exc, "status_code", None)
-    if isinstance(explicit, int) and 400 <= explicit < 600:
-        return explicit
-    if isinstance(exc, ModelLoadError | ConfigError):
-        return 503
-    names = [cls.__name__.lower() for cls in type(exc).__mro__] + [str(exc.code).lower().replace("_", "")]
-    for needle, status in _NAME_STATUS:
-        if any(needle in name for name in names):
-            return status
-    return 422
+    """The HTTP status of an engine or store error: its class's ``status_code`` (422 by default,
+    404 for a missing case, 409 for conflicts, 503 for a model or configuration that cannot load)."""
+    return exc.status_code
 
 
 # -- validation errors -------------------------------------------------------------------
@@ -167,7 +145,7 @@ def _plain_msg(error: Any) -> str:
 
 async def _validation_handler(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = exc.errors()
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": "invalid"}
+    first: dict[str, Any] = errors[0] if errors else {"loc": (), "msg": "invalid request", "type": "invalid"}
     if first.get("type") == "json_invalid":
         return error_response(400, "malformed_json", f"request body is not valid JSON: {first.get('msg')}")
     field = field_name(first.get("loc", ()))
@@ -215,6 +193,7 @@ async def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONRe
     code = _STATUS_CODES.get(exc.status_code, "http_error")
     if exc.status_code == 405 and (allow := _allowed_methods(request)):
         exc.headers = {**(exc.headers or {}), "Allow": allow}
+    headers = dict(exc.headers) if exc.headers else None
     if isinstance(detail, dict) and "code" in detail:
         return error_response(
             exc.status_code,
@@ -222,9 +201,9 @@ async def _http_handler(request: Request, exc: StarletteHTTPException) -> JSONRe
             str(detail.get("message", "")),
             detail.get("field"),
             None,
-            exc.headers,
+            headers,
         )
-    return error_response(exc.status_code, code, str(detail), headers=exc.headers)
+    return error_response(exc.status_code, code, str(detail), headers=headers)
 
 
 async def _api_handler(request: Request, exc: ApiError) -> JSONResponse:

@@ -17,6 +17,7 @@ import importlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 import anyio.to_thread
 from fastapi import FastAPI
@@ -30,7 +31,7 @@ from api.security import TokenCache
 from api.timeouts import BodyTimeoutMiddleware
 from triage.config import Settings, get_settings
 from triage.pipeline import Triager
-from triage.store.db import Database
+from triage.store.db import PG_MAX_OVERFLOW, PG_POOL_SIZE, Database
 from triage.store.model_registry import live_model_path
 from triage.store.registry import sync_departments
 from triage.store.service import CaseService
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 API_VERSION = "1.0.0"
 # Worker threads for blocking endpoints (store calls): about the database pool's size, so
 # requests queue here rather than on the pool, and memory stays bounded.
-THREADS = 20
+THREADS = PG_POOL_SIZE + PG_MAX_OVERFLOW
 
 
 def _limit_malloc_arenas(n: int = 2) -> None:
@@ -57,7 +58,7 @@ def _start_store(app: FastAPI) -> None:
     if app.state.db is None:
         app.state.db = Database(settings=settings)
         app.state.owns_db = True
-    app.state.db.ensure_schema(upgrade=getattr(settings, "auto_migrate", True))
+    app.state.db.ensure_schema(upgrade=settings.auto_migrate)
     if app.state.triager is None:  # the registry's live bundle of the profile, unless a path is set
         explicit = "model_path" in settings.model_fields_set
         live = None if explicit else live_model_path(app.state.db, settings.profile)
@@ -76,7 +77,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         await run_in_threadpool(_start_store, app)
         # Share the service's lock: the duplicate index must not change while a batch reads it.
-        app.state.batcher = TriageBatcher(app.state.service.suggest)
+        service = cast(CaseService, app.state.service)  # set by _start_store
+        app.state.batcher = TriageBatcher(service.suggest)
         app.state.metrics.model_info.labels(app.state.triager.model_version).set(1)
         log.info(
             "triage service ready: model %s, database %s",

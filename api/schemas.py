@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from api.validation import Moment
 from triage.config import Settings
 from triage.store.models import CaseStatus, Source
 
@@ -280,3 +281,123 @@ class FeedbackRequest(BaseModel):
     satisfaction: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)
     version: int | None = None
+
+
+# -- re-review (待复核) ---------------------------------------------------------------------------
+class RereviewAction(StrEnum):
+    DISMISS = "dismiss"  # 维持原判
+    CORRECT = "correct"  # 改为新类别
+
+
+class RereviewItemOut(BaseModel):
+    case_no: str
+    title: str | None = Field(description="PII-masked.")
+    summary: str = Field(description="The start of the PII-masked text.")
+    status: str
+    grid_code: str | None
+    version: int = Field(description="The case's version, for `version` when correcting.")
+    decision_category: str | None = Field(description="The reviewed (human) category.")
+    decision_department_code: str | None
+    decision_department: str | None
+    reviewed_by: str | None
+    reviewed_at: datetime | None
+    suggested_category: str | None = Field(description="The new model's category.")
+    suggested_subcategory: str | None
+    suggested_department_code: str | None
+    suggested_department: str | None
+    confidence: float
+    model_version: str
+    previous_category: str | None = Field(description="The suggestion in force before the run.")
+    previous_model_version: str | None
+    job_id: str
+    flagged_at: datetime
+    open_flags: int = Field(description="Open flags of this case (several runs may flag it).")
+    actions: list[str] = Field(description="Answers possible in the case's status.")
+
+
+class RereviewPage(BaseModel):
+    items: list[RereviewItemOut]
+    total: int
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page, or null on the last page.")
+
+
+class RereviewRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: RereviewAction
+    category: str | None = Field(
+        default=None, max_length=64, description="correct: the category (default: the new suggestion's)."
+    )
+    department_code: str | None = Field(
+        default=None, max_length=64, description="correct: the department (default follows the category)."
+    )
+    note: str | None = Field(default=None, max_length=2000)
+    version: int | None = Field(default=None, ge=1, description="correct: optimistic lock (item `version`).")
+
+
+class RereviewResult(BaseModel):
+    action: RereviewAction
+    cleared: int = Field(description="Open flags of the case that this answer cleared.")
+    case: CaseOut
+
+
+# -- the three lists ---------------------------------------------------------------------------
+class ListKind(StrEnum):
+    PROBLEMS = "problems"  # 问题清单
+    ASSIGNMENTS = "assignments"  # 交办清单
+    COMPLETIONS = "completions"  # 办结清单
+
+
+class ListPage(BaseModel):
+    kind: ListKind
+    items: list[dict[str, Any]]
+    limit: int
+    offset: int
+    next_offset: int | None = Field(description="Offset of the next page, or null on the last page.")
+
+
+# -- batch jobs ----------------------------------------------------------------------------------
+class JobKind(StrEnum):
+    RECLASSIFY = "reclassify"
+    IMPORT = "import"
+
+
+ColumnName = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class JobRequest(BaseModel):
+    """Unknown fields are refused (a misspelt option must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: JobKind
+    statuses: list[CaseStatus] = Field(default_factory=list, description="reclassify: only these states.")
+    since: Moment | None = Field(None, description="reclassify: cases created at or after.")
+    until: Moment | None = Field(None, description="reclassify: cases created before.")
+    input: str | None = Field(
+        None,
+        min_length=1,
+        max_length=255,
+        description="import: a CSV/XLSX/JSONL file in the server's import directory (TRIAGE_IMPORT_DIR), "
+        "named relative to it.",
+    )
+    text_cols: list[ColumnName] = Field(
+        default_factory=list, max_length=10, description="import: text column(s)."
+    )
+    title_col: ColumnName | None = None
+    id_col: ColumnName | None = None
+    time_col: ColumnName | None = None
+    label_col: ColumnName | None = None
+    status_col: ColumnName | None = None
+    chunk_size: int = Field(500, ge=1, le=10_000)
+    resume: StrictBool = False
+
+
+class JobStatus(BaseModel):
+    id: str
+    kind: str
+    status: str
+    progress: dict[str, Any] | None = None
+    summary: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None

@@ -18,9 +18,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from triage.store.db import Database
 from triage.store.errors import ValidationError
@@ -151,18 +152,18 @@ def load_principal(session: Session, user: User) -> Principal:
     return Principal(user.id, user.username, user.role, user.department_code, tuple(sorted(grids)))
 
 
-_TOKEN_CHECK = (
+_TOKEN_CHECK: sa.Select[*tuple[Any, ...]] = (
     sa.select(
-        ApiToken.id,
-        ApiToken.revoked_at,
-        ApiToken.expires_at,
-        ApiToken.last_used_at,
-        User.id.label("user_id"),  # type: ignore[union-attr]
-        User.active,
-        User.auth_version,
+        col(ApiToken.id),
+        col(ApiToken.revoked_at),
+        col(ApiToken.expires_at),
+        col(ApiToken.last_used_at),
+        col(User.id).label("user_id"),
+        col(User.active),
+        col(User.auth_version),
     )
-    .join(User, User.id == ApiToken.user_id)  # type: ignore[arg-type]
-    .where(ApiToken.token_hash == sa.bindparam("token_hash"))
+    .join(User, col(User.id) == col(ApiToken.user_id))
+    .where(col(ApiToken.token_hash) == sa.bindparam("token_hash"))
 )
 
 
@@ -203,6 +204,7 @@ class TokenCache:
             if not valid:
                 self.discard(key)
                 return None
+            assert row is not None  # for mypy: ``valid`` says so
             with self._lock:
                 hit = self._entries.get(key)
             if hit is not None and hit.auth_version == row.auth_version and hit.expires > time.monotonic():
@@ -219,7 +221,8 @@ class TokenCache:
                     .where(
                         ApiToken.id == row.id,  # type: ignore[arg-type]
                         sa.or_(
-                            ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - TOKEN_SEEN_EVERY
+                            col(ApiToken.last_used_at).is_(None),
+                            col(ApiToken.last_used_at) <= now - TOKEN_SEEN_EVERY,
                         ),
                     )
                     .values(last_used_at=now)
@@ -322,6 +325,7 @@ def create_user(
         )
         session.add(user)
         session.flush()
+        assert user.id is not None
         for code in dict.fromkeys(grids):
             if session.get(Grid, code) is None:
                 session.add(Grid(code=code, name=code, community="", street=""))

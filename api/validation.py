@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BeforeValidator
 from pydantic_core import PydanticCustomError
 
 from api.errors import ApiError, unknown_value
-from triage.store.catalog import LEVELS
+from triage.route.config import LEVELS
 from triage.store.models import PRIORITY_RANK
 from triage.store.service import CaseService
 

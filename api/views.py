@@ -24,6 +24,7 @@ from api.schemas import (
 from triage.result import RouteOption, TriageResult
 from triage.store.lifecycle import ACTIVE_STATUSES, allowed_targets
 from triage.store.models import AuditEvent, Case, Feedback
+from triage.store.suggestion import stored_suggestion
 from triage.text.masking import mask_contact, mask_name, mask_record, mask_strings, mask_terms, mask_text
 
 
@@ -32,24 +33,14 @@ def is_overdue(case: Case, now: datetime) -> bool:
 
 
 def suggestion_of(case: Case) -> SuggestionOut:
-    return SuggestionOut(
-        category=case.suggested_category,
-        subcategory=case.suggested_subcategory,
-        department_code=case.suggested_department_code,
-        department=case.suggested_department,
-        level=case.suggested_level,
-        priority=case.suggested_priority,
-        deadline_hours=case.suggested_deadline_hours,
-        model_category=case.model_category,
-        model_version=case.model_version,
-        confidence=case.confidence,
-        department_confidence=case.department_confidence,
-        needs_review=case.needs_review,
-        top_k=case.top_k or [],
-        explanation=mask_terms(case.explanation),  # rows triaged before terms were masked at the source
-        route_reason=mask_strings(case.route_reason or {}),
-        route_alternatives=mask_strings(case.route_alternatives or []),
+    s = stored_suggestion(case)
+    s.update(
+        top_k=s["top_k"] or [],
+        explanation=mask_terms(s["explanation"]),  # rows triaged before terms were masked at the source
+        route_reason=mask_strings(s["route_reason"] or {}),
+        route_alternatives=mask_strings(s["route_alternatives"] or []),
     )
+    return SuggestionOut(**s)
 
 
 def case_fields(case: Case, now: datetime, *, reveal_contact: bool = False) -> dict[str, object]:

@@ -33,6 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SHARED = (REPO / ".." / "shared" / "data" / "tipdm2020").resolve()
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # support/: the helpers shared with the tests
 
 
 def load_texts(n: int, seed: int = 7) -> list[str]:
@@ -44,7 +45,7 @@ def load_texts(n: int, seed: int = 7) -> list[str]:
         df = pd.read_csv(path)
         texts = (df["title"].fillna("") + "\n" + df["body"].fillna("")).str.slice(0, 5000).tolist()
     else:
-        from triage.store.synthetic import petition_text
+        from support.synthetic import petition_text
 
         rng = random.Random(seed)
         texts = [petition_text(rng)[1] for _ in range(2000)]
@@ -235,7 +236,7 @@ def bench_triage(n: int, concurrency: int, workers: int, think_ms: float) -> dic
 
 
 def bench_cases(n: int, concurrency: int) -> dict[str, object]:
-    from api.testing import postgres_available, temporary_database
+    from support.api_env import postgres_available, temporary_database
 
     if not postgres_available():
         return {"skipped": "PostgreSQL not reachable on 127.0.0.1:5432"}

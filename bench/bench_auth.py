@@ -29,15 +29,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # support/: the helpers shared with the tests
 sys.path.insert(0, str(REPO / "bench"))
 from bench_store import PG_ADMIN, Backend, pct, timed  # noqa: E402
 
 
 def bench_backend(url: str, samples: int) -> dict:
     import sqlalchemy as sa
+    from support.api_env import seed_users
 
     from api.security import TokenCache, authenticate_password, authenticate_token, hash_token
-    from api.testing import seed_users
     from triage.route.router import Router
     from triage.store.catalog import Catalog
     from triage.store.db import Database

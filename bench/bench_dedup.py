@@ -192,8 +192,12 @@ class MatterSynthesiser(Synthesiser):
         for c in picks:
             tokens.extend(self.clause_tokens[c])
         text = self.titles[t] + "\n" + "".join(self.clauses[c] for c in picks)
-        meta = {"tokens": tokens, "places": self.title_places[t], "lead": self.title_tokens[t],
-                "category": rng.choice(self.categories)}
+        meta = {
+            "tokens": tokens,
+            "places": self.title_places[t],
+            "lead": self.title_tokens[t],
+            "category": rng.choice(self.categories),
+        }
         return text, meta
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # support/: the helpers shared with the tests
 MESSAGES = REPO.parent / "shared" / "data" / "tipdm2020" / "messages.csv"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SQLITE_SYNC = "FULL"  # --sqlite-sync
@@ -90,9 +91,10 @@ def open_db(url: str):
 
 # -- queue page -----------------------------------------------------------------------------------
 def bench_queue(url: str, n_cases: int, samples: int) -> dict:
+    from support.synthetic import bulk_insert_pending
+
     from triage.store import queue as q
     from triage.store.service import CaseService
-    from triage.store.synthetic import bulk_insert_pending
 
     db = open_db(url)
     start = time.perf_counter()
@@ -152,7 +154,7 @@ def _claimer(url: str, sync: str, name: str, barrier, out) -> None:
 
 
 def bench_claims(url: str, n_cases: int, workers: int) -> dict:
-    from triage.store.synthetic import bulk_insert_pending
+    from support.synthetic import bulk_insert_pending
 
     db = open_db(url)
     bulk_insert_pending(db, n_cases)
@@ -190,7 +192,7 @@ def load_texts(n: int) -> tuple[list[str], str]:
             rows = [r["body"] for r in csv.DictReader(fh) if r.get("body", "").strip()]
         random.Random(5).shuffle(rows)
         return rows[:n], "messages.csv"
-    from triage.store.synthetic import petition_text
+    from support.synthetic import petition_text
 
     rng = random.Random(5)
     return [petition_text(rng)[1] for _ in range(n)], "synthetic"

@@ -2,7 +2,7 @@
 
     python bench/bench_triage.py [--data ../shared/data/tipdm2020/messages.csv] [--repeat 3] [--json]
     python bench/bench_triage.py --profile haikou --data ../shared/data/haikou12345/workorders.csv \
-        --text-col 工单标题 --text-col 诉求内容 [--remove-stage duplicates]
+        --text-col 工单标题 --text-col 诉求内容 [--remove-stage duplicates] [--clock cpu]
 
 ``--profile`` (or ``--model`` / ``--routing``) selects what is measured; any file the batch reader
 takes works (encoding detected). With a city bundle the columns its department model was trained
@@ -11,7 +11,8 @@ with (辖区, 镇街 …) are passed as the cases' fields when the file has them
 Reports: triage_many throughput vs jieba.lcut throughput on the same texts (target ≥ 0.8×),
 single ``triage()`` latency p50/p99 (target p99 ≤ 15 ms), and cold model load time in a fresh
 process (target ≤ 3 s). The duplicate index is filled with half of the texts so the duplicate
-stage does real work.
+stage does real work. ``--clock cpu`` times with this process's CPU time instead of the wall
+clock: on a shared, overloaded machine the ratio to jieba then measures the code, not the queue.
 """
 
 from __future__ import annotations
@@ -44,13 +45,16 @@ def read_rows(path: Path, text_cols: list[str], field_cols: list[str]) -> tuple[
     return texts, fields
 
 
-def best_rate(fn, n_items: int, repeat: int) -> float:
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def best_rate(fn, n_items: int, repeat: int, clock=time.perf_counter) -> float:
     """Items per second of the fastest of ``repeat`` runs (least disturbed by noise)."""
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return n_items / min(times)
 
 
@@ -73,6 +77,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--latency-samples", type=int, default=1000)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall", help="wall (default) or cpu time")
     parser.add_argument("--profile", help="city profile under models/ (default: the settings' profile)")
     parser.add_argument("--model", type=Path, help="bundle directory (overrides the profile's)")
     parser.add_argument("--routing", type=Path, help="routing file (overrides the profile's)")
@@ -112,17 +117,18 @@ def main() -> None:
         index.add_many((f"seed-{i}", t, None) for i, t in enumerate(prepared))
         indexed = len(index)
 
+    clock = CLOCKS[args.clock]
     triager.triage_many(texts[:200], fields=fields[:200])  # warm caches
-    jieba_rate = best_rate(lambda: [jieba.lcut(t) for t in texts], len(texts), args.repeat)
-    triage_rate = best_rate(lambda: triager.triage_many(texts, fields=fields), len(texts), args.repeat)
-    jieba_rate_2 = best_rate(lambda: [jieba.lcut(t) for t in texts], len(texts), args.repeat)
+    jieba_rate = best_rate(lambda: [jieba.lcut(t) for t in texts], len(texts), args.repeat, clock)
+    triage_rate = best_rate(lambda: triager.triage_many(texts, fields=fields), len(texts), args.repeat, clock)
+    jieba_rate_2 = best_rate(lambda: [jieba.lcut(t) for t in texts], len(texts), args.repeat, clock)
     reference = max(jieba_rate, jieba_rate_2)  # the faster reference is the stricter one
 
     latencies = []
     for t, f in zip(texts[: args.latency_samples], fields, strict=False):
-        start = time.perf_counter()
+        start = clock()
         triager.triage(t, fields=f)
-        latencies.append((time.perf_counter() - start) * 1000)
+        latencies.append((clock() - start) * 1000)
     latencies.sort()
     p = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
 
@@ -139,6 +145,7 @@ def main() -> None:
         "cold_load_s": round(load_s, 2),
         "model_version": triager.model_version,
         "profile": args.profile or os.environ.get("TRIAGE_PROFILE", "(settings default)"),
+        "clock": args.clock,
     }
     if args.json:
         print(json.dumps(figures, ensure_ascii=False))

@@ -33,6 +33,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # support/: the helpers shared with the tests
 sys.path.insert(0, str(REPO / "bench"))
 from bench_store import PG_ADMIN, Backend, pct, timed  # noqa: E402
 
@@ -61,8 +62,9 @@ def page(client, path: str) -> Callable[[], None]:
 
 
 def load(url: str, n_cases: int) -> dict:
+    from support.synthetic import bulk_insert_cases
+
     from triage.store.db import Database
-    from triage.store.synthetic import bulk_insert_cases
 
     db = Database(url)
     db.upgrade()
@@ -78,8 +80,8 @@ def load(url: str, n_cases: int) -> dict:
 
 def bench_pages(url: str, triager, samples: int, cold_samples: int) -> dict:
     import sqlalchemy as sa
+    from support.api_env import running_app
 
-    from api.testing import running_app
     from api.web.dashboard import _cluster
     from triage.store.models import Case, CaseStatus
     from triage.store.stats import StatsScope

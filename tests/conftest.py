@@ -152,7 +152,7 @@ def case_service(store_db, store_triager, store_clock):
 # ---- HTTP API: the app on a fresh database of each kind, with one user per role -----------------------
 @pytest.fixture(scope="module", params=STORE_BACKENDS)
 def api_env(request, tmp_path_factory, store_triager):
-    from api.testing import postgres_available, running_app, temporary_database
+    from support.api_env import postgres_available, running_app, temporary_database
 
     if request.param == "postgresql" and not postgres_available():
         pg_unavailable("127.0.0.1:5432")

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from api.testing import (
+from support.api_env import (
     ELEVATOR,
     NOISE,
     PARKING,

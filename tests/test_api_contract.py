@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from support.api_env import ELEVATOR, PARKING, SEWAGE, ApiEnv, running_app
 from typer.testing import CliRunner
-
-from api.testing import ELEVATOR, PARKING, SEWAGE, ApiEnv, running_app
 
 PUBLIC = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-
-from api.testing import ELEVATOR, NOISE, WAGES, ApiEnv, running_app, temporary_database
+from support.api_env import ELEVATOR, NOISE, WAGES, ApiEnv, running_app, temporary_database
 
 
 @pytest.fixture(scope="module")

@@ -4,9 +4,9 @@ over HTTP with the error contract (the store behaviour itself is in test_batch_r
 from __future__ import annotations
 
 import pytest
+from support.api_env import ELEVATOR, NOISE, ApiEnv, running_app, temporary_database
 from test_batch_db import SHIFTED
 
-from api.testing import ELEVATOR, NOISE, ApiEnv, running_app, temporary_database
 from triage.batch.reclassify import ReclassifyOptions, run_reclassify
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -70,6 +71,15 @@ def reference(tmp_path_factory) -> tuple[Path, list[dict]]:
     summary = run_classify(options(inp, tmp / "out.csv"))
     assert (summary.rows_read, summary.rows_written, summary.rows_failed) == (10, 10, 0)
     return inp, output_rows(tmp / "out.csv")
+
+
+def test_classify_job_logs_start_and_end(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="triage.batch")
+    inp, out = write_csv(tmp_path / "in.csv", sample_rows(3)), tmp_path / "out.csv"
+    run_classify(options(inp, out))
+    lines = [r.getMessage() for r in caplog.records if r.name == "triage.batch.classify"]
+    assert len(lines) == 2 and lines[0] == f"classify job started: {inp} -> {out}"
+    assert lines[1].startswith(f"classify job {out} done: 3 rows read, 3 written, 0 failed in ")
 
 
 def test_output_columns_order_and_groups(reference) -> None:

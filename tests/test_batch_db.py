@@ -5,6 +5,7 @@ report and the background job runner."""
 from __future__ import annotations
 
 import csv
+import logging
 import re
 from pathlib import Path
 
@@ -16,9 +17,8 @@ from triage.batch.importer import ImportOptions, run_import
 from triage.batch.jobs import JobRunner, get_job
 from triage.batch.reclassify import ReclassifyOptions, run_reclassify
 from triage.batch.report import build_change_report, flagged_for_rereview
-from triage.batch.tables import CaseImport, CaseSuggestion
 from triage.result import TriageResult
-from triage.store.models import AuditEvent, Case
+from triage.store.models import AuditEvent, Case, CaseImport, CaseSuggestion
 
 STAIRS = "三单元楼道堆满纸箱和旧家具，消防通道被堵住，请物业尽快清理。"
 HISTORY = [
@@ -114,6 +114,29 @@ def test_import_resume_after_interrupt(store_db, tmp_path: Path) -> None:
     assert count(store_db, Case) == 3 and count(store_db, CaseImport) == 4
     with (tmp_path / "import.errors.csv").open(encoding="utf-8-sig") as f:
         assert sorted(e["id"] for e in csv.DictReader(f)) == ["h4", "h6", "h7"]  # each bad row once
+
+
+def test_jobs_log_start_and_end_with_counts(store_db, tmp_path: Path, caplog) -> None:
+    """The job's records say what it did; library code logs and never prints."""
+    caplog.set_level(logging.INFO, logger="triage.batch")
+    path = write_history(tmp_path / "hist.csv")
+
+    def stop(progress) -> None:
+        if progress.rows_read >= 3:
+            raise KeyboardInterrupt
+
+    first = run_import(import_options(path, store_db, tmp_path, chunk_size=1, progress_every=0), stop)
+    run_import(import_options(path, store_db, tmp_path, chunk_size=1, resume=True))
+    job = first.details["job_id"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "triage.batch.jobs"]
+    assert [line.split(":")[0] for line in lines] == [
+        f"import job {job} started by import",
+        f"import job {job} interrupted",
+        f"import job {job} resumed by import (was interrupted)",
+        f"import job {job} done",
+    ]
+    assert re.fullmatch(rf"import job {job} done: 7 rows read, 3 written, 3 failed in [0-9.]+ s", lines[-1])
+    assert all(r.levelno == logging.INFO for r in caplog.records if r.name == "triage.batch.jobs")
 
 
 class Shifted:

@@ -18,10 +18,9 @@ from triage.batch.rereview import (
     dismiss_flag,
     open_flags,
 )
-from triage.batch.tables import CaseSuggestion
 from triage.errors import InputError
 from triage.store.errors import CaseNotFoundError, LeaseError, ValidationError
-from triage.store.models import AuditEvent, Case
+from triage.store.models import AuditEvent, Case, CaseSuggestion
 from triage.store.search import CaseScope
 
 

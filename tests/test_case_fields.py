@@ -60,7 +60,8 @@ def test_triage_many_takes_fields_per_text(haikou) -> None:
 # -- the case store, on both databases ----------------------------------------------------------------
 @pytest.fixture
 def haikou_service(store_db, haikou, store_clock):
-    from api.testing import fresh_triager
+    from support.api_env import fresh_triager
+
     from triage.store.service import CaseService
 
     return CaseService(store_db, fresh_triager(haikou), clock=store_clock)
@@ -93,9 +94,9 @@ def test_suggest_passes_fields(haikou_service) -> None:
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def haikou_api(request, tmp_path_factory, haikou):
     from fastapi.testclient import TestClient
+    from support.api_env import ApiEnv, fresh_triager, postgres_available, seed_users, temporary_database
 
     from api.main import create_app
-    from api.testing import ApiEnv, fresh_triager, postgres_available, seed_users, temporary_database
 
     if request.param == "postgresql" and not postgres_available():
         from conftest import pg_unavailable

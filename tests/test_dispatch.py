@@ -141,7 +141,8 @@ def _service(store_db, store_clock, city, *, enabled: bool, threshold: float | N
     """A service whose live bundle carries ``threshold`` (None: no auto_dispatch record at all)."""
     import dataclasses
 
-    from api.testing import fresh_triager
+    from support.api_env import fresh_triager
+
     from triage.store.service import CaseService
 
     settings, triager = city

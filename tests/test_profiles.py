@@ -149,9 +149,9 @@ def test_directory_with_a_bundle_is_a_profile(profiles: Path, tmp_path: Path) ->
 def _started(url: str, user: str, **settings):  # type: ignore[no-untyped-def]
     """The app started on ``url`` with these settings, and an operator's auth header."""
     from fastapi.testclient import TestClient
+    from support.api_env import seed_users
 
     from api.main import create_app
-    from api.testing import seed_users
 
     app = create_app(Settings(database_url=url, **settings))
     with TestClient(app) as client:
@@ -169,7 +169,7 @@ def _departments(app) -> dict[str, tuple]:  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_api_switches_profile_by_setting(backend: str, profiles: Path, tmp_path: Path) -> None:
-    from api.testing import postgres_available, temporary_database
+    from support.api_env import postgres_available, temporary_database
 
     if backend == "postgresql" and not postgres_available():
         from conftest import pg_unavailable
@@ -221,7 +221,7 @@ def test_reviewer_sees_threshold_and_standing(profiles: Path, tmp_path: Path, mo
         client,
         auth,
     ):
-        from api.testing import seed_users
+        from support.api_env import seed_users
 
         seed_users(app.state.db, {"rev3": ("reviewer", None, ())})
         text = MESSAGES["龙华区城管局"][0]

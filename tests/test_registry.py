@@ -3,6 +3,7 @@ the ``triage models`` CLI, and the service serving the registry's live bundle.""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -44,7 +45,8 @@ def _version(path: Path) -> str:
     return reg.bundle_record(path)["version"]
 
 
-def test_register_promote_rollback(store_db, bundles) -> None:
+def test_register_promote_rollback(store_db, bundles, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="triage.store.model_registry")
     v1 = reg.register(store_db, bundles["v1"], profile="city", actor="alice")
     v2 = reg.register(store_db, bundles["v2"], profile="city", actor="alice")
     assert v1.version != v2.version and v1.status == v2.status == "candidate"
@@ -79,11 +81,17 @@ def test_register_promote_rollback(store_db, bundles) -> None:
         ("promote", v2.version, "carol"),
         ("rollback", v1.version, "dave"),
     ]
+    logged = [r.getMessage() for r in caplog.records if r.name == "triage.store.model_registry"]
+    assert logged[2:] == [  # promotions and rollbacks are logged, with who did them
+        f"model {v1.version} promoted to live for profile city by bob",
+        f"model {v2.version} promoted to live for profile city by carol (retired {v1.version})",
+        f"profile city rolled back by dave: {v1.version} is live again, {v2.version} retired",
+    ]
     assert reg.live_model(store_db, "other") is None and reg.list_models(store_db, "other") == []
 
 
 def test_shadow_suggestions_and_compare(store_db, bundles, settings, city_triager, store_clock) -> None:
-    from api.testing import fresh_triager
+    from support.api_env import fresh_triager
 
     live = reg.register(store_db, bundles["v1"], profile="city", actor="alice")
     reg.promote(store_db, "city", live.version, actor="alice")
@@ -139,7 +147,7 @@ def test_shadow_suggestions_and_compare(store_db, bundles, settings, city_triage
 
 
 def test_shadow_failure_never_breaks_submit(store_db, bundles, settings, city_triager, store_clock) -> None:
-    from api.testing import fresh_triager
+    from support.api_env import fresh_triager
 
     cand = reg.register(store_db, bundles["v2"], profile="city", actor="alice")
 

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.synthetic import petition_text
 
+from triage.config import LOCAL_TZ
 from triage.store.export import COLUMNS, export_training
-from triage.store.numbers import LOCAL_TZ
-from triage.store.synthetic import petition_text
 
 LABELS = ("城乡建设", "环境保护", "交通运输")
 

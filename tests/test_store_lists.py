@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from triage.store.numbers import LOCAL_TZ
+from triage.config import LOCAL_TZ
 
 A = "幸福里社区7号楼的化粪池满了，污水漫到路面上，味道很大，请尽快抽排。"
 B = "河西街道农贸市场周边占道经营严重，早上摊位摆到马路中间，车辆无法通行。"

@@ -8,11 +8,11 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+from support.synthetic import bulk_insert_pending
 
 from triage.store.errors import LeaseError, ValidationError
 from triage.store.queue import QueueCursor
 from triage.store.service import CaseService
-from triage.store.synthetic import bulk_insert_pending
 
 NOISE = "锦绣花园对面的工地每天晚上十一点以后还在打桩，噪音特别大，孩子没法睡觉，请管一管。"
 LITTER = "人民公园东门的垃圾桶满了好几天没人清运，烟头和塑料袋到处都是，气味难闻。"

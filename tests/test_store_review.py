@@ -57,9 +57,7 @@ def test_submit_rejects_bad_input_and_unknown_source(case_service) -> None:
 
 
 def test_submit_many_keeps_positions_and_reports_bad_items(case_service) -> None:
-    out = case_service.submit_many(
-        [{"text": PARKING}, {"text": " \t\n"}, {"text": WAGES, "source": "batch"}]
-    )
+    out = case_service.submit_many([{"text": PARKING}, {"text": " \t\n"}, {"text": WAGES, "source": "batch"}])
     assert out[0].case_no and out[2].source == "batch"
     assert isinstance(out[1], InputError) and out[1].field == "items[1]"
     assert int(out[2].case_no) == int(out[0].case_no) + 1

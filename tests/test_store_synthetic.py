@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from support.synthetic import bulk_insert_cases
 
 from triage.store import stats
 from triage.store.models import AuditEvent, Case, Feedback
-from triage.store.synthetic import bulk_insert_cases
 
 N = 700
 ACTIVE = ("pending_review", "dispatched", "in_progress")

@@ -8,9 +8,8 @@ import re
 
 import pytest
 from openpyxl import load_workbook
+from support.api_env import NOISE, PARKING, SEWAGE, WAGES
 from test_web_support import WebUser, field_block, web_app
-
-from api.testing import NOISE, PARKING, SEWAGE, WAGES
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +82,7 @@ def test_lists_export_to_xlsx_with_chinese_headers(users, cases) -> None:
 
 
 def test_list_pages_paginate(env, users) -> None:
-    from triage.store.synthetic import bulk_insert_pending
+    from support.synthetic import bulk_insert_pending
 
     bulk_insert_pending(env.app.state.db, 80)
     admin = users["admin"]

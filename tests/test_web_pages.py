@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from support.api_env import ELEVATOR, NOISE, PARKING, SEWAGE, WAGES
 from test_web_support import WebUser, field_block, text_of, web_app
-
-from api.testing import ELEVATOR, NOISE, PARKING, SEWAGE, WAGES
 
 ROLE_PAGES = {
     "operator": {"/intake", "/grids", "/dashboard"},
@@ -196,7 +195,7 @@ def test_review_queue_claim_and_field_errors(users) -> None:
 
 
 def test_review_queue_pages_through_many_cases(users, env) -> None:
-    from triage.store.synthetic import bulk_insert_pending
+    from support.synthetic import bulk_insert_pending
 
     bulk_insert_pending(env.app.state.db, 60)
     rev = users["reviewer"]

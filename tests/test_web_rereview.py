@@ -5,10 +5,10 @@ tests/browser/)."""
 from __future__ import annotations
 
 import pytest
+from support.api_env import ELEVATOR, WAGES
 from test_batch_db import SHIFTED
 from test_web_support import WebUser, web_app
 
-from api.testing import ELEVATOR, WAGES
 from triage.batch.reclassify import ReclassifyOptions, run_reclassify
 
 

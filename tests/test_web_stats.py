@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from api.testing import ELEVATOR, NOISE, PARKING, SEWAGE, WAGES
+from support.api_env import ELEVATOR, NOISE, PARKING, SEWAGE, WAGES
+
 from api.web import charts
 from api.web.render import deadline_text, highlight, reason_text
 from triage.store import stats

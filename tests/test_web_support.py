@@ -70,7 +70,7 @@ class WebUser:
 @contextmanager
 def web_app(url: str, triager: Any) -> Iterator[Any]:
     """The whole app (API + pages) on ``url`` with the API's test users (password ``pw-<name>``)."""
-    from api.testing import running_app
+    from support.api_env import running_app
 
     old = os.environ.get("TRIAGE_SESSION_SECRET")
     os.environ["TRIAGE_SESSION_SECRET"] = SECRET

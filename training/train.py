@@ -30,7 +30,7 @@ from training.splits import split_indices
 from triage.classify.bundle import ModelBundle, save_bundle, tokenizer_fingerprint
 from triage.classify.classifier import CategoryClassifier
 from triage.classify.department import DepartmentModel, learn_jurisdiction, unit_family
-from triage.classify.dispatch import METADATA_KEY, threshold_at_precision
+from triage.classify.dispatch import DEFAULT_TARGET_PRECISION, METADATA_KEY, threshold_at_precision
 from triage.classify.heads import HierarchyHead, LinearHead, RequestTypeHead, merge_rare_paths, path_label
 from triage.errors import InputError
 
@@ -251,7 +251,7 @@ def _held_out(
         figures, confidences, correct = department_figures(
             heads.department, data, tokens, dept_test, skipped=len(test) - len(dept_test)
         )
-        choice = threshold_at_precision(confidences, correct, 0.95)
+        choice = threshold_at_precision(confidences, correct, DEFAULT_TARGET_PRECISION)  # auto-dispatch's
         figures["coverage_at_precision_95"] = round(choice.coverage, 4)
         metrics["department_holdout"] = figures
         echo(

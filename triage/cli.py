@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import sys
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from triage.cli_options import ModelDir, fail
 from triage.errors import TriageError
 
 app = typer.Typer(
@@ -26,12 +26,6 @@ def _root() -> None:
     """Petition triage: classify, route and de-duplicate citizen requests."""
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print a one-line error to stderr and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
-
-
 def print_json(obj: object) -> None:
     typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, default=str))
 
@@ -39,7 +33,7 @@ def print_json(obj: object) -> None:
 @app.command()
 def classify(
     text: Annotated[str, typer.Argument(help="Message text, or '-' to read it from stdin.")],
-    model: Annotated[Path | None, typer.Option(help="Model directory (default: the shipped model).")] = None,
+    model: ModelDir = None,
 ) -> None:
     """Triage one message and print the suggestion as JSON."""
     from triage.pipeline import Triager
@@ -72,8 +66,16 @@ def _register_plugins() -> None:
 
 
 def main() -> None:
-    _register_plugins()
-    app()
+    from triage.extras import missing_extra_message
+
+    try:
+        _register_plugins()
+        app()
+    except ModuleNotFoundError as exc:  # a command of an extra that is not installed (triage/extras.py)
+        message = missing_extra_message(exc)
+        if message is None:
+            raise
+        raise SystemExit(f"error: {message}") from None
 
 
 if __name__ == "__main__":

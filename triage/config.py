@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
+from datetime import timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_PATH = PROJECT_ROOT / "models" / "category"
+from triage.profiles import shipped_models_dir
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent  # the source checkout (training/ and tests use it)
+# One resolution finds the models (checkout models/, else the installed data files): triage/profiles.py
+DEFAULT_MODEL_PATH = shipped_models_dir() / "category"
+# The service's local time: case numbers, local days in lists and statistics, deadlines shown, dates
+# typed without a zone. China Standard Time has no daylight saving, so a fixed offset is exact and
+# needs no tzdata.
+LOCAL_TZ = timezone(timedelta(hours=8), "CST")
+# Defaults the pipeline's stages share with their settings (review_threshold, top_k).
+DEFAULT_REVIEW_THRESHOLD = 0.6
+DEFAULT_TOP_K = 3
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TRIAGE_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///triage.db"
+    auto_migrate: bool = True  # the service migrates the schema to the latest revision at start-up
+    # SQLite only: FULL keeps a committed case through a power loss too; NORMAL (WAL) through a killed
+    # process only (triage/store/db.py).
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL", "EXTRA"] = "FULL"
     model_path: Path = DEFAULT_MODEL_PATH
     routing_path: Path | None = None  # None: the routing.toml shipped in triage/resources
     # City profile (triage/profiles.py): model_path and routing_path follow it unless set explicitly.
     profile: str = "tipdm"
-    profiles_dir: Path | None = None  # None: models/ of a checkout, else <prefix>/share/petition-triage
+    profiles_dir: Path | None = None  # None: the shipped models directory (profiles.shipped_models_dir)
     auto_dispatch: bool = False  # dispatch without review above the profile's 95 %-precision threshold
-    review_threshold: float = 0.6  # below this confidence a suggestion needs human review
-    top_k: int = 3
+    review_threshold: float = DEFAULT_REVIEW_THRESHOLD  # below this confidence a suggestion needs review
+    top_k: int = DEFAULT_TOP_K
     # Duplicate stage (triage/dedup/matter.py): "matter" finds the same matter in other words, kept when
     # the fitted scorer's probability reaches matter_threshold (models/matter); "lexical" finds copies
     # only, by char-trigram cosine >= duplicate_threshold. The lexical source adds the LSH (~3 KB/case).
@@ -58,6 +73,12 @@ class Settings(BaseSettings):
     request_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     import_dir: Path = Path("var/import")
     jobs_dir: Path = Path("var/jobs")
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        """SQLite takes the pragma in any case; so does the setting."""
+        return value.upper() if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _follow_profile(self) -> Settings:

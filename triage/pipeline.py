@@ -19,7 +19,7 @@ import numpy as np
 
 from triage.classify.bundle import ModelBundle, load_bundle
 from triage.classify.department import DepartmentModel
-from triage.config import Settings, get_settings
+from triage.config import DEFAULT_REVIEW_THRESHOLD, DEFAULT_TOP_K, Settings, get_settings
 from triage.dedup.lexical import DuplicateIndex
 from triage.dedup.matter import MatterIndex, build_duplicate_index
 from triage.errors import InputError
@@ -56,7 +56,13 @@ class ClassifyStage:
 
     name = "classify"
 
-    def __init__(self, bundle: ModelBundle, *, top_k: int = 3, review_threshold: float = 0.6) -> None:
+    def __init__(
+        self,
+        bundle: ModelBundle,
+        *,
+        top_k: int = DEFAULT_TOP_K,
+        review_threshold: float = DEFAULT_REVIEW_THRESHOLD,
+    ) -> None:
         self.bundle = bundle
         self.top_k = top_k
         self.review_threshold = review_threshold
@@ -83,9 +89,9 @@ class ClassifyStage:
     def _heads(self, results: list[TriageResult], token_lists: list[list[str]]) -> None:
         """Category path and request type of a city bundle (they reuse the features computed above)."""
         if (hierarchy := self.bundle.hierarchy) is not None:
-            paths = hierarchy.paths(token_lists, [r.model_category for r in results], k=1)
-            for r, best in zip(results, paths, strict=True):
-                r.category_path = list(best[0].path)
+            paths = hierarchy.best_paths(token_lists, [r.model_category for r in results])
+            for r, path in zip(results, paths, strict=True):
+                r.category_path = path
         if (types := self.bundle.request_type) is not None:
             proba = types.predict_proba(token_lists)
             best = np.argmax(proba, axis=1)
@@ -105,7 +111,9 @@ class RouteStage:
 
     name = "route"
 
-    def __init__(self, router: Router, bundle: ModelBundle | None = None, *, top_k: int = 3) -> None:
+    def __init__(
+        self, router: Router, bundle: ModelBundle | None = None, *, top_k: int = DEFAULT_TOP_K
+    ) -> None:
         self.router = router
         self.bundle = bundle
         self.department_model = bundle.department if bundle is not None else None
@@ -209,6 +217,10 @@ class DuplicateStage:
 
 class Triager:
     """Runs the stages in order. Build with :meth:`load`; customise via ``replace``/``remove``."""
+
+    # set by :meth:`load` (a Triager built from bare stages has neither)
+    bundle: ModelBundle
+    router: Router
 
     def __init__(self, stages: Sequence[Stage], *, max_text_chars: int | None = None) -> None:
         self.stages: list[Stage] = list(stages)

@@ -8,20 +8,12 @@ from typing import Annotated
 
 import typer
 
+from triage.cli_options import ProfilesDir, fail
 from triage.errors import TriageError
 
 profiles_app = typer.Typer(
     help="City profiles: a trained bundle plus its routing file.", no_args_is_help=True
 )
-
-DirOpt = Annotated[
-    Path | None, typer.Option("--profiles-dir", help="Where profiles live (default: TRIAGE_PROFILES_DIR).")
-]
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(2)
 
 
 def _dir(path: Path | None) -> Path | None:
@@ -53,7 +45,7 @@ def describe(name: str, profiles_dir: Path | None = None) -> dict:
 
 
 @profiles_app.command("list")
-def list_cmd(profiles_dir: DirOpt = None) -> None:
+def list_cmd(profiles_dir: ProfilesDir = None) -> None:
     """Profiles found in the profiles directory; the active one (TRIAGE_PROFILE) is marked."""
     from triage.config import get_settings
     from triage.profiles import default_profiles_dir, list_profiles, resolve
@@ -62,7 +54,7 @@ def list_cmd(profiles_dir: DirOpt = None) -> None:
     active = get_settings().profile
     names = list_profiles(root)
     if not names:
-        raise _fail(f"no profiles in {root or default_profiles_dir()}")
+        raise fail(f"no profiles in {root or default_profiles_dir()}")
     for name in names:
         try:
             title = resolve(name, root).title
@@ -74,7 +66,7 @@ def list_cmd(profiles_dir: DirOpt = None) -> None:
 @profiles_app.command("show")
 def show_cmd(
     name: Annotated[str | None, typer.Argument(help="Profile (default: the active one).")] = None,
-    profiles_dir: DirOpt = None,
+    profiles_dir: ProfilesDir = None,
 ) -> None:
     """Paths, model version, auto-dispatch threshold and department counts of a profile, as JSON."""
     from triage.config import get_settings
@@ -82,7 +74,7 @@ def show_cmd(
     try:
         info = describe(name or get_settings().profile, _dir(profiles_dir))
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(json.dumps(info, ensure_ascii=False, indent=2))
 
 
@@ -107,7 +99,7 @@ def routing_cmd(
     from triage.tabular.files import TabularReader
 
     if out.exists() and not force:
-        raise _fail(f"{out} exists; pass --force to overwrite it")
+        raise fail(f"{out} exists; pass --force to overwrite it")
     try:
         with TabularReader(data) as reader:
             reader.require([department_col, label_col])
@@ -124,7 +116,7 @@ def routing_cmd(
         out.write_text(text + "\n", encoding="utf-8")
         spec = load_config(out).spec  # what we wrote must load
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"wrote {out}: {len(spec.departments)} departments, {len(spec.categories)} categories")
 
 

@@ -12,17 +12,27 @@ Without a manifest a directory holding ``model.joblib`` is a profile on its own.
 a setting, never a code change: the service, the CLI and batch jobs resolve model and routing paths
 through :func:`resolve` (via :class:`triage.config.Settings`).
 
-Where profiles live: ``TRIAGE_PROFILES_DIR`` when set; otherwise ``models/`` of a source checkout
-(editable install), otherwise ``<sys.prefix>/share/petition-triage/models`` where a wheel installs the
-shipped ones.
+Where profiles live: ``TRIAGE_PROFILES_DIR`` when set, otherwise the shipped models directory.
+
+The shipped models directory (:func:`shipped_models_dir`) holds the profiles and the other fitted
+artefacts the engine loads by default (``category/``, ``haikou/``, ``tipdm/``, ``matter/scorer.json``);
+the settings' default model path and the matter scorer resolve through it as well:
+
+1. ``models/`` of the source checkout the ``triage`` package is imported from (an editable install or
+   a plain checkout: ``pyproject.toml`` and ``models/`` beside ``triage/``);
+2. otherwise ``share/petition-triage/models`` of the installed distribution: the wheel's data files,
+   found through its installed file list, so a venv, ``--user`` or ``--prefix`` install all work;
+3. otherwise ``<sys.prefix>/share/petition-triage/models`` (which then may not exist: no profiles).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 import tomllib
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -33,8 +43,9 @@ MANIFEST = "profile.toml"
 ROUTING_FILE = "routing.toml"
 BUNDLE_FILE = "model.joblib"  # triage.classify.bundle.MODEL_FILENAME (not imported: keeps this module light)
 DEFAULT_PROFILE = "tipdm"
-SOURCE_PROFILES_DIR = Path(__file__).resolve().parent.parent / "models"
-INSTALLED_PROFILES_DIR = Path(sys.prefix) / "share" / "petition-triage" / "models"
+DISTRIBUTION = "petition-triage"
+SHARE_SUBDIR = "share/petition-triage/models"  # pyproject.toml [tool.setuptools.data-files]
+SOURCE_ROOT = Path(__file__).resolve().parent.parent
 NAME_PATTERN = r"^[a-z][a-z0-9_-]*$"
 
 
@@ -67,11 +78,32 @@ class Profile:
         }
 
 
+def _installed_models_dir() -> Path | None:
+    """Where the installed distribution's data files put the models (None: not installed that way)."""
+    try:
+        dist = metadata.distribution(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
+    marker = SHARE_SUBDIR + "/"
+    for file in dist.files or ():
+        path = str(file).replace("\\", "/")
+        at = path.find(marker)
+        if at >= 0:
+            return Path(str(dist.locate_file(path[: at + len(SHARE_SUBDIR)]))).resolve()
+    return None
+
+
+@functools.cache
+def shipped_models_dir() -> Path:
+    """The shipped models directory: the checkout's ``models/``, else the installed data files."""
+    if (SOURCE_ROOT / "pyproject.toml").is_file() and (SOURCE_ROOT / "models").is_dir():
+        return SOURCE_ROOT / "models"
+    return _installed_models_dir() or Path(sys.prefix) / SHARE_SUBDIR
+
+
 def default_profiles_dir() -> Path:
-    """``models/`` of a source checkout, else the installed share directory."""
-    if SOURCE_PROFILES_DIR.is_dir():
-        return SOURCE_PROFILES_DIR
-    return INSTALLED_PROFILES_DIR
+    """Where profiles are looked up when ``TRIAGE_PROFILES_DIR`` is not set."""
+    return shipped_models_dir()
 
 
 def _is_profile(path: Path) -> bool:
@@ -121,10 +153,11 @@ def resolve(name: str, profiles_dir: Path | None = None) -> Profile:
     manifest = root / MANIFEST
     spec = _read_manifest(manifest) if manifest.is_file() else _ManifestSpec()
     model_path = (root / spec.model).resolve()
+    routing_path: Path | None
     if spec.routing is not None:
-        routing_path: Path | None = (root / spec.routing).resolve()
-        if not routing_path.is_file():
-            raise ConfigError(f"{manifest}: profile.routing: no routing file at {routing_path}")
+        routing_path = named = (root / spec.routing).resolve()
+        if not named.is_file():
+            raise ConfigError(f"{manifest}: profile.routing: no routing file at {named}")
     else:
         beside = root / ROUTING_FILE
         routing_path = beside.resolve() if beside.is_file() else None

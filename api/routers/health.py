@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -37,12 +39,13 @@ async def healthz(request: Request) -> Health | JSONResponse:
     return Health(status="ok", model_version=version, database=request.app.state.db.dialect)
 
 
-@router.get(
-    "/metrics",
-    response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}}
-    | {k: v for k, v in ERROR_RESPONSES.items() if k == 401},
-)
+_METRICS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+    401: ERROR_RESPONSES[401],
+}
+
+
+@router.get("/metrics", response_class=Response, responses=_METRICS_RESPONSES)
 async def metrics(metrics: MetricsDep, user: CurrentUser) -> Response:
     """Prometheus metrics (any authenticated user; give the scraper its own token)."""
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -19,17 +19,16 @@ from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api import access
+from api.actions.cases import load_visible, search, submit_fields, visibility
 from api.deps import ServiceDep, _bearer, principal_for_token
 from api.errors import ApiError
 from api.idempotency import HEADER, request_hash, submit_idempotent
-from api.routers.cases import load_visible, submit_fields
 from api.schemas import ERROR_RESPONSES, CaseCreate
 from api.security import Principal
 from api.validation import Moment, check_category, check_date_range, check_subcategory, day_query
+from triage.config import LOCAL_TZ
 from triage.errors import TriageError
 from triage.store.models import Case, CaseStatus, Source
-from triage.store.numbers import LOCAL_TZ
 from triage.store.search import CaseFilter
 from triage.store.service import CaseService
 from triage.text.masking import mask_text
@@ -296,15 +295,13 @@ def list_requests(
     if end_date:
         f.date_to = end_date.astimezone(LOCAL_TZ).date() if end_date.tzinfo else end_date.date()
     check_date_range(f.date_from, f.date_to, field="start_date")
-    now = service.clock()
-    rows = service.search(f, access.scope_of(user), now=now)
-    return _requests(service, user, rows)
+    return _requests(service, user, search(service, user, f))
 
 
 def _requests(service: CaseService, user: Principal, cases: list[Case]) -> list[ServiceRequest]:
     """Service requests naming only duplicate candidates the caller may open (one query)."""
     numbers = [d["case_no"] for c in cases for d in c.duplicate_candidates or []]
-    visible = access.scope_filter(service.db, user, numbers)
+    visible = visibility(service, user, numbers)
     return [to_request(c, visible) for c in cases]
 
 

@@ -6,7 +6,8 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from api import access
-from api.deps import BatcherDep, CurrentUser, DatabaseDep, MetricsDep, ServiceDep
+from api.actions import cases
+from api.deps import BatcherDep, CurrentUser, MetricsDep, ServiceDep
 from api.schemas import ERROR_RESPONSES, TriageRequest, TriageResponse
 from api.views import EngineJSONResponse, suggestion_payload
 
@@ -19,7 +20,6 @@ async def triage(
     batcher: BatcherDep,
     metrics: MetricsDep,
     user: CurrentUser,
-    db: DatabaseDep,
     service: ServiceDep,
 ) -> EngineJSONResponse:
     """Suggest category, department, level, deadline and likely duplicates for a message.
@@ -32,12 +32,11 @@ async def triage(
     located = body.model_dump(include={"district", "street", "community", "address"}, exclude_none=True)
     if body.grid:
         located["grid_code"] = body.grid
-    fields = await run_in_threadpool(service.location_fields, located) if located else None
-    result = await batcher.triage(body.text, fields)
+    result = await cases.suggest(service, batcher, body.text, located)
     metrics.suggestions.labels(str(result.needs_review).lower()).inc()
     payload = suggestion_payload(result)
     if payload["duplicates"] and not access.unrestricted(user):
         numbers = [d["case_id"] for d in payload["duplicates"]]
-        visible = await run_in_threadpool(access.scope_filter, db, user, numbers)
+        visible = await run_in_threadpool(cases.visibility, service, user, numbers)
         payload["duplicates"] = [d for d in payload["duplicates"] if visible(d["case_id"])]
     return EngineJSONResponse(payload)

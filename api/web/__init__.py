@@ -2,10 +2,15 @@
 
 ``api.main.create_app`` calls :func:`setup` (session middleware, static files, HTML error
 pages for browser requests) and includes :data:`router` (every page; none is in the OpenAPI
-schema). Pages call the same service functions as the API.
+schema). Pages call the same actions as the JSON API (:mod:`api.actions`: access check +
+service call). Layers, each importing only those below it: ``session`` and ``forms`` (session
+key, login throttle, CSRF, flash; form fields) → ``render`` (templates, filters, page context,
+error pages) → the pages (``login``, ``intake``, ``review`` …).
 """
 
 from __future__ import annotations
+
+import inspect
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.staticfiles import StaticFiles
@@ -14,11 +19,12 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 from starlette.types import Scope
 
-from api.web import account, admin_users, auth, cases, dashboard, intake, lists, rereview, review
+from api.web import account, admin_users, cases, dashboard, intake, lists, login, rereview, review
 from api.web.render import HERE, error_page
+from api.web.session import cookie_max_age, session_secret
 
 router = APIRouter(include_in_schema=False)
-for _module in (auth, intake, review, rereview, cases, lists, dashboard, admin_users, account):
+for _module in (login, intake, review, rereview, cases, lists, dashboard, admin_users, account):
     router.include_router(_module.router)
 
 # Paths that belong to the machine interfaces: their errors keep the JSON contract.
@@ -43,16 +49,15 @@ def too_large_page(scope: Scope) -> Response | None:
 def setup(app: FastAPI) -> None:
     """Session cookie, static files and HTML error pages for browsers; call once per app."""
     settings = app.state.settings
-    app.state.page_context = auth.page_context  # render() takes the common context from here
     app.state.web_hot = dashboard.HotIssueCache()
     app.state.web_figures = dashboard.FigureCache()
     app.add_middleware(
         SessionMiddleware,
-        secret_key=auth.session_secret(settings),
+        secret_key=session_secret(settings),
         session_cookie="triage_session",
-        max_age=auth.cookie_max_age(settings),
+        max_age=cookie_max_age(settings),
         same_site="lax",
-        https_only=bool(getattr(settings, "session_https_only", False)),
+        https_only=settings.session_https_only,
     )
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.state.too_large_page = too_large_page  # read by api.errors.BodySizeLimitMiddleware
@@ -62,7 +67,8 @@ def setup(app: FastAPI) -> None:
         if wants_html(request) or json_handler is None:
             message = {404: "页面不存在。", 405: "不支持此操作。"}.get(exc.status_code, "请求无法处理。")
             return error_page(request, exc.status_code, message)
-        return await json_handler(request, exc)
+        answer = json_handler(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
 
     app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
 

@@ -13,10 +13,11 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from api import accounts
+from api.actions import accounts
 from api.security import PASSWORD_MAX_CHARS, authenticate_password
-from api.web.auth import CsrfForm, PageUser, client_address, flash, login_throttle, session_store
+from api.web.forms import form_raw
 from api.web.render import PageRoute, redirect, render
+from api.web.session import CsrfForm, PageUser, client_address, flash, login_throttle, renew_session
 from triage.errors import TriageError
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -34,14 +35,9 @@ def password_form(request: Request, user: PageUser) -> Response:
     return _form(request, {})
 
 
-def _raw(form: object, name: str) -> str:
-    value = form.get(name)  # type: ignore[attr-defined]
-    return value if isinstance(value, str) else ""  # as typed: spaces belong to a password
-
-
 @router.post(PATH)
 async def change_password(request: Request, user: PageUser, form: CsrfForm) -> Response:
-    current, new, again = _raw(form, "current"), _raw(form, "password"), _raw(form, "password2")
+    current, new, again = form_raw(form, "current"), form_raw(form, "password"), form_raw(form, "password2")
     min_length = request.app.state.settings.password_min_length
     errors: dict[str, str] = {}
     if not current:
@@ -67,9 +63,9 @@ async def change_password(request: Request, user: PageUser, form: CsrfForm) -> R
         return _form(request, {"current": "当前密码不正确。"}, 422)
     await run_in_threadpool(throttle.succeeded, user.username, address)
     try:
-        await run_in_threadpool(accounts.set_password, db, user.username, new, min_length=min_length)
+        await run_in_threadpool(accounts.change_own_password, db, user, new, min_length=min_length)
     except TriageError as exc:
         return _form(request, {exc.field or "password": "新密码不符合要求。"}, 422)
-    request.session["sid"] = await run_in_threadpool(session_store(request).open, user.id, address)
+    await run_in_threadpool(renew_session, request, user.id)
     flash(request, "密码已修改，您在其他设备上的登录已全部退出。")
     return redirect(PATH)

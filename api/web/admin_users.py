@@ -1,6 +1,7 @@
 """用户管理 (admins only): list users, disable / enable, reset a password, revoke API tokens.
 
-The page calls the same functions as ``triage users …`` (api/accounts.py), so disabling a user
+The page calls the account actions (:mod:`api.actions.accounts`, over the same functions as
+``triage users …`` in api/accounts.py), so disabling a user
 or revoking a token here stops their sessions and tokens at once, as from the CLI. Users are
 addressed by id in the URLs (login names may hold any character). Every change is a POST with
 the CSRF token.
@@ -14,15 +15,15 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api import accounts
+from api.access import ADMIN
+from api.actions import accounts as actions
 from api.security import PASSWORD_MAX_CHARS, Principal
-from api.web.auth import CsrfForm, PageUser, client_address, flash, require_role, session_store
-from api.web.render import PageError, PageRoute, redirect, render
+from api.web.render import PageRoute, redirect, render
+from api.web.session import CsrfForm, PageError, PageUser, flash, renew_session, require_role
 from triage.errors import TriageError
-from triage.store.models import Role
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-ADMIN = frozenset({Role.ADMIN})
 BASE = "/admin/users"
 
 
@@ -37,17 +38,17 @@ def _messages(request: Request) -> dict[str, str]:
     }
 
 
-def _find(request: Request, user_id: int) -> accounts.UserInfo:
-    found = accounts.list_users(request.app.state.db, user_id=user_id)
+def _find(request: Request, user: Principal, user_id: int) -> accounts.UserInfo:
+    found = actions.users(request.app.state.db, user, user_id=user_id)
     if not found:
         raise PageError(404, "用户不存在。")
     return found[0]
 
 
 def _detail(
-    request: Request, target: accounts.UserInfo, errors: dict[str, str], status: int = 200
+    request: Request, user: Principal, target: accounts.UserInfo, errors: dict[str, str], status: int = 200
 ) -> Response:
-    tokens = accounts.list_tokens(request.app.state.db, target.username)
+    tokens = actions.tokens(request.app.state.db, user, target.username)
     ctx = {
         "target": target,
         "tokens": tokens,
@@ -61,24 +62,24 @@ def _detail(
 @router.get(BASE)
 def users_page(request: Request, user: PageUser) -> Response:
     require_role(user, ADMIN)
-    rows = accounts.list_users(request.app.state.db)
+    rows = actions.users(request.app.state.db, user)
     return render(request, "admin_users.html", {"rows": rows, "me": user.id})
 
 
 @router.get(BASE + "/{user_id}")
 def user_page(request: Request, user_id: int, user: PageUser) -> Response:
     require_role(user, ADMIN)
-    return _detail(request, _find(request, user_id), {})
+    return _detail(request, user, _find(request, user, user_id), {})
 
 
 def _set_active(request: Request, user_id: int, user: Principal, active: bool) -> Response:
     require_role(user, ADMIN)
-    target = _find(request, user_id)
+    target = _find(request, user, user_id)
     if not active and target.id == user.id:
         flash(request, "不能停用自己的账号。", "error")
         return redirect(f"{BASE}/{user_id}")
     try:
-        accounts.set_active(request.app.state.db, target.username, active)
+        actions.set_active(request.app.state.db, user, target.username, active)
     except TriageError as exc:
         flash(request, _messages(request).get(exc.code, "操作未能完成。"), "error")
         return redirect(f"{BASE}/{user_id}")
@@ -100,7 +101,7 @@ def enable_user(request: Request, user_id: int, user: PageUser, form: CsrfForm) 
 @router.post(BASE + "/{user_id}/password")
 def reset_password(request: Request, user_id: int, user: PageUser, form: CsrfForm) -> Response:
     require_role(user, ADMIN)
-    target = _find(request, user_id)
+    target = _find(request, user, user_id)
     password, again = form.get("password"), form.get("password2")
     password = password if isinstance(password, str) else ""
     errors: dict[str, str] = {}
@@ -110,8 +111,9 @@ def reset_password(request: Request, user_id: int, user: PageUser, form: CsrfFor
         errors["password2"] = "两次输入的密码不一致。"
     else:
         try:
-            accounts.set_password(
+            actions.reset_password(
                 request.app.state.db,
+                user,
                 target.username,
                 password,
                 min_length=request.app.state.settings.password_min_length,
@@ -119,9 +121,9 @@ def reset_password(request: Request, user_id: int, user: PageUser, form: CsrfFor
         except TriageError as exc:
             errors[exc.field or "password"] = _messages(request).get(exc.code, "密码不符合要求。")
     if errors:
-        return _detail(request, target, errors, status=422)
+        return _detail(request, user, target, errors, status=422)
     if target.id == user.id:  # the change ended all of one's sessions: keep this browser logged in
-        request.session["sid"] = session_store(request).open(user.id, client_address(request))
+        renew_session(request, user.id)
         flash(request, "您的密码已修改，其他登录会话已全部结束。")
         return redirect(f"{BASE}/{user_id}")
     flash(request, f"用户 {target.username} 的密码已重置，其登录会话已全部结束。")
@@ -131,9 +133,9 @@ def reset_password(request: Request, user_id: int, user: PageUser, form: CsrfFor
 @router.post(BASE + "/{user_id}/tokens/{token_id}/revoke")
 def revoke_token(request: Request, user_id: int, token_id: int, user: PageUser, form: CsrfForm) -> Response:
     require_role(user, ADMIN)
-    target = _find(request, user_id)
+    target = _find(request, user, user_id)
     try:
-        info = accounts.revoke_token(request.app.state.db, token_id, username=target.username)
+        info = actions.revoke_token(request.app.state.db, user, token_id, target.username)
     except TriageError as exc:
         flash(request, _messages(request).get(exc.code, "操作未能完成。"), "error")
         return redirect(f"{BASE}/{user_id}")

@@ -1,6 +1,6 @@
 """案件详情 (case page: text, suggestion vs decision, timeline, allowed transitions, feedback) and
-部门工作台 (the department desk). Changes go through the API's ``transition`` and ``feedback``
-functions, so the pages apply exactly the API's role and scope rules."""
+部门工作台 (the department desk). Changes go through the same actions as the API
+(:mod:`api.actions.handling`), so the pages apply exactly the API's role and scope rules."""
 
 from __future__ import annotations
 
@@ -11,20 +11,18 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.responses import Response
 
 from api import access
+from api.actions import cases, handling
 from api.errors import ApiError
-from api.routers.cases import feedback as api_feedback
-from api.routers.cases import load_visible
-from api.routers.cases import transition as api_transition
 from api.schemas import FeedbackRequest, TransitionRequest
 from api.security import Principal
 from api.views import is_overdue
-from api.web.auth import DESK, REVIEW, CsrfForm, PageUser, flash, form_str, require_role, safe_next
-from api.web.render import PageError, PageRoute, describe, redirect, render
+from api.web.forms import form_str, safe_next
+from api.web.render import PageRoute, describe, redirect, render
+from api.web.session import CsrfForm, PageError, PageUser, flash, require_role
 from triage.errors import TriageError
 from triage.store.display import mask_contact, mask_name
 from triage.store.lifecycle import allowed_targets
-from triage.store.models import Case, CaseStatus, Role
-from triage.store.search import CaseFilter
+from triage.store.models import AuditEvent, Case, CaseStatus, Feedback, Role
 from triage.store.service import CaseService
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
@@ -58,7 +56,7 @@ def allowed_actions(user: Principal, case: Case) -> list[str]:
         except ApiError:
             continue
         if to in (S.DISPATCHED, S.MERGED, S.REJECTED):
-            action = "review" if user.role in REVIEW else None
+            action = "review" if user.role in access.REVIEW else None
         elif to == S.IN_PROGRESS:
             action = "reopen" if case.status == S.RESOLVED else "start"
         elif to == S.RESOLVED:
@@ -72,7 +70,8 @@ def allowed_actions(user: Principal, case: Case) -> list[str]:
     return out
 
 
-def case_context(service: CaseService, case: Case, user: Principal) -> dict[str, Any]:
+def case_context(service: CaseService, user: Principal, case_no: str) -> dict[str, Any]:
+    case, events, feedback = _history(service, user, case_no)
     now = service.clock()
     decided = case.reviewed_at or case.dispatched_at  # a reviewer's decision or an automatic dispatch
     decision = [
@@ -86,7 +85,7 @@ def case_context(service: CaseService, case: Case, user: Principal) -> dict[str,
     # Only duplicates the user may open are named (api.access, as the API and the intake form).
     candidates = [d for d in case.duplicate_candidates or [] if d.get("case_no") != case.case_no]
     pending_link = case.possible_duplicate_of if case.status == S.PENDING_REVIEW else None
-    visible = access.scope_filter(service.db, user, [d["case_no"] for d in candidates] + [pending_link or ""])
+    visible = cases.visibility(service, user, [d["case_no"] for d in candidates] + [pending_link or ""])
     return {
         "case": case,
         "now": now,
@@ -95,8 +94,8 @@ def case_context(service: CaseService, case: Case, user: Principal) -> dict[str,
         "reporter_contact": mask_contact(case.reporter_contact),
         "decision": decision,
         "terms": list(case.explanation or []) + list((case.route_reason or {}).get("matched_terms") or []),
-        "events": service.audit_trail(case.case_no),
-        "feedback": service.feedbacks(case.case_no),
+        "events": events,
+        "feedback": feedback,
         "actions": allowed_actions(user, case),
         "candidates": [d for d in candidates if visible(d["case_no"])],
         "possible_duplicate": pending_link if visible(pending_link) else None,
@@ -107,10 +106,12 @@ def case_context(service: CaseService, case: Case, user: Principal) -> dict[str,
     }
 
 
-def visible_case(service: CaseService, user: Principal, case_no: str) -> Case:
-    """The case, or a 403 page that says why (the API's scope rule)."""
+def _history(
+    service: CaseService, user: Principal, case_no: str
+) -> tuple[Case, list[AuditEvent], list[Feedback]]:
+    """The case with its history, or a 403 page that says why (the API's scope rule)."""
     try:
-        return load_visible(service, user, case_no[:20])
+        return cases.history(service, user, case_no[:20])
     except ApiError as exc:
         if exc.status == 403:
             raise PageError(403, "该案件不属于您负责的部门或网格，您无权查看。") from None
@@ -119,9 +120,7 @@ def visible_case(service: CaseService, user: Principal, case_no: str) -> Case:
 
 @router.get("/cases/{case_no}")
 def case_page(request: Request, case_no: str, user: PageUser) -> Response:
-    service = _service(request)
-    case = visible_case(service, user, case_no)
-    return render(request, "case.html", case_context(service, case, user))
+    return render(request, "case.html", case_context(_service(request), user, case_no))
 
 
 def _action_request(action: str, form: Any, version: int | None) -> tuple[str, Any]:
@@ -153,9 +152,9 @@ def act(request: Request, case_no: str, action: str, user: PageUser, form: CsrfF
     try:
         kind, body = _action_request(action, form, int(version) if version.isdigit() else None)
         if kind == "feedback":
-            api_feedback(case_no, body, service, user)
+            handling.feedback(service, user, case_no, body)
         else:
-            api_transition(case_no, body, service, user)
+            handling.transition(service, user, case_no, body)
     except PydanticValidationError as exc:
         loc = exc.errors()[0].get("loc") or ("",)
         field = str(loc[0])
@@ -164,13 +163,12 @@ def act(request: Request, case_no: str, action: str, user: PageUser, form: CsrfF
         status, message = describe(exc)
         if status in (403, 404):
             raise
-        field = getattr(exc, "field", None)
+        field = getattr(exc, "field", None) or "_"
         errors[field if field in ("note", "result", "satisfaction", "comment") else "_"] = message
     else:
         flash(request, f"案件 {case_no} {DONE_MESSAGES.get(action, '已更新')}。")
         return redirect(back or f"/cases/{case_no}")
-    case = visible_case(service, user, case_no)
-    ctx = case_context(service, case, user)
+    ctx = case_context(service, user, case_no)
     ctx.update(errors=errors, open=action, values={n: form_str(form, n, 6000) for n in form})
     return render(request, "case.html", ctx, status=status)
 
@@ -179,22 +177,17 @@ def act(request: Request, case_no: str, action: str, user: PageUser, form: CsrfF
 def desk(
     request: Request, user: PageUser, tab: str = "todo", page: int = 1, department: str | None = None
 ) -> Response:
-    require_role(user, DESK)
+    require_role(user, access.DESK)
     service = _service(request)
     departments = service.catalog.departments()
-    dept = user.department_code if user.role == Role.DEPARTMENT else (department or None)
-    if dept and dept not in {d.code for d in departments}:
-        dept = None
+    dept = handling.desk_department(user, department, {d.code for d in departments})
     tab = tab if tab in DESK_TABS else "todo"
     page = max(1, min(page, 10_000))
-    offset = (page - 1) * PAGE_SIZE
     now = service.clock()
-    if tab == "overdue":
-        rows = service.overdue(department_code=dept, limit=PAGE_SIZE + 1, offset=offset)
-        rows = [c for c in rows if c.status != S.PENDING_REVIEW] if user.role == Role.DEPARTMENT else rows
-    else:
-        f = CaseFilter(status=DESK_TABS[tab][1], department_code=dept, limit=PAGE_SIZE + 1, offset=offset)
-        rows = service.search(f, access.scope_of(user), now=now)
+    rows = handling.desk(
+        service, user, DESK_TABS[tab][1], overdue=tab == "overdue", department=dept,
+        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE,
+    )  # fmt: skip
     ctx = {
         "rows": rows[:PAGE_SIZE],
         "has_next": len(rows) > PAGE_SIZE,

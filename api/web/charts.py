@@ -81,7 +81,7 @@ def stacked_daily(days: Sequence[date], series: dict[str, list[int]], label: str
     label_every = max(1, math.ceil(len(days) / 10))
     for i, day in enumerate(days):
         x = left + i * slot + (slot - bar_w) / 2
-        y = top + plot_h
+        y: float = top + plot_h
         for n, colour in zip(names, PALETTE, strict=False):
             v = series[n][i]
             if v:

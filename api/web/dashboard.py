@@ -19,11 +19,12 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api import access
-from api.routers.lists import ListKind, get_list
+from api.actions import lists
+from api.schemas import ListKind
 from api.security import Principal
 from api.web import charts
-from api.web.auth import PageUser
 from api.web.render import PageRoute, render
+from api.web.session import PageUser
 from triage.dedup.hot_issues import HotIssue, cluster_hot_issues
 from triage.store import stats
 from triage.store.service import CaseService
@@ -119,10 +120,7 @@ def _figures(service: CaseService, user: Principal, scope: stats.StatsScope, day
     db, now = service.db, service.clock()
     summary = stats.period_summary(db, now, days, scope)
     load = stats.department_load(db, now, scope)
-    recent = get_list(
-        ListKind.COMPLETIONS, service, user, grid=None, community=None, street=None, department=None,
-        date_from=None, date_to=None, limit=5, offset=0,
-    ).items  # fmt: skip
+    recent = lists.rows(service, user, ListKind.COMPLETIONS, limit=5, offset=0)
     return {
         "volume": summary.volume,
         "res": summary.resolution,

@@ -1,8 +1,9 @@
 """受理 (intake): the message form, the live suggestion while typing, submit and submit-as-duplicate.
 
-The live suggestion runs through the same micro-batcher as ``POST /api/v1/triage``; submit
-goes through the API's ``submit_case`` and the store's ``merge``, so the page and the API
-share one code path and one rule set (:mod:`api.access`): only cases the user may open are
+The live suggestion and submit go through the same actions as ``POST /api/v1/triage`` and
+``POST /api/v1/cases`` (:mod:`api.actions.cases`), a reviewer's merge at intake through
+:func:`api.actions.review.merge_at_intake`, so the page and the API share one code path and one
+rule set (:mod:`api.access`): only cases the user may open are
 offered as duplicates or accepted as ``duplicate_of``; reviewers merge at once, everyone else's
 submission keeps a possible-duplicate link for the reviewer to decide; a case number that does
 not exist and one outside the user's scope get the same answer.
@@ -20,13 +21,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from api import access
+from api.actions import cases, review
 from api.errors import ApiError
-from api.routers.cases import submit_case
 from api.schemas import CaseCreate
 from api.security import Principal
 from api.web import labels
-from api.web.auth import CsrfForm, PageUser, check_csrf, flash, form_str, require_role
+from api.web.forms import form_str
 from api.web.render import PageRoute, redirect, render, render_fragment
+from api.web.session import CsrfForm, PageUser, check_csrf, flash, require_role
 from triage.errors import InputError, TriageError
 from triage.store.errors import CaseNotFoundError
 from triage.store.lifecycle import OPEN_STATUSES
@@ -76,7 +78,7 @@ def _duplicate_rows(
     service: CaseService, user: Principal, found: list[tuple[str, float]]
 ) -> list[dict[str, Any]]:
     """The duplicate candidates this user may open (others are not mentioned at all)."""
-    visible = access.scope_filter(service.db, user, [case_no for case_no, _ in found])
+    visible = cases.visibility(service, user, [case_no for case_no, _ in found])
     rows = []
     for case_no, score in found:
         if not visible(case_no):
@@ -121,11 +123,9 @@ async def suggest(request: Request, user: PageUser) -> Response:
     located = {k: str(given.get(k) or "").strip()[:256] for k in ("address", "grid") if given.get(k)}
     if grid := located.pop("grid", None):
         located["grid_code"] = grid
-    fields = await run_in_threadpool(service.location_fields, located) if located else None
     try:  # the model reads the start of title + text (the text alone is within the limit)
-        result = await request.app.state.batcher.triage(
-            triage_text(title or None, text.strip())[:limit], fields
-        )
+        model_text = triage_text(title or None, text.strip())[:limit]
+        result = await cases.suggest(service, request.app.state.batcher, model_text, located)
     except InputError as exc:
         return render_fragment(request, "_suggestion.html", {"error": labels.error_message(exc.code)})
     found = [(d.case_id, float(d.score)) for d in result.duplicates]
@@ -185,7 +185,7 @@ def submit(request: Request, user: PageUser, form: CsrfForm) -> Response:
     errors = _check_fields(user, values, request.app.state.settings.max_text_chars)
     service = _service(request)
     case = None
-    target = access.visible_case(service.db, user, duplicate_of) if duplicate_of and not errors else None
+    target = cases.duplicate_target(service, user, duplicate_of) if duplicate_of and not errors else None
     link = _link_target(user, target)
     if not errors:
         try:
@@ -198,7 +198,7 @@ def submit(request: Request, user: PageUser, form: CsrfForm) -> Response:
                 reporter_name=values["reporter_name"] or None,
                 reporter_phone=values["reporter_phone"] or None,
             )
-            case = submit_case(service, user, body, possible_duplicate_of=link)
+            case = cases.submit(service, user, body, possible_duplicate_of=link)
         except ApiError as exc:  # the access rules, should the checks above have missed one
             errors[exc.field if exc.field in FIELDS else "text"] = "您的账号不能这样受理，请检查网格和来源。"
         except PydanticValidationError as exc:
@@ -245,7 +245,7 @@ def _settle_duplicate(
         flash(request, message, "warn")
     else:
         try:
-            service.merge(case.case_no, target.case_no, user.username, note="受理时确认为重复诉求")
+            review.merge_at_intake(service, user, case.case_no, target.case_no)
             flash(request, f"已作为重复诉求合并到案件 {target.case_no}。")
         except TriageError as exc:
             message = labels.error_message(exc.code)

@@ -1,7 +1,7 @@
 """网格与代表: cases of my grids and the three lists (问题清单、交办清单、办结清单), with XLSX export.
 
-The lists come from the API's ``get_list`` (same scoping: departments see their own,
-grid workers and deputies their grids), so page, export and API always agree.
+The lists come from the same action as the API (:func:`api.actions.lists.rows`: departments
+see their own, grid workers and deputies their grids), so page, export and API always agree.
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from api import access
+from api.actions import cases, lists
 from api.errors import ApiError
-from api.routers.lists import ListKind, get_list
+from api.schemas import ListKind
 from api.security import Principal
 from api.validation import DATE_MAX, DATE_MIN, in_date_range
 from api.views import is_overdue
 from api.web import labels
-from api.web.auth import PageUser
 from api.web.render import PageRoute, describe, render
-from triage.store.numbers import LOCAL_TZ
+from api.web.session import PageUser
+from triage.config import LOCAL_TZ
 from triage.store.search import CaseFilter
 from triage.store.service import CaseService
 from triage.store.sessions import grid_names
@@ -91,13 +92,13 @@ def _parse_filters(params: dict[str, str], user: Principal) -> tuple[dict[str, A
     return out, errors
 
 
-def _list_page(service: CaseService, user: Principal, kind: str, f: dict[str, Any], limit: int, offset: int):
-    page = get_list(
-        ListKind(kind), service, user, grid=f["grid"], community=None, street=None,
-        department=f["department"], date_from=f["date_from"], date_to=f["date_to"],
-        limit=limit, offset=offset,
+def _list_page(
+    service: CaseService, user: Principal, kind: str, f: dict[str, Any], limit: int, offset: int
+) -> list[dict[str, Any]]:
+    return lists.rows(
+        service, user, ListKind(kind), grid=f["grid"], department=f["department"],
+        date_from=f["date_from"], date_to=f["date_to"], limit=limit, offset=offset,
     )  # fmt: skip
-    return page.items
 
 
 @router.get("/grids")
@@ -117,7 +118,7 @@ def grids_page(request: Request, user: PageUser, view: str = "cases", page: int 
                     date_from=filters["date_from"], date_to=filters["date_to"],
                     limit=PAGE_SIZE + 1, offset=offset,
                 )  # fmt: skip
-                rows = service.search(f, access.scope_of(user), now=now)
+                rows = cases.search(service, user, f, now)
             else:
                 rows = _list_page(service, user, view, filters, PAGE_SIZE + 1, offset)
         except (ApiError, ValueError) as exc:
@@ -164,7 +165,7 @@ def _cell_value(key: str, value: Any) -> Any:
 def build_xlsx(kind: str, rows: Any) -> bytes:
     """A one-sheet workbook (write-only, so memory stays flat) with Chinese headers.
 
-    ``rows`` come from :func:`get_list`, so personal data is already masked; every value goes
+    ``rows`` come from :func:`api.actions.lists.rows`, so personal data is already masked; every value goes
     through :func:`triage.tabular.cells.xlsx_value`, so a citizen's ``=…`` is shown as typed, never run.
     """
     from openpyxl import Workbook  # imported here: openpyxl costs start-up time and memory

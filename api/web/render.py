@@ -1,7 +1,9 @@
-"""Templates, display filters and the page error handling shared by every page.
+"""Templates, display filters, the common page context and the page error handling.
 
-``PageRoute`` wraps each page handler so that any failure ends as a readable Chinese page
-(or a redirect to the login form), never as JSON or a traceback.
+The layer above :mod:`api.web.session` (whose current user, CSRF token and flash messages
+every page shows) and below the pages. ``PageRoute`` wraps each page handler so that any
+failure ends as a readable Chinese page (or a redirect to the login form), never as JSON or a
+traceback.
 """
 
 from __future__ import annotations
@@ -21,10 +23,13 @@ from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from api import access
 from api.errors import ApiError, status_for
 from api.web import labels
+from api.web.session import LoginRequired, PageError, csrf_token, current_user, pop_flashes
+from triage.config import LOCAL_TZ
 from triage.errors import TriageError
-from triage.store.numbers import LOCAL_TZ
+from triage.store.models import Role
 from triage.text.masking import mask_pii, mask_text
 
 log = logging.getLogger(__name__)
@@ -45,17 +50,16 @@ SECURITY_HEADERS = {
 }
 
 
-class PageError(Exception):
-    """A failure to show as an error page (status + Chinese message)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class LoginRequired(Exception):
-    """No (valid) session: send the browser to the login form."""
+# The navigation: (path, label, roles that see it); the rules themselves are api.access's.
+NAV: list[tuple[str, str, frozenset[Role]]] = [
+    ("/intake", "受理", access.SUBMIT),
+    ("/review", "审核队列", access.REVIEW),
+    ("/rereview", "待复核", access.REVIEW),
+    ("/desk", "部门工作台", access.DESK),
+    ("/grids", "网格与代表", access.ALL_ROLES),
+    ("/dashboard", "统计看板", access.ALL_ROLES),
+    ("/admin/users", "用户管理", access.ADMIN),
+]
 
 
 # -- filters ----------------------------------------------------------------------------------
@@ -156,13 +160,28 @@ TEMPLATES.env.globals.update(
 )
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
-    """Render a page with the common context (user, navigation, CSRF token, flash messages).
+def page_context(request: Request) -> dict[str, Any]:
+    """What every page shows: the user and their navigation, the CSRF token, flash messages."""
+    user = getattr(request.state, "page_user", None)
+    if user is None and "sid" in request.session:
+        try:
+            user = current_user(request)
+        except Exception:  # error pages must render even when the database is down
+            user = None
+    nav = [(href, label) for href, label, roles in NAV if user is not None and user.role in roles]
+    return {
+        "user": user,
+        "user_name": getattr(request.state, "page_user_name", user.username if user else ""),
+        "nav": nav,
+        "csrf_token": csrf_token(request),
+        "flashes": pop_flashes(request),
+        "path": request.url.path,
+    }
 
-    The context provider is passed in at setup (``app.state.page_context``, the login layer's),
-    so rendering does not import the login layer that imports it.
-    """
-    ctx = request.app.state.page_context(request) | (context or {})
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200) -> Response:
+    """Render a page with the common context (user, navigation, CSRF token, flash messages)."""
+    ctx = page_context(request) | (context or {})
     response = TEMPLATES.TemplateResponse(request, name, ctx, status_code=status)
     response.headers.update(SECURITY_HEADERS)
     return response

@@ -1,7 +1,7 @@
 """待复核: reviewed cases that a batch reclassification now disputes, with 维持原判 / 改为新类别.
 
-The list and the answers go through the API's ``list_rereview`` and ``answer`` (same scoping,
-validation and store calls), so the page and ``/api/v1/rereview`` always agree.
+The list and the answers go through the same actions as ``/api/v1/rereview``
+(:mod:`api.actions.rereview`: same scoping, validation and store calls), so the two always agree.
 """
 
 from __future__ import annotations
@@ -10,10 +10,13 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError as PydanticValidationError
 from starlette.responses import Response
 
+from api.access import REVIEW
+from api.actions import rereview
 from api.errors import ApiError
-from api.routers.rereview import RereviewRequest, answer, list_rereview
-from api.web.auth import REVIEW, CsrfForm, PageUser, flash, form_str, require_role
+from api.schemas import RereviewRequest
+from api.web.forms import form_int, form_str
 from api.web.render import PageRoute, describe, redirect, render
+from api.web.session import CsrfForm, PageUser, flash, require_role
 from triage.errors import TriageError
 from triage.store.service import CaseService
 
@@ -31,7 +34,7 @@ def _service(request: Request) -> CaseService:
 def rereview_page(request: Request, user: PageUser, page: str = "1") -> Response:
     require_role(user, REVIEW)
     number = min(max(int(page), 1), MAX_PAGE) if page.isdigit() else 1
-    result = list_rereview(_service(request), user, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+    result = rereview.open_flags(_service(request), user, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
     ctx = {"page": result, "number": number, "has_next": result.next_offset is not None}
     return render(request, "rereview.html", ctx)
 
@@ -40,13 +43,12 @@ def rereview_page(request: Request, user: PageUser, page: str = "1") -> Response
 def rereview_answer(request: Request, case_no: str, action: str, user: PageUser, form: CsrfForm) -> Response:
     require_role(user, REVIEW)
     back = "/rereview" + (f"?page={p}" if (p := form_str(form, "page", 6)).isdigit() and p != "1" else "")
-    fields = {"action": action, "note": form_str(form, "note", 2000) or None}
+    fields: dict[str, object] = {"action": action, "note": form_str(form, "note", 2000) or None}
     if action == "correct":
-        version = form_str(form, "version", 12)
-        fields.update(category=form_str(form, "category", 64) or None)
-        fields.update(version=int(version) if version.isdigit() and int(version) > 0 else None)
+        fields.update(category=form_str(form, "category", 64) or None, version=form_int(form, "version"))
     try:
-        result = answer(case_no[:20], RereviewRequest(**fields), _service(request), user)
+        body = RereviewRequest.model_validate(fields)
+        result = rereview.answer(_service(request), user, case_no[:20], body)
     except PydanticValidationError:
         flash(request, "操作无效，请刷新页面后重试。", "error")
         return redirect(back)

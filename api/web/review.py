@@ -1,6 +1,7 @@
 """审核队列 (review queue) and the review workbench: claim, accept / correct / merge / reject.
 
-Decisions go through the API's ``review`` function (same validation, same store calls).
+Claims and decisions go through the same actions as the API (:mod:`api.actions.review`:
+same role check, same validation, same store calls).
 A case whose submitter may not merge but marked it as a duplicate at intake carries a
 possible-duplicate link: queue and workbench show it, and the reviewer merges or keeps it.
 """
@@ -13,15 +14,17 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError as PydanticValidationError
 from starlette.responses import Response
 
+from api.access import REVIEW
+from api.actions import review as actions
 from api.errors import ApiError
-from api.routers.review import review as api_review
 from api.schemas import ReviewRequest
 from api.security import Principal
 from api.web import labels
-from api.web.auth import REVIEW, CsrfForm, PageUser, flash, form_str, require_role
+from api.web.forms import form_str
 from api.web.render import PageRoute, describe, redirect, render
+from api.web.session import CsrfForm, PageUser, flash, require_role
 from triage.errors import TriageError
-from triage.store.catalog import LEVELS
+from triage.route.config import LEVELS
 from triage.store.errors import CaseNotFoundError
 from triage.store.models import PRIORITY_RANK, Case, CaseStatus
 from triage.store.queue import QueueCursor
@@ -43,14 +46,14 @@ def queue_page(request: Request, user: PageUser, after: str | None = None) -> Re
     require_role(user, REVIEW)
     service = _service(request)
     try:
-        rows = service.queue(limit=PAGE_SIZE, after=after, include_claimed=True)
+        rows = actions.queue(service, user, limit=PAGE_SIZE, after=after, include_claimed=True)
     except (ValueError, TypeError):  # a hand-edited cursor: start from the top
-        after, rows = None, service.queue(limit=PAGE_SIZE, include_claimed=True)
+        after, rows = None, actions.queue(service, user, limit=PAGE_SIZE, include_claimed=True)
     now = service.clock()
     ctx = {
         "rows": rows,
         "now": now,
-        "waiting": service.queue_count(),
+        "waiting": actions.waiting(service, user),
         "next_cursor": QueueCursor.after(rows[-1]).encode() if len(rows) == PAGE_SIZE else None,
         "first_page": after is None,
         "holders": {c.case_no: _holder(c, now) for c in rows},
@@ -66,7 +69,7 @@ def _holder(case: Case, now: Any) -> str | None:
 @router.post("/review/next")
 def claim_next(request: Request, user: PageUser, form: CsrfForm) -> Response:
     require_role(user, REVIEW)
-    case = _service(request).claim_next(user.username)
+    case = actions.claim_next(_service(request), user)
     if case is None:
         flash(request, "审核队列中暂无可领取的案件。", "warn")
         return redirect("/review")
@@ -77,7 +80,7 @@ def claim_next(request: Request, user: PageUser, form: CsrfForm) -> Response:
 def claim(request: Request, case_no: str, user: PageUser, form: CsrfForm) -> Response:
     require_role(user, REVIEW)
     try:
-        _service(request).claim(case_no[:20], user.username)
+        actions.claim(_service(request), user, case_no[:20])
     except TriageError as exc:
         flash(request, labels.error_message(exc.code), "error")
         return redirect("/review")
@@ -87,7 +90,7 @@ def claim(request: Request, case_no: str, user: PageUser, form: CsrfForm) -> Res
 @router.post("/review/{case_no}/release")
 def release(request: Request, case_no: str, user: PageUser, form: CsrfForm) -> Response:
     require_role(user, REVIEW)
-    _service(request).release(case_no[:20], user.username)
+    actions.release(_service(request), user, case_no[:20])
     flash(request, f"已放弃领取案件 {case_no}。")
     return redirect("/review")
 
@@ -131,7 +134,7 @@ def workbench_context(service: CaseService, case: Case, user: Principal) -> dict
 def workbench(request: Request, case_no: str, user: PageUser) -> Response:
     require_role(user, REVIEW)
     service = _service(request)
-    case = service.get(case_no[:20])
+    case = actions.read(service, user, case_no[:20])
     return render(request, "review.html", workbench_context(service, case, user))
 
 
@@ -162,7 +165,7 @@ def decide(request: Request, case_no: str, action: str, user: PageUser, form: Cs
             version=int(version) if version.isdigit() else None,
             **{k: (v or None) for k, v in values.items()},
         )
-        case = api_review(case_no, body, service, user)
+        case = actions.decide(service, user, case_no, body)
     except PydanticValidationError as exc:
         loc = exc.errors()[0].get("loc") or ("",)
         errors[str(loc[0])] = "内容过长或格式不正确。"
@@ -175,6 +178,6 @@ def decide(request: Request, case_no: str, action: str, user: PageUser, form: Cs
     else:
         flash(request, f"案件 {case.case_no} {ACTIONS[action]}。")
         return redirect("/review")
-    ctx = workbench_context(service, service.get(case_no), user)
+    ctx = workbench_context(service, actions.read(service, user, case_no), user)
     ctx.update(errors=errors, values=values, open=action)
     return render(request, "review.html", ctx, status=status)

@@ -72,9 +72,9 @@ class LiveServer:
 def live_server(tmp_path_factory, store_triager) -> Iterator[LiveServer]:
     """uvicorn in a background thread on a free port, a fresh SQLite file, the test users seeded."""
     import uvicorn
+    from support.api_env import fresh_triager, seed_users
 
     from api.main import create_app
-    from api.testing import fresh_triager, seed_users
     from triage.config import Settings
 
     old_secret = os.environ.get("TRIAGE_SESSION_SECRET")

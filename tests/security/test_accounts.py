@@ -11,12 +11,12 @@ import re
 import pytest
 import typer
 from sqlmodel import select
+from support.api_env import ApiEnv
 from test_web_support import WebUser, field_block
 from typer.testing import CliRunner
 
 from api import accounts
 from api.security import create_user, hash_password
-from api.testing import ApiEnv
 from triage.store.errors import ValidationError
 from triage.store.models import ApiToken, User
 

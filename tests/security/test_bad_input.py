@@ -17,9 +17,9 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+from support.api_env import ApiEnv, fresh_triager
 from test_web_support import WebUser, field_block
 
-from api.testing import ApiEnv, fresh_triager
 from api.validation import DATE_MAX, DATE_MIN
 
 FAR_FUTURE, FAR_PAST = "9999-12-31", "0001-01-01"

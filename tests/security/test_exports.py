@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from openpyxl import load_workbook
+from support.api_env import ApiEnv
 from test_web_support import WebUser
 
-from api.testing import ApiEnv
 from api.web.lists import COLUMNS, build_xlsx
 from triage.tabular.cells import csv_escape, csv_unescape
 from triage.tabular.files import TabularReader, TabularWriter

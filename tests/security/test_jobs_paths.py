@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
+from support.api_env import WAGES, ApiEnv, postgres_available, running_app, temporary_database
 
-from api.testing import WAGES, ApiEnv, postgres_available, running_app, temporary_database
 from triage.batch.importer import ImportOptions, run_import
 from triage.batch.jobs import confined_file
 from triage.errors import InputError

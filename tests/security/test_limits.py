@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 from starlette.datastructures import FormData
+from support.api_env import running_app, temporary_database
 from test_web_support import WebUser, field_block
 
 from api.errors import BYTES_PER_TEXT_CHAR, max_body_bytes
-from api.testing import running_app, temporary_database
-from api.web.auth import form_str
+from api.web.forms import form_str
 from triage.config import Settings
 from triage.errors import InputError
 

@@ -19,10 +19,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
+from support.api_env import ApiEnv
 from test_web_support import WebUser
 
 from api.security import SCRYPT, authenticate_password, create_user, hash_password, needs_rehash
-from api.testing import ApiEnv
 from triage.store.models import LoginCounter, User
 from triage.store.sessions import SessionStore
 from triage.store.throttle import LoginThrottle, ThrottlePolicy, address_key

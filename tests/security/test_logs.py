@@ -11,9 +11,9 @@ import time
 import httpx
 import pytest
 import uvicorn
+from support.api_env import fresh_triager, seed_users
 
 from api.logs import ScrubFilter, install, scrub
-from api.testing import fresh_triager, seed_users
 
 TOKEN = "pt_" + "A1b2C3d4" * 5
 MOBILE = "13912345678"

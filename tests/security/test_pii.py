@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from support.api_env import TEST_USERS, ApiEnv
 from test_web_support import WebUser
 
-from api.testing import TEST_USERS, ApiEnv
 from triage.text.masking import TEXT_FIELDS, mask_contact, mask_name, mask_pii, mask_record, mask_terms
 
 MOBILE = "13912345678"

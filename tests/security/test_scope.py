@@ -12,11 +12,11 @@ from html import unescape
 
 import pytest
 from sqlmodel import select
+from support.api_env import ApiEnv
 from test_web_support import WebUser, field_block
 
 from api import access
 from api.security import Principal
-from api.testing import ApiEnv
 from triage.store.models import Case
 
 # Hand-written petitions (not from any data set), one per test so duplicate suggestions don't mix.

@@ -15,11 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import select
+from support.api_env import ApiEnv
 from test_web_support import WebUser
 
 from api import accounts
 from api.security import create_user, hash_password
-from api.testing import ApiEnv
 from triage.store.models import WebSession
 from triage.store.sessions import SessionPolicy, SessionStore, hash_session_id
 
@@ -158,9 +158,8 @@ def test_settings_reach_the_session_policy() -> None:
 
 @pytest.mark.parametrize("https_only", [False, True])
 def test_cookie_flags(tmp_path, store_triager, https_only: bool) -> None:
+    from support.api_env import running_app
     from test_web_support import SECRET
-
-    from api.testing import running_app
 
     with running_app(
         f"sqlite:///{tmp_path / 'flags.db'}",

@@ -85,8 +85,7 @@ def bar_chart(
 
     shown, legend = label_codes(labels, codes)
     font = cjk_font()
-    rc = {"font.sans-serif": [font, "DejaVu Sans"]} if font else {}
-    with plt.rc_context(rc):
+    with plt.rc_context({"font.sans-serif": [font, "DejaVu Sans"]} if font else None):
         fig, ax = plt.subplots(figsize=(8, max(2.5, 0.42 * len(labels) + 1)))
         y = np.arange(len(labels))
         height = 0.8 / max(len(series), 1)

@@ -10,6 +10,7 @@ API does) with a progress callback, or use the CLI.
 
 from __future__ import annotations
 
+import logging
 import os
 import resource
 import threading
@@ -21,7 +22,7 @@ from typing import Any
 
 from triage.batch.checkpoint import Checkpoint, fingerprint, fsync_dir, truncate_to
 from triage.batch.dupes import DEFAULT_MAX_GROUPS, FileDuplicates
-from triage.batch.engine import make_engine
+from triage.batch.engine import DEFAULT_CHUNK_SIZE, make_engine
 from triage.batch.progress import JobSummary, ProgressCallback, Ticker, default_errors_path
 from triage.batch.worker import (
     RESULT_COLUMNS,
@@ -36,6 +37,7 @@ from triage.batch.worker import (
 from triage.errors import InputError
 from triage.tabular.files import Record, TabularReader, TabularWriter, cell_text, detect_format, join_text
 
+log = logging.getLogger(__name__)
 ERROR_COLUMNS = ["row", "line", "id", "error_code", "reason"]
 
 
@@ -47,7 +49,7 @@ class ClassifyOptions:
     id_col: str | None = None
     errors: Path | None = None
     workers: int = 1
-    chunk_size: int = 500
+    chunk_size: int = DEFAULT_CHUNK_SIZE
     resume: bool = False
     engine: str = "local"
     scheduler: Any = None  # address string, or a distributed.Client (tests)
@@ -125,6 +127,8 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
         if ckpt.rows_read:
             records = _replay(records, ckpt.rows_read, opts, dupes)
         summary.resumed_at_row = ckpt.rows_read
+        resumed = f" (resumed after row {ckpt.rows_read})" if ckpt.rows_read else ""
+        log.info("classify job started: %s -> %s%s", opts.input, paths.output, resumed)
         ticker.update(
             rows_read=ckpt.rows_read,
             rows_written=ckpt.rows_written,
@@ -194,9 +198,11 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
         summary.details["duplicate_groups"] = dupes.groups
     if summary.interrupted:
         summary.outputs["checkpoint"] = str(paths.checkpoint)
+        log.info("classify job %s %s", paths.output, summary.outcome())
         return summary
     _finalise(paths, columns)
     ticker.finish()
+    log.info("classify job %s %s", paths.output, summary.outcome())
     return summary
 
 

@@ -13,6 +13,24 @@ from typing import Annotated, Any
 
 import typer
 
+from triage.batch.dupes import DEFAULT_MAX_GROUPS
+from triage.batch.engine import DEFAULT_CHUNK_SIZE
+from triage.cli_options import (
+    ChunkSize,
+    DatabaseUrl,
+    EngineName,
+    ModelDir,
+    Quiet,
+    Resume,
+    RoutingFile,
+    Scheduler,
+    SummaryJson,
+    TextCols,
+    TriagerFactory,
+    Workers,
+    fail,
+    open_database,
+)
 from triage.dedup.hot_issues import DEFAULT_THRESHOLD, MATTER_THRESHOLD
 from triage.errors import TriageError
 
@@ -20,47 +38,9 @@ batch_app = typer.Typer(
     help="Batch jobs: classify files, reclassify and import cases, reports.", no_args_is_help=True
 )
 
-Workers = Annotated[
-    int, typer.Option("--workers", "-w", help="Worker processes (each loads the model once).")
-]
-ChunkSize = Annotated[int, typer.Option("--chunk-size", help="Records per chunk (one checkpoint per chunk).")]
-Resume = Annotated[
-    bool, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")
-]
-EngineOpt = Annotated[
-    str, typer.Option("--engine", help="local (process pool) or dask (distributed cluster).")
-]
-Scheduler = Annotated[
-    str | None, typer.Option("--scheduler", help="Dask scheduler address, e.g. tcp://host:8786.")
-]
-ModelOpt = Annotated[
-    Path | None, typer.Option("--model", help="Model directory (default: the shipped model).")
-]
-RoutingOpt = Annotated[Path | None, typer.Option("--routing", help="Routing configuration file.")]
-Factory = Annotated[
-    str | None,
-    typer.Option("--triager-factory", hidden=True, help="module:callable building a custom triager."),
-]
-TextCols = Annotated[
-    list[str], typer.Option("--text-col", help="Text column; repeat to join several in order.")
-]
-DbUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", help="Database URL (default: TRIAGE_DATABASE_URL or sqlite:///triage.db)."
-    ),
-]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")]
-
 
 def register(app: typer.Typer) -> None:
     app.add_typer(batch_app, name="batch")
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _field_cols(values: list[str]) -> dict[str, str]:
@@ -70,7 +50,7 @@ def _field_cols(values: list[str]) -> dict[str, str]:
         column, _, name = value.partition("=")
         column, name = column.strip(), (name.strip() if name else column.strip())
         if not column or not name:
-            raise _fail(f"--field-col {value!r}: expected COLUMN or COLUMN=FIELD, e.g. 辖区=district")
+            raise fail(f"--field-col {value!r}: expected COLUMN or COLUMN=FIELD, e.g. 辖区=district")
         out[column] = name
     return out
 
@@ -78,12 +58,12 @@ def _field_cols(values: list[str]) -> dict[str, str]:
 def _date(value: str | None, name: str) -> datetime | None:
     if not value:
         return None
-    from triage.store.numbers import LOCAL_TZ
+    from triage.config import LOCAL_TZ
     from triage.tabular.files import parse_datetime
 
     parsed = parse_datetime(value)
     if parsed is None:
-        raise _fail(f"{name} must be a date like 2026-01-31, got {value!r}")
+        raise fail(f"{name} must be a date like 2026-01-31, got {value!r}")
     return parsed.replace(tzinfo=LOCAL_TZ) if parsed.tzinfo is None else parsed
 
 
@@ -108,9 +88,9 @@ def _run(label: str, runner: Any, options: Any, quiet: bool, as_json: bool) -> N
         with _terminate_as_interrupt(), RichProgress(label, disable=quiet or not sys.stderr.isatty()) as bar:
             summary = runner(options, bar)
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     except BrokenProcessPool:
-        raise _fail("a worker process died (out of memory?); run the same command with --resume") from None
+        raise fail("a worker process died (out of memory?); run the same command with --resume") from None
     if as_json:
         typer.echo(json.dumps(summary.to_dict(), ensure_ascii=False, default=str))
     else:
@@ -140,22 +120,22 @@ def classify_cmd(
         Path | None, typer.Option("--errors", help="Bad rows CSV (default: OUTPUT.errors.csv).")
     ] = None,
     workers: Workers = 1,
-    chunk_size: ChunkSize = 500,
+    chunk_size: ChunkSize = DEFAULT_CHUNK_SIZE,
     resume: Resume = False,
-    engine: EngineOpt = "local",
+    engine: EngineName = "local",
     scheduler: Scheduler = None,
-    model: ModelOpt = None,
-    routing: RoutingOpt = None,
-    factory: Factory = None,
+    model: ModelDir = None,
+    routing: RoutingFile = None,
+    factory: TriagerFactory = None,
     dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Group near-duplicate rows.")] = True,
     dedup_threshold: Annotated[float | None, typer.Option(help="Similarity for duplicate groups.")] = None,
     dedup_window: Annotated[
         int, typer.Option(help="Distinct groups remembered for duplicate matching (bounds memory).")
-    ] = 50_000,
+    ] = DEFAULT_MAX_GROUPS,
     encoding: Annotated[str | None, typer.Option(help="Input encoding (default: detected).")] = None,
     sheet: Annotated[str | None, typer.Option(help="XLSX sheet (default: the first).")] = None,
     quiet: Quiet = False,
-    as_json: AsJson = False,
+    as_json: SummaryJson = False,
 ) -> None:
     """Triage every row of a file: input columns + category, confidence, top-2, department, level,
     needs_review and duplicate group, in input order."""
@@ -181,20 +161,20 @@ def reclassify_cmd(
     since: Annotated[str | None, typer.Option(help="Only cases created on or after this date.")] = None,
     until: Annotated[str | None, typer.Option(help="Only cases created before this date.")] = None,
     workers: Workers = 1,
-    chunk_size: ChunkSize = 500,
+    chunk_size: ChunkSize = DEFAULT_CHUNK_SIZE,
     resume: Resume = False,
-    engine: EngineOpt = "local",
+    engine: EngineName = "local",
     scheduler: Scheduler = None,
-    model: ModelOpt = None,
-    routing: RoutingOpt = None,
-    factory: Factory = None,
+    model: ModelDir = None,
+    routing: RoutingFile = None,
+    factory: TriagerFactory = None,
     job: Annotated[str | None, typer.Option("--job", help="Job id (to resume a specific job).")] = None,
     errors: Annotated[
         Path | None, typer.Option("--errors", help="CSV of cases that could not be triaged.")
     ] = None,
-    database_url: DbUrl = None,
+    database_url: DatabaseUrl = None,
     quiet: Quiet = False,
-    as_json: AsJson = False,
+    as_json: SummaryJson = False,
 ) -> None:
     """Re-run the model over stored cases; keeps old and new suggestions, never touches human decisions,
     flags reviewed cases that now disagree."""
@@ -230,13 +210,13 @@ def import_cmd(
     ] = None,
     default_status: Annotated[str | None, typer.Option(help="Status when there is no state column.")] = None,
     workers: Workers = 1,
-    chunk_size: ChunkSize = 500,
+    chunk_size: ChunkSize = DEFAULT_CHUNK_SIZE,
     resume: Resume = False,
-    engine: EngineOpt = "local",
+    engine: EngineName = "local",
     scheduler: Scheduler = None,
-    model: ModelOpt = None,
-    routing: RoutingOpt = None,
-    factory: Factory = None,
+    model: ModelDir = None,
+    routing: RoutingFile = None,
+    factory: TriagerFactory = None,
     errors: Annotated[
         Path | None,
         typer.Option(
@@ -246,9 +226,9 @@ def import_cmd(
         ),
     ] = None,
     dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Mark near-duplicates.")] = True,
-    database_url: DbUrl = None,
+    database_url: DatabaseUrl = None,
     quiet: Quiet = False,
-    as_json: AsJson = False,
+    as_json: SummaryJson = False,
 ) -> None:
     """Load historical records as cases, with their labels and states; re-running adds nothing twice."""
     from triage.batch import run_import
@@ -276,18 +256,16 @@ def report_cmd(
         Path | None, typer.Option("--csv", help="CSV of changed cases (default: OUTPUT.csv).")
     ] = None,
     link_base: Annotated[str, typer.Option(help="Case links are LINK_BASE + case number.")] = "/cases/",
-    database_url: DbUrl = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Change report of a reclassify run: old → new counts, chart, changed cases with links."""
     from triage.batch.report import build_change_report
-    from triage.store.db import Database
 
     try:
-        db = Database(database_url)
-        db.ensure_schema()
+        db = open_database(database_url, at_head=True)
         rep = build_change_report(db, output, job_id=job, csv_path=csv_path, link_base=link_base)
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(
         f"job {rep.job_id}: {rep.total} cases, {rep.changed} changed, {rep.flagged} flagged for re-review",
         err=True,
@@ -321,7 +299,7 @@ def hot_issues_cmd(
     top: Annotated[int | None, typer.Option(help="Report only the TOP issues.")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV to write.")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="HTML page to write.")] = None,
-    database_url: DbUrl = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Cluster similar records into ranked hot issues (size, growth, likes) with a representative title."""
     from triage.batch.hot import records_from_db, records_from_file, write_hot_issues
@@ -333,7 +311,7 @@ def hot_issues_cmd(
     try:
         if input is not None:
             if not text_col:
-                raise _fail("--text-col is required with --input")
+                raise fail("--text-col is required with --input")
             records = list(
                 records_from_file(
                     input,
@@ -364,7 +342,7 @@ def hot_issues_cmd(
             growth_days=growth_days,
         )  # fmt: skip
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"{len(records)} records → {len(issues)} hot issues", err=True)
     for h in issues[:10]:
         typer.echo(f"{h.rank:>3}. [{h.size}] {h.title}" + (f"（{h.place}）" if h.place else ""), err=True)

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from triage.errors import ConfigError
 
 T = TypeVar("T")
+DEFAULT_CHUNK_SIZE = 500  # records per chunk: one checkpoint (and one transaction) per chunk
 
 
 class Engine(Protocol):
@@ -127,8 +128,9 @@ class DaskEngine:
     def __init__(self, scheduler: str | Any, init: Callable[..., Any] | None = None, init_args=()) -> None:
         try:
             from distributed import Client
-        except ImportError as exc:  # pragma: no cover - dask is a declared dependency
-            raise ConfigError("the dask engine needs dask[distributed] installed") from exc
+        except ImportError as exc:  # dask is in the batch extra
+            message = "the dask engine needs dask[distributed]: pip install 'petition-triage[batch]'"
+            raise ConfigError(message) from exc
         if not scheduler:
             raise ConfigError("--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786)")
         try:

@@ -70,17 +70,19 @@ def records_from_file(
 
 def records_from_db(database_url: str | None, *, since: datetime | None = None) -> Iterator[HotRecord]:
     """Cases (not merged or rejected); 'likes' are the citizens merged into each case."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     from triage.store.db import Database
     from triage.store.models import Case, CaseStatus
 
     db = Database(database_url)
     with db.session() as session:
-        stmt = select(Case).where(Case.status.not_in([CaseStatus.MERGED.value, CaseStatus.REJECTED.value]))
+        stmt = select(Case).where(
+            col(Case.status).not_in([CaseStatus.MERGED.value, CaseStatus.REJECTED.value])
+        )
         if since is not None:
             stmt = stmt.where(Case.created_at >= since)
-        for case in session.exec(stmt.order_by(Case.id).execution_options(yield_per=1000)):
+        for case in session.exec(stmt.order_by(col(Case.id)).execution_options(yield_per=1000)):
             yield HotRecord(
                 id=case.case_no,
                 text=case.text,

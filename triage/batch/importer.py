@@ -18,28 +18,28 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from triage.batch.checkpoint import fingerprint
 from triage.batch.dupes import FileDuplicates
-from triage.batch.engine import make_engine
+from triage.batch.engine import DEFAULT_CHUNK_SIZE, make_engine
 from triage.batch.jobs import CheckpointedRun, start_job
 from triage.batch.progress import JobSummary, ProgressCallback, Ticker
-from triage.batch.reclassify import SUGGESTION_FIELDS
-from triage.batch.tables import CaseImport
 from triage.batch.worker import LocatedTexts, model_version, spec_of, suggest_chunk, warm
-from triage.config import get_settings
+from triage.config import LOCAL_TZ, get_settings
 from triage.errors import InputError
 from triage.store.db import Database
 from triage.store.dupindex import index_text
 from triage.store.lifecycle import record
-from triage.store.models import PRIORITY_RANK, Case, CaseStatus, Source, utcnow
-from triage.store.numbers import LOCAL_TZ, allocate, local_day
+from triage.store.models import PRIORITY_RANK, Case, CaseImport, CaseStatus, Source, utcnow
+from triage.store.numbers import allocate, local_day
+from triage.store.suggestion import row_columns
 from triage.tabular.files import Record, TabularReader, TabularWriter, cell_text, join_text, parse_datetime
-from triage.text.intake import clean_text, mask_pii, normalize_text, read_text
+from triage.text.intake import clean_text, normalize_text, read_text
+from triage.text.masking import mask_pii
 
 ERROR_COLUMNS = ["row", "line", "id", "error_code", "reason"]
-_TITLE_CHARS = Case.__table__.c.title.type.length
+_TITLE_CHARS: int = Case.__table__.c.title.type.length  # type: ignore[attr-defined]  # the column's own limit
 S = CaseStatus
 STATUS_WORDS = {
     **{s.value: s.value for s in CaseStatus},
@@ -72,7 +72,7 @@ class ImportOptions:
     database_url: str | None = None
     database: Database | None = None
     workers: int = 1
-    chunk_size: int = 500
+    chunk_size: int = DEFAULT_CHUNK_SIZE
     resume: bool = False
     engine: str = "local"
     scheduler: Any = None
@@ -94,7 +94,7 @@ class ImportOptions:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def params(self) -> dict[str, Any]:
-        keys = (
+        keys: tuple[str, ...] = (
             "text_cols",
             "title_col",
             "id_col",
@@ -241,9 +241,7 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
                 else:
                     good.append((item, res))
             if dupes is not None:
-                groups = dupes.assign_many(
-                    [(i.rec.row, i.ref, i.model_text) for i, _ in good]
-                )
+                groups = dupes.assign_many([(i.rec.row, i.ref, i.model_text) for i, _ in good])
                 for (item, _), group in zip(good, groups, strict=True):
                     item.group = group
             new = dict(run.checkpoint, errors_offset=errors.sync())
@@ -288,9 +286,11 @@ def _store(
     if not good:
         return counts
     refs = [i.ref for i, _ in good] + [i.group[0] for i, _ in good if i.group and i.group[1] is not None]
-    known = {c.source_ref: c for c in session.exec(select(CaseImport).where(CaseImport.source_ref.in_(refs)))}
+    known = {
+        c.source_ref: c for c in session.exec(select(CaseImport).where(col(CaseImport.source_ref).in_(refs)))
+    }
     hashes = {c.text_hash: c for c in session.exec(
-        select(CaseImport).where(CaseImport.text_hash.in_([i.text_hash for i, _ in good]))
+        select(CaseImport).where(col(CaseImport.text_hash).in_([i.text_hash for i, _ in good]))
     )}  # fmt: skip
     now = utcnow()
     fresh: list[tuple[_Item, dict[str, Any], Case]] = []
@@ -352,8 +352,8 @@ def _new_case(item: _Item, res: dict[str, Any], opts: ImportOptions, now: dateti
         result=clean_text(cell_text(v.get(opts.result_col)), ooxml=True) or None if opts.result_col else None,
         version=1,
     )  # fmt: skip
-    for attr, key in SUGGESTION_FIELDS.items():
-        setattr(case, attr, res[key])
+    for attr, value in row_columns(res).items():
+        setattr(case, attr, value)
     if label:
         case.category = label[:64]
         case.subcategory = (cell_text(v.get(opts.subcategory_col)) or None) if opts.subcategory_col else None

@@ -9,6 +9,7 @@ chunk. :class:`JobRunner` starts jobs in threads and reports progress (``POST /a
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import threading
@@ -18,14 +19,14 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Protocol
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from triage.batch.progress import JobProgress, JobSummary, Ticker
-from triage.batch.tables import BatchJob
 from triage.errors import InputError, TriageError
 from triage.store.db import Database
-from triage.store.models import utcnow
+from triage.store.models import BatchJob, utcnow
 
+log = logging.getLogger(__name__)
 RUNNING, INTERRUPTED, DONE, FAILED = "running", "interrupted", "done", "failed"
 
 
@@ -35,7 +36,7 @@ def new_job_id(kind: str, now: datetime | None = None) -> str:
 
 
 def _plain(params: dict[str, Any]) -> dict[str, Any]:
-    out = {}
+    out: dict[str, Any] = {}
     for key, value in params.items():
         if value is None or isinstance(value, bool | int | float | str):
             out[key] = value
@@ -58,8 +59,8 @@ def start_job(
         if job is None and resume:
             stmt = (
                 select(BatchJob)
-                .where(BatchJob.kind == kind, BatchJob.status.in_([RUNNING, INTERRUPTED]))
-                .order_by(BatchJob.created_at.desc())
+                .where(BatchJob.kind == kind, col(BatchJob.status).in_([RUNNING, INTERRUPTED]))
+                .order_by(col(BatchJob.created_at).desc())
             )
             job = next((j for j in session.exec(stmt) if (j.params or {}) == params), None)
         if job is not None:
@@ -72,22 +73,26 @@ def start_job(
                     f"job {job.id} ran with other parameters; resume with the same ones",
                     code="checkpoint_mismatch",
                 )
+            was: str | None = job.status
             job.status, job.updated_at = RUNNING, utcnow()
-            session.add(job)
-            return job
-        now = utcnow()
-        job = BatchJob(
-            id=job_id or new_job_id(kind, now),
-            kind=kind,
-            status=RUNNING,
-            params=params,
-            checkpoint={},
-            created_by=created_by,
-            created_at=now,
-            updated_at=now,
-        )
+        else:
+            was, now = None, utcnow()
+            job = BatchJob(
+                id=job_id or new_job_id(kind, now),
+                kind=kind,
+                status=RUNNING,
+                params=params,
+                checkpoint={},
+                created_by=created_by,
+                created_at=now,
+                updated_at=now,
+            )
         session.add(job)
-        return job
+    if was is None:
+        log.info("%s job %s started by %s", kind, job.id, created_by)
+    else:
+        log.info("%s job %s resumed by %s (was %s)", kind, job.id, created_by, was)
+    return job
 
 
 def save_checkpoint(session: Session, job_id: str, checkpoint: dict[str, Any], progress: JobProgress) -> None:
@@ -113,6 +118,8 @@ def finish_job(db: Database, job_id: str, summary: JobSummary, *, error: str | N
         if job.status in (DONE, FAILED):
             job.finished_at = job.updated_at
         session.add(job)
+    level = logging.WARNING if error else logging.INFO
+    log.log(level, "%s job %s %s", summary.job, job_id, summary.outcome(error))
 
 
 class _Closable(Protocol):
@@ -220,7 +227,7 @@ def get_job(db: Database, job_id: str) -> BatchJob | None:
 
 def list_jobs(db: Database, kind: str | None = None, limit: int = 20) -> list[BatchJob]:
     with db.session() as session:
-        stmt = select(BatchJob).order_by(BatchJob.created_at.desc()).limit(limit)
+        stmt = select(BatchJob).order_by(col(BatchJob.created_at).desc()).limit(limit)
         if kind:
             stmt = stmt.where(BatchJob.kind == kind)
         return list(session.exec(stmt))
@@ -278,6 +285,7 @@ class JobRunner:
         except TriageError as exc:
             self._state[job_id].update(status=FAILED, error=exc.to_dict())
         except Exception as exc:  # noqa: BLE001 - a failed job is reported, not raised in a thread
+            log.exception("%s job %s failed unexpectedly", kind, job_id)  # the traceback goes nowhere else
             self._state[job_id].update(status=FAILED, error={"code": "job_failed", "message": repr(exc)})
 
     def status(self, job_id: str) -> dict[str, Any] | None:

@@ -83,6 +83,14 @@ class JobSummary:
         out["rate"] = round(self.rate, 2)
         return out
 
+    def outcome(self, error: str | None = None) -> str:
+        """How the run ended and its row counts, for the job's log record."""
+        how = f"failed ({error})" if error else ("interrupted" if self.interrupted else "done")
+        return (
+            f"{how}: {self.rows_read} rows read, {self.rows_written} written, {self.rows_failed} failed "
+            f"in {self.seconds:.1f} s"
+        )
+
     def lines(self) -> list[str]:
         head = (
             f"{self.job}: {self.rows_read} rows read, {self.rows_written} written, {self.rows_failed} failed"

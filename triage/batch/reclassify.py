@@ -8,7 +8,7 @@ version, next to the suggestion that was in force before. Human decisions are ne
 * reviewed cases keep everything; when the reviewed category now disagrees with the model the
   suggestion row is ``flagged`` for re-review and a ``flag_rereview`` audit event is written
   (unless a reviewer already dismissed this very suggestion for this decision); reviewers answer
-  flags through :mod:`triage.batch.rereview`.
+  flags through :mod:`triage.store.rereview`.
 
 Cases are read in id order in chunks; each chunk's writes and the job checkpoint (last case id)
 commit in one transaction, so ``resume=True`` neither loses nor repeats a case.
@@ -23,40 +23,24 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from triage.batch.engine import make_engine
+from triage.batch.engine import DEFAULT_CHUNK_SIZE, make_engine
 from triage.batch.jobs import CheckpointedRun, start_job
 from triage.batch.progress import JobSummary, ProgressCallback, Ticker
-from triage.batch.rereview import dismissed_pairs
-from triage.batch.tables import CaseSuggestion
 from triage.batch.worker import LocatedTexts, model_version, spec_of, suggest_chunk, warm
 from triage.errors import InputError
 from triage.store.db import Database
+from triage.store.dupindex import index_text
 from triage.store.lifecycle import change, record
-from triage.store.models import Case, CaseStatus, utcnow
+from triage.store.models import Case, CaseStatus, CaseSuggestion, utcnow
 from triage.store.queue import current_holder
-from triage.store.service import triage_text
+from triage.store.rereview import dismissed_pairs
+from triage.store.suggestion import row_columns
 
 ERROR_COLUMNS = ["case_no", "error_code", "reason"]
-SUGGESTION_FIELDS = {
-    "suggested_category": "category",
-    "suggested_subcategory": "subcategory",
-    "suggested_department_code": "department_code",
-    "suggested_department": "department",
-    "suggested_level": "level",
-    "suggested_priority": "priority",
-    "suggested_deadline_hours": "deadline_hours",
-    "model_category": "model_category",
-    "model_version": "model_version",
-    "confidence": "confidence",
-    "needs_review": "needs_review",
-    "top_k": "top_k_dicts",
-    "explanation": "explanation",
-    "route_reason": "route_reason",
-    "route_alternatives": "route_alternatives",
-}
 
 
 @dataclass(slots=True)
@@ -66,7 +50,7 @@ class ReclassifyOptions:
     since: datetime | None = None
     until: datetime | None = None
     workers: int = 1
-    chunk_size: int = 500
+    chunk_size: int = DEFAULT_CHUNK_SIZE
     resume: bool = False
     engine: str = "local"
     scheduler: Any = None
@@ -99,15 +83,16 @@ def _filters(opts: ReclassifyOptions) -> list[Any]:
         )
     out: list[Any] = []
     if opts.statuses:
-        out.append(Case.status.in_(opts.statuses))
+        out.append(col(Case.status).in_(opts.statuses))
     if opts.since:
-        out.append(Case.created_at >= opts.since)
+        out.append(col(Case.created_at) >= opts.since)
     if opts.until:
-        out.append(Case.created_at < opts.until)
+        out.append(col(Case.created_at) < opts.until)
     return out
 
 
-_LOCATION = (Case.street, Case.community, Case.address)  # a case's fields read by the department model
+_LOCATION_KEYS = ("street", "community", "address")  # a case's fields read by the department model
+_LOCATION = tuple(col(getattr(Case, k)) for k in _LOCATION_KEYS)
 
 
 def _pages(
@@ -117,17 +102,17 @@ def _pages(
     keyset-paged by id."""
     while True:
         with db.session() as session:
-            rows = session.exec(
-                select(Case.id, Case.case_no, Case.title, Case.text, *_LOCATION)
-                .where(Case.id > after_id, *filters)
-                .order_by(Case.id)
+            rows = session.execute(
+                sa.select(col(Case.id), col(Case.case_no), col(Case.title), col(Case.text), *_LOCATION)
+                .where(col(Case.id) > after_id, *filters)
+                .order_by(col(Case.id))
                 .limit(size)
             ).all()
         if not rows:
             return
         after_id = rows[-1][0]
-        fields = [{c.key: v for c, v in zip(_LOCATION, r[4:], strict=True) if v} for r in rows]
-        yield [(r[0], r[1]) for r in rows], LocatedTexts([triage_text(r[2], r[3]) for r in rows], fields)
+        fields = [{k: v for k, v in zip(_LOCATION_KEYS, r[4:], strict=True) if v} for r in rows]
+        yield [(r[0], r[1]) for r in rows], LocatedTexts([index_text(r[2], r[3]) for r in rows], fields)
 
 
 def run_reclassify(opts: ReclassifyOptions, progress: ProgressCallback | None = None) -> JobSummary:
@@ -193,11 +178,11 @@ def _apply_chunk(
 ) -> dict[str, int]:
     counts = {"changed": 0, "applied": 0, "kept": 0, "flagged": 0}
     ids = [case_id for case_id, _ in meta]
-    cases = {c.id: c for c in session.exec(select(Case).where(Case.id.in_(ids)).with_for_update())}
+    cases = {c.id: c for c in session.exec(select(Case).where(col(Case.id).in_(ids)).with_for_update())}
     done = set(
         session.exec(
-            select(CaseSuggestion.case_id).where(
-                CaseSuggestion.job_id == job_id, CaseSuggestion.case_id.in_(ids)
+            select(col(CaseSuggestion.case_id)).where(
+                col(CaseSuggestion.job_id) == job_id, col(CaseSuggestion.case_id).in_(ids)
             )
         )
     )
@@ -223,10 +208,10 @@ def _apply_chunk(
         counts["changed"] += row.changed
         leased = current_holder(case, now) is not None
         if not reviewed and case.status == CaseStatus.PENDING_REVIEW and not leased:
-            fields = {attr: res[key] for attr, key in SUGGESTION_FIELDS.items()}
             change(
-                session, case, actor=actor, action="reclassify", at=now, note=f"batch job {job_id}", **fields
-            )
+                session, case, actor=actor, action="reclassify", at=now, note=f"batch job {job_id}",
+                **row_columns(res),
+            )  # fmt: skip
             row.applied = True
             counts["applied"] += 1
         else:

@@ -13,12 +13,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from triage.batch.charts import bar_chart, render
-from triage.batch.tables import BatchJob, CaseSuggestion
 from triage.errors import InputError
 from triage.store.db import Database
+from triage.store.models import BatchJob, CaseSuggestion
 from triage.tabular.cells import csv_escape
 
 NONE = "(none)"
@@ -78,7 +78,7 @@ class ChangeReport:
 def latest_reclassify_job(db: Database) -> BatchJob:
     with db.session() as session:
         job = session.exec(
-            select(BatchJob).where(BatchJob.kind == "reclassify").order_by(BatchJob.created_at.desc())
+            select(BatchJob).where(BatchJob.kind == "reclassify").order_by(col(BatchJob.created_at).desc())
         ).first()
     if job is None:
         raise InputError(
@@ -114,7 +114,7 @@ def build_change_report(
         writer = csv.DictWriter(f, CASE_COLUMNS)
         writer.writeheader()
         rows = session.exec(
-            select(CaseSuggestion).where(CaseSuggestion.job_id == job.id).order_by(CaseSuggestion.id)
+            select(CaseSuggestion).where(CaseSuggestion.job_id == job.id).order_by(col(CaseSuggestion.id))
         )
         for s in rows:
             old, new = s.previous_category or NONE, s.category or NONE
@@ -128,7 +128,7 @@ def build_change_report(
             pairs[(old, new)] += s.changed
             report.changed += s.changed
             report.listed += 1
-            row = {
+            row: dict[str, object] = {
                 "case_no": s.case_no, "link": f"{link_base}{s.case_no}", "status": s.case_status,
                 "old_category": old, "new_category": new, "old_confidence": s.previous_confidence,
                 "new_confidence": s.confidence, "decision_category": s.decision_category or "",
@@ -142,7 +142,7 @@ def build_change_report(
     report.pairs = [(k, v) for k, v in pairs.most_common() if v]
     cats = sorted(set(before) | set(after), key=lambda c: (-abs(after[c] - before[c]), -after[c], c))
     report.shift = [(c, before[c], after[c]) for c in cats]
-    chart, legend = "", {}
+    chart, legend = "", dict[str, str]()  # no chart without categories
     top = [c for c in cats[:20]]
     if top:
         chart, legend = bar_chart(
@@ -166,8 +166,8 @@ def flagged_for_rereview(
     with db.session() as session:
         stmt = (
             select(CaseSuggestion)
-            .where(CaseSuggestion.job_id == job_id, CaseSuggestion.flagged.is_(True))
-            .order_by(CaseSuggestion.id)
+            .where(CaseSuggestion.job_id == job_id, col(CaseSuggestion.flagged).is_(True))
+            .order_by(col(CaseSuggestion.id))
             .limit(limit)
         )
         return list(session.exec(stmt))

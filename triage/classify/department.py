@@ -19,8 +19,10 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from triage.classify.classifier import CategoryClassifier
 from triage.classify.heads import LinearHead
@@ -87,10 +89,10 @@ class Jurisdiction:
             re.compile("(" + "|".join(map(re.escape, cores)) + ")" + _PLACE_IN_TEXT) if cores else None
         )
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._compile()
 
@@ -194,7 +196,7 @@ class DepartmentModel:
         not_a_department: Iterable[str] = (),
         min_count: int = 3,
         C: float = 1.0,
-        class_weight: str | dict | None = None,
+        class_weight: str | dict[Any, float] | None = None,
         calibration_cv: int = 3,
     ) -> None:
         self.featurizer = featurizer
@@ -241,20 +243,27 @@ class DepartmentModel:
             local[rows] = m[rows] / m[rows].sum(axis=1, keepdims=True)
             self._local[district] = local
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         if "head_" in state:
             self._build()
 
-    def _locate(self, X, texts, fields) -> list[tuple[str | None, str]]:
+    def _locate(
+        self,
+        X: Sequence[Sequence[str]],
+        texts: Sequence[str] | None,
+        fields: Sequence[Mapping[str, object] | None] | None,
+    ) -> list[tuple[str | None, str]]:
         texts = texts if texts is not None else ["".join(d) for d in X]
         fields = fields if fields is not None else [None] * len(X)
         return [self.jurisdiction.locate(t, f) for t, f in zip(texts, fields, strict=True)]
 
-    def _unit_proba(self, X, located) -> tuple[np.ndarray, np.ndarray]:
+    def _unit_proba(
+        self, X: Sequence[Sequence[str]], located: Sequence[tuple[str | None, str]]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         family = self.head_.predict_proba(self.featurizer.features(X))
         out = np.empty((len(X), len(self.classes_)))
         keys = np.array([d or "" for d, _ in located])
@@ -268,11 +277,16 @@ class DepartmentModel:
         X: Sequence[Sequence[str]],
         fields: Sequence[Mapping[str, object] | None] | None = None,
         texts: Sequence[str] | None = None,
-    ) -> np.ndarray:
+    ) -> NDArray[np.float64]:
         return self._unit_proba(X, self._locate(X, texts, fields))[0]
 
-    def predict(self, X, fields=None, texts=None) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X, fields, texts), axis=1)]
+    def predict(
+        self,
+        X: Sequence[Sequence[str]],
+        fields: Sequence[Mapping[str, object] | None] | None = None,
+        texts: Sequence[str] | None = None,
+    ) -> NDArray[Any]:
+        return np.asarray(self.classes_[np.argmax(self.predict_proba(X, fields, texts), axis=1)])
 
     def suggest(
         self,

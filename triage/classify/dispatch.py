@@ -15,12 +15,16 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 DEFAULT_TARGET_PRECISION = 0.95
 METADATA_KEY = "auto_dispatch"
 
+Confidences = Sequence[float] | NDArray[np.floating[Any]]  # one model confidence per row
+Outcomes = Sequence[bool] | NDArray[np.bool_]  # per row: was the suggestion right
 
-def never_threshold(confidences: Sequence[float] | np.ndarray = ()) -> float:
+
+def never_threshold(confidences: Confidences = ()) -> float:
     """A threshold no confidence reaches (the smallest float above 1.0 and above every confidence)."""
     top = max(1.0, float(np.max(confidences))) if len(confidences) else 1.0
     return math.nextafter(top, math.inf)
@@ -76,8 +80,8 @@ class ThresholdChoice:
 
 
 def threshold_at_precision(
-    confidences: Sequence[float] | np.ndarray,
-    correct: Sequence[bool] | np.ndarray,
+    confidences: Confidences,
+    correct: Outcomes,
     target_precision: float = DEFAULT_TARGET_PRECISION,
     *,
     min_support: int = 1,
@@ -125,8 +129,8 @@ def threshold_at_precision(
 
 
 def coverage_at_precision(
-    confidences: Sequence[float] | np.ndarray,
-    correct: Sequence[bool] | np.ndarray,
+    confidences: Confidences,
+    correct: Outcomes,
     target_precision: float = DEFAULT_TARGET_PRECISION,
 ) -> float:
     """Share of rows a threshold chosen on these same rows keeps (the ``coverage_at_precision_95`` figure)."""
@@ -134,7 +138,7 @@ def coverage_at_precision(
 
 
 def apply_threshold(
-    choice: ThresholdChoice, confidences: Sequence[float] | np.ndarray, correct: Sequence[bool] | np.ndarray
+    choice: ThresholdChoice, confidences: Confidences, correct: Outcomes
 ) -> tuple[float, float]:
     """(coverage, precision) of a threshold chosen elsewhere on new rows: how it holds up on later data."""
     conf = np.asarray(confidences, dtype=float).ravel()

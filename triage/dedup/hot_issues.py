@@ -24,6 +24,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from triage.errors import InputError
+from triage.result import DuplicateCandidate
 from triage.text.intake import prepare_text
 
 CST = timezone(timedelta(hours=8), "CST")  # naive times in hotline exports are local time
@@ -212,7 +213,9 @@ def cluster_hot_issues(
     return [issue for issue, _ in ranked]
 
 
-def _lexical_pairs(texts: list[str], keys: list[str], threshold: float, neighbours: int) -> list:
+def _lexical_pairs(
+    texts: list[str], keys: list[str], threshold: float, neighbours: int
+) -> list[list[DuplicateCandidate]]:
     from triage.dedup.lexical import DuplicateIndex
 
     index = DuplicateIndex(threshold=threshold, num_perm=HOT_NUM_PERM, window_days=None, bands=HOT_BANDS)
@@ -222,7 +225,7 @@ def _lexical_pairs(texts: list[str], keys: list[str], threshold: float, neighbou
 
 def _matter_pairs(
     recs: list[HotRecord], texts: list[str], keys: list[str], threshold: float, neighbours: int
-) -> tuple[list, list[str | None]]:
+) -> tuple[list[list[DuplicateCandidate]], list[str | None]]:
     """Same-matter neighbours of every record (dated: the time gap counts) and each one's main place."""
     from triage.dedup.matter import MatterIndex
 
@@ -253,7 +256,7 @@ def _issue(
 ) -> HotIssue:
     # Representative: best connected member; ties → most liked → earliest in input.
     rep = min(idx, key=lambda i: (-degree[i], -recs[i].likes, i))
-    stamps = [times[i] for i in idx if times[i] is not None]
+    stamps = [t for i in idx if (t := times[i]) is not None]
     recent = previous = 0
     if anchor is not None:
         window = timedelta(days=growth_days)

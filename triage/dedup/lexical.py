@@ -21,9 +21,11 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from math import sqrt
+from typing import Any, cast
 
 import numpy as np
 from datasketch import LeanMinHash
+from numpy.typing import NDArray
 
 from triage.dedup.lsh import CompactLSH
 from triage.dedup.sketch import FEATURE_BITS, SCHEME, Sketcher, Sketches
@@ -111,7 +113,7 @@ class DuplicateIndex:
         """Index one case; re-adding an existing id replaces it."""
         self.add_many([(case_id, text, created_at)])
 
-    def add_many(self, items: Iterable[Sequence]) -> None:
+    def add_many(self, items: Iterable[Sequence[Any]]) -> None:
         """Index many cases; signatures are computed in vectorised batches of ``ADD_BATCH``.
 
         The lock is taken per batch, so queries keep being answered during a bulk load. A
@@ -165,7 +167,7 @@ class DuplicateIndex:
         cutoff = self._cutoff(now)
         with self._lock:
             old = np.flatnonzero(self._created < cutoff)  # NaN (no date) compares False
-            gone = [self._ids[slot] for slot in old.tolist() if self._ids[slot] is not None]
+            gone = [case_id for slot in old.tolist() if (case_id := self._ids[slot]) is not None]
             for case_id in gone:
                 self._remove_locked(case_id)
             self._maybe_compact()
@@ -185,7 +187,7 @@ class DuplicateIndex:
         self._free.append(slot)
         return True
 
-    def _allocate(self, n: int) -> np.ndarray:
+    def _allocate(self, n: int) -> NDArray[np.int64]:
         reuse = [self._free.pop() for _ in range(min(n, len(self._free)))]
         first_new = len(self._ids)
         fresh = n - len(reuse)
@@ -201,7 +203,7 @@ class DuplicateIndex:
                 )
         return np.array(reuse + list(range(first_new, first_new + fresh)), dtype=np.int64)
 
-    def _store_features(self, slots: np.ndarray, sketches: Sketches) -> None:
+    def _store_features(self, slots: NDArray[np.int64], sketches: Sketches) -> None:
         total = len(sketches.features)
         need = self._arena_used + total
         if need > len(self._arena):
@@ -225,7 +227,7 @@ class DuplicateIndex:
         self._start[live] = np.cumsum(lengths) - lengths
         self._arena_used = self._arena_live = len(self._arena)
 
-    def _minhash(self, signature: np.ndarray) -> LeanMinHash:
+    def _minhash(self, signature: NDArray[np.uint32]) -> LeanMinHash:
         return LeanMinHash(seed=self.seed, hashvalues=signature, scheme=SCHEME)
 
     # -- reads --------------------------------------------------------------------------------
@@ -262,7 +264,8 @@ class DuplicateIndex:
         out: list[list[DuplicateCandidate]] = []
         with self._lock:
             for i in range(len(texts)):
-                skip = self._slot_of.get(exclude[i]) if exclude is not None and exclude[i] else None
+                name = exclude[i] if exclude is not None else None
+                skip = self._slot_of.get(name) if name else None
                 out.append(self._query_locked(sketches, i, cutoff, k, skip))
         return out
 
@@ -293,9 +296,9 @@ class DuplicateIndex:
             mask[features] = False
         ids = self._ids
         scored.sort(key=lambda pair: (-pair[0], ids[pair[1]]))
-        return [DuplicateCandidate(ids[slot], score) for score, slot in scored[:k]]
+        return [DuplicateCandidate(cast(str, ids[slot]), score) for score, slot in scored[:k]]  # live slots
 
-    def _score_few(self, found: set, n_features: int, cutoff: float) -> list[tuple[float, int]]:
+    def _score_few(self, found: set[int], n_features: int, cutoff: float) -> list[tuple[float, int]]:
         """Cosine of a handful of candidates, one small numpy call each (the common case)."""
         mask, arena, threshold = self._mask, self._arena, self.threshold - 1e-9
         created, start, length = self._created, self._start, self._length
@@ -309,7 +312,7 @@ class DuplicateIndex:
                 scored.append((score, slot))
         return scored
 
-    def _score_many(self, found: set, n_features: int, cutoff: float) -> list[tuple[float, int]]:
+    def _score_many(self, found: set[int], n_features: int, cutoff: float) -> list[tuple[float, int]]:
         """Cosine of many candidates in one vectorised pass."""
         slots = np.fromiter(found, dtype=np.int64, count=len(found))
         slots = slots[~(self._created[slots] < cutoff)]
@@ -323,7 +326,7 @@ class DuplicateIndex:
         return list(zip(scores[keep].tolist(), slots[keep].tolist(), strict=True))
 
 
-def _gather_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def _gather_index(starts: NDArray[np.int64], lengths: NDArray[np.int64]) -> NDArray[np.int64]:
     """Concatenated ``arange(start, start + length)`` for every (start, length) pair."""
     total = int(lengths.sum())
     firsts = np.cumsum(lengths) - lengths

@@ -24,14 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
-from triage.config import PROJECT_ROOT
+from triage.profiles import shipped_models_dir
 
 FEATURES = ("word", "place", "place_len", "area", "problem", "category", "days", "copy", "lead", "place_lead")
-DEFAULT_SCORER_PATH = PROJECT_ROOT / "models" / "matter" / "scorer.json"
+SCORER_FILE = "matter/scorer.json"  # inside the shipped models directory (triage/profiles.py)
 
 
-def copy_feature(word: np.ndarray) -> np.ndarray:
+def default_scorer_path() -> Path:
+    return shipped_models_dir() / SCORER_FILE
+
+
+def copy_feature(word: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.maximum(0.0, word - 0.8) * 5.0
 
 
@@ -39,14 +44,14 @@ def copy_feature(word: np.ndarray) -> np.ndarray:
 class MatterScorer:
     """p(same matter | features) = sigmoid(features · coef + intercept)."""
 
-    coef: np.ndarray
+    coef: NDArray[np.float64]
     intercept: float
     version: str = "unfitted"
     threshold: float = 0.6  # the default threshold fitted with the weights (see the card)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> MatterScorer:
-        path = Path(path) if path else DEFAULT_SCORER_PATH
+        path = Path(path) if path else default_scorer_path()
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if list(data["features"]) != list(FEATURES):
             raise ValueError(f"{path}: features {data['features']} do not match {list(FEATURES)}")
@@ -56,8 +61,8 @@ class MatterScorer:
     @classmethod
     def default(cls) -> MatterScorer:
         """The shipped scorer, or hand-set weights when it is missing (a fresh checkout before fitting)."""
-        if DEFAULT_SCORER_PATH.exists():
-            return cls.load(DEFAULT_SCORER_PATH)
+        if default_scorer_path().exists():
+            return cls.load(default_scorer_path())
         return cls(np.array([6.0, 2.0, 1.0, 0.3, 3.0, 1.0, -0.8, 3.0, 3.0, 2.0]), -5.0, "hand-set")
 
     def save(self, path: str | Path, **card: object) -> None:
@@ -71,9 +76,10 @@ class MatterScorer:
         }
         Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
+    def predict(self, features: ArrayLike) -> NDArray[np.float64]:
         z = np.asarray(features, dtype=np.float64) @ self.coef + self.intercept
-        return 1.0 / (1.0 + np.exp(-z))
+        probability: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-z))
+        return probability
 
 
 def days_phrase(days: float) -> str:

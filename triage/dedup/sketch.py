@@ -20,6 +20,7 @@ from functools import cache
 
 import numpy as np
 from datasketch import MinHash
+from numpy.typing import NDArray
 
 SHINGLE = 3  # characters per shingle; trigrams of the cleaned text
 FEATURE_BITS = 16  # stored features are trigram hashes folded to 16 bits (feature hashing)
@@ -33,19 +34,19 @@ _U64 = np.uint64
 class Sketches:
     """Sketches of a batch of texts; document ``i`` owns ``features[offsets[i]:offsets[i + 1]]``."""
 
-    signatures: np.ndarray  # (n_docs, num_perm) uint32; all-max for texts without any word character
-    features: np.ndarray  # uint16, unique within each document (in no particular order)
-    offsets: np.ndarray  # (n_docs + 1,) int64
+    signatures: NDArray[np.uint32]  # (n_docs, num_perm) uint32; all-max for texts without any word character
+    features: NDArray[np.uint16]  # uint16, unique within each document (in no particular order)
+    offsets: NDArray[np.int64]  # (n_docs + 1,) int64
 
     def __len__(self) -> int:
         return len(self.signatures)
 
-    def doc_features(self, i: int) -> np.ndarray:
+    def doc_features(self, i: int) -> NDArray[np.uint16]:
         return self.features[self.offsets[i] : self.offsets[i + 1]]
 
 
 @cache
-def _char_table() -> np.ndarray:
+def _char_table() -> NDArray[np.uint32]:
     """Map each BMP code point to its lower-case form, or 0 to drop it (punctuation, spaces, symbols).
 
     Dropping punctuation and whitespace makes re-punctuated or re-spaced copies identical, which is
@@ -60,25 +61,27 @@ def _char_table() -> np.ndarray:
     return table
 
 
-def _fmix64(k: np.ndarray) -> np.ndarray:
+def _fmix64(k: NDArray[np.uint64]) -> NDArray[np.uint64]:
     """MurmurHash3's 64-bit finalizer: an avalanching bijection on uint64 (wrapping arithmetic)."""
     k = k ^ (k >> _U64(33))
     k = k * _U64(0xFF51AFD7ED558CCD)
     k = k ^ (k >> _U64(33))
     k = k * _U64(0xC4CEB9FE1A85EC53)
-    return k ^ (k >> _U64(33))
+    mixed: NDArray[np.uint64] = k ^ (k >> _U64(33))
+    return mixed
 
 
-def fmix32(h: np.ndarray) -> np.ndarray:
+def fmix32(h: NDArray[np.uint32]) -> NDArray[np.uint32]:
     """MurmurHash3's 32-bit finalizer, the pre-mix datasketch applies in its affine schemes."""
     h = h ^ (h >> np.uint32(16))
     h = h * np.uint32(0x85EBCA6B)
     h = h ^ (h >> np.uint32(13))
     h = h * np.uint32(0xC2B2AE35)
-    return h ^ (h >> np.uint32(16))
+    mixed: NDArray[np.uint32] = h ^ (h >> np.uint32(16))
+    return mixed
 
 
-def _clean_codepoints(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def _clean_codepoints(texts: Sequence[str]) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
     """Code points of all texts (lower-cased, word characters only) and each text's cleaned length."""
     n = len(texts)
     lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=n)
@@ -93,7 +96,9 @@ def _clean_codepoints(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     return mapped[keep].astype(np.uint64), clean_lens
 
 
-def _shingle_keys(chars: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _shingle_keys(
+    chars: NDArray[np.uint64], lens: NDArray[np.int64]
+) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
     """64-bit mixed hash of every char trigram and the number of trigrams per document.
 
     A code point fits in 21 bits, so three of them pack losslessly into one uint64 before mixing.
@@ -114,7 +119,7 @@ def _shingle_keys(chars: np.ndarray, lens: np.ndarray) -> tuple[np.ndarray, np.n
     return _fmix64(key), counts
 
 
-def shingle_hash32(keys: np.ndarray) -> np.ndarray:
+def shingle_hash32(keys: NDArray[np.uint64]) -> NDArray[np.uint32]:
     """The 32-bit shingle hashes fed to MinHash (upper half of the mixed trigram key)."""
     return (keys >> _U64(32)).astype(np.uint32)
 
@@ -123,7 +128,7 @@ _SCRATCH = threading.local()
 _DEDUP_DOCS = 8  # documents deduplicated per pass: 8 x 65536 int32 = 2 MiB of scratch per thread
 
 
-def _first_occurrences(feats: np.ndarray, counts: np.ndarray) -> np.ndarray:
+def _first_occurrences(feats: NDArray[np.int64], counts: NDArray[np.int64]) -> NDArray[np.bool_]:
     """Mask keeping one occurrence of each feature within each document.
 
     Scatter-then-gather through a per-thread table indexed by (document, feature): whichever
@@ -170,7 +175,7 @@ class Sketcher:
         offsets = kept_before[np.concatenate(([0], np.cumsum(counts)))]
         return Sketches(signatures, feats[first].astype(np.uint16), offsets)
 
-    def _signatures(self, hv: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    def _signatures(self, hv: NDArray[np.uint32], counts: NDArray[np.int64]) -> NDArray[np.uint32]:
         """Min over each document's shingles of ``a * hv + b (mod 2**32)`` for every permutation."""
         out = np.full((len(counts), self.num_perm), _MAX32, dtype=np.uint32)
         nonempty = np.flatnonzero(counts)

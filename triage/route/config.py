@@ -14,18 +14,17 @@ import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from triage.errors import ConfigError
 
-LEVELS: tuple[str, ...] = ("网格", "社区", "街道", "区", "市")
-PRIORITIES: tuple[str, ...] = ("urgent", "high", "normal")  # most urgent first
+Level = Literal["网格", "社区", "街道", "区", "市"]  # lowest first; the one list of levels (store, API, UI)
+Priority = Literal["urgent", "high", "normal"]  # most urgent first
+LEVELS: tuple[str, ...] = get_args(Level)
+PRIORITIES: tuple[str, ...] = get_args(Priority)
 SHIPPED_NAME = "routing.toml"
-
-Level = Literal["网格", "社区", "街道", "区", "市"]
-Priority = Literal["urgent", "high", "normal"]
 
 
 class _Strict(BaseModel):
@@ -161,7 +160,9 @@ def _fill_departments(raw: Any) -> Any:
     """
     if not isinstance(raw, dict) or not isinstance(raw.get("departments"), list):
         return raw
-    router = raw.get("router") if isinstance(raw.get("router"), dict) else {}
+    router = raw.get("router")
+    if not isinstance(router, dict):
+        router = {}
     fallback = router.get("default_level", "市")
     by_name: dict[str, str] = {}
     departments = []

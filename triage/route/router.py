@@ -70,8 +70,8 @@ class Router:
         self._departments = {
             d.code: Department(d.code, d.name, d.level, d.parent, tuple(d.aliases)) for d in spec.departments
         }
-        self._level_deadline = dict(spec.levels)
-        self._priority_cap = dict(spec.priorities)
+        self._level_deadline: dict[str, int] = dict(spec.levels.items())
+        self._priority_cap: dict[str, int] = dict(spec.priorities.items())
         self._default = spec.router.default_department
         self._threshold = spec.router.department_model_threshold
         self._max_alternatives = spec.router.max_alternatives
@@ -286,13 +286,15 @@ class Router:
         return out
 
     def _option(
-        self, target: _Target, category: str, sub: str | None, priority: str, reason: dict
+        self, target: _Target, category: str, sub: str | None, priority: str, reason: dict[str, Any]
     ) -> RouteOption:
         dept = self._departments[target.department]
         deadline = min(target.deadline_hours, self._priority_cap[priority])
         return RouteOption(dept.code, dept.name, target.level, deadline, category, sub, reason)
 
-    def _rule_option(self, rule: _Rule, matched: list[str], top_k, hints, priority: str) -> RouteOption:
+    def _rule_option(
+        self, rule: _Rule, matched: list[str], top_k: Sequence[CategoryScore], hints: _Hints, priority: str
+    ) -> RouteOption:
         category, sub = rule.category, rule.subcategory
         if category is None:
             category = top_k[0].label if top_k else ""
@@ -315,13 +317,19 @@ class Router:
             reason["hint_terms"] = terms
         return self._option(self._category_target(score.label, sub), score.label, sub, priority, reason)
 
-    def _model_option(self, top_k, hints: _Hints, priority: str) -> RouteOption:
+    def _model_option(self, top_k: Sequence[CategoryScore], hints: _Hints, priority: str) -> RouteOption:
         if not top_k:
             reason = {"source": "default", "category": None, "probability": 0.0}
             return self._option(self._category_target("", None), "", None, priority, reason)
         return self._category_option(top_k[0], hints, priority)
 
-    def _department_option(self, scores, top_k, hints: _Hints, priority: str) -> RouteOption | None:
+    def _department_option(
+        self,
+        scores: Sequence[tuple[str, float]] | None,
+        top_k: Sequence[CategoryScore],
+        hints: _Hints,
+        priority: str,
+    ) -> RouteOption | None:
         known = [(c, float(p)) for c, p in scores or () if c in self._departments]
         if not known:
             return None

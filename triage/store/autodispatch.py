@@ -9,6 +9,7 @@ go to the review queue as before. An auto-dispatched case is marked by ``dispatc
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,7 +19,9 @@ from sqlmodel import Session
 from triage.classify.dispatch import ThresholdChoice
 from triage.store.lifecycle import change
 from triage.store.models import Case, CaseStatus
+from triage.store.suggestion import suggested_decision
 
+log = logging.getLogger(__name__)
 AUTO_DISPATCHER = "auto-dispatch"  # the actor of automatic dispatches (audit trail, dispatched_by)
 
 
@@ -95,14 +98,17 @@ class AutoDispatchPolicy:
                 "department_confidence": case.department_confidence,
                 "target_precision": self.choice.target_precision,
             },
-            category=case.suggested_category,
-            subcategory=case.suggested_subcategory,
-            department_code=case.suggested_department_code,
-            department=case.suggested_department,
-            level=case.suggested_level,
+            **suggested_decision(case),
             corrected=False,
             needs_review=False,
             dispatched_by=AUTO_DISPATCHER,
             dispatched_at=now,
+        )
+        log.info(
+            "case %s auto-dispatched to %s (department confidence %.3f >= %.3f)",
+            case.case_no,
+            case.department_code,
+            case.department_confidence,
+            self.choice.threshold,
         )
         return True

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from triage.errors import TriageError
+from triage.route.config import LEVELS
 from triage.store.errors import unknown_value
 from triage.store.models import PRIORITY_RANK
 
 if TYPE_CHECKING:
     from triage.store.db import Database
 
-LEVELS = ("网格", "社区", "街道", "区", "市")
 DEFAULT_DEADLINE_HOURS = 168  # one week when the routing file names no deadline
 
 

@@ -8,26 +8,8 @@ from typing import Annotated
 
 import typer
 
+from triage.cli_options import DatabaseUrl, fail, open_database
 from triage.errors import TriageError
-
-DbUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", help="Database URL (default: TRIAGE_DATABASE_URL or sqlite:///triage.db)."
-    ),
-]
-
-
-def _database(url: str | None):  # type: ignore[no-untyped-def]
-    from triage.store.db import Database
-
-    return Database(url)
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message.strip().splitlines()[0] if message.strip() else message}", err=True)
-    return typer.Exit(2)
-
 
 db_app = typer.Typer(help="Case database: schema migrations.", no_args_is_help=True)
 
@@ -35,29 +17,29 @@ db_app = typer.Typer(help="Case database: schema migrations.", no_args_is_help=T
 @db_app.command("upgrade")
 def upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
-    database_url: DbUrl = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Apply migrations up to REVISION (default: the latest)."""
     try:
-        db = _database(database_url)
+        db = open_database(database_url)
         db.upgrade(revision)
         typer.echo(f"database at {db.current()} ({db.dialect})")
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), first_line=True) from None
     except Exception as exc:  # connection refused, bad file path …
-        raise _fail(f"cannot migrate the database: {exc}") from None
+        raise fail(f"cannot migrate the database: {exc}", first_line=True) from None
 
 
 @db_app.command("current")
-def current(database_url: DbUrl = None) -> None:
+def current(database_url: DatabaseUrl = None) -> None:
     """Print the applied revision and the latest one."""
     try:
-        db = _database(database_url)
+        db = open_database(database_url)
         now, head = db.current(), db.head()
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), first_line=True) from None
     except Exception as exc:
-        raise _fail(f"cannot read the database: {exc}") from None
+        raise fail(f"cannot read the database: {exc}", first_line=True) from None
     state = "up to date" if now == head else "needs `triage db upgrade`"
     typer.echo(f"current: {now or 'none'}  head: {head}  ({state})")
 
@@ -67,7 +49,7 @@ def export_training(
     since: Annotated[
         str | None, typer.Option("--since", help="Only cases reviewed on or after this date (YYYY-MM-DD).")
     ] = None,
-    database_url: DbUrl = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Write reviewed cases with their final labels for `triage train`."""
     from triage.store.export import export_training as run
@@ -75,13 +57,12 @@ def export_training(
     try:
         day = date.fromisoformat(since) if since else None
     except ValueError:
-        raise _fail(f"--since must be a date like 2026-01-31, got {since!r}") from None
+        raise fail(f"--since must be a date like 2026-01-31, got {since!r}", first_line=True) from None
     try:
-        db = _database(database_url)
-        db.ensure_schema()
+        db = open_database(database_url, at_head=True)
         n = run(db, out, since=day)
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), first_line=True) from None
     typer.echo(f"wrote {n} reviewed cases to {out}")
 
 

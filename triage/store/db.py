@@ -8,6 +8,7 @@ failing with "database is locked" when a read turns into a write.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,8 +24,11 @@ from sqlmodel import Session
 from triage.config import Settings, get_settings
 from triage.errors import ConfigError
 
+log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _IMMEDIATE = "triage_sqlite_immediate"  # execution option that selects BEGIN IMMEDIATE
+# PostgreSQL connections per process: the pool plus its overflow (the API sizes its thread pool on it).
+PG_POOL_SIZE, PG_MAX_OVERFLOW = 10, 10
 
 
 def normalize_url(url: str) -> str:
@@ -67,8 +71,8 @@ def make_engine(url: str, *, echo: bool = False, sqlite_synchronous: str = "FULL
         _sqlite_pragmas(engine, sqlite_synchronous)
         return engine
     if backend == "postgresql":
-        kwargs.setdefault("pool_size", 10)
-        kwargs.setdefault("max_overflow", 10)
+        kwargs.setdefault("pool_size", PG_POOL_SIZE)
+        kwargs.setdefault("max_overflow", PG_MAX_OVERFLOW)
         return create_engine(url, echo=echo, pool_pre_ping=True, **kwargs)
     raise ConfigError(
         f"unsupported database URL {make_url(url).render_as_string(hide_password=True)!r}; "
@@ -92,7 +96,7 @@ class Database:
         settings = settings or get_settings()
         self.url = normalize_url(url or settings.database_url)
         # FULL: a committed case survives power loss too; NORMAL (WAL) survives a killed process only.
-        sync = sqlite_synchronous or getattr(settings, "sqlite_synchronous", None) or "FULL"
+        sync = sqlite_synchronous or settings.sqlite_synchronous
         if sync.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
             raise ConfigError(
                 f"sqlite_synchronous must be NORMAL, FULL or EXTRA, got {sync!r}",
@@ -131,10 +135,21 @@ class Database:
         return alembic_config(self.engine)
 
     def upgrade(self, revision: str = "head") -> None:
+        before = self.current()
         command.upgrade(self.alembic_config(), revision)
+        self._log_migration("upgraded", before)
 
     def downgrade(self, revision: str = "base") -> None:
+        before = self.current()
         command.downgrade(self.alembic_config(), revision)
+        self._log_migration("downgraded", before)
+
+    def _log_migration(self, verb: str, before: str | None) -> None:
+        """One record per schema change (none when already there); the URL is logged without its password."""
+        after = self.current()
+        if after != before:
+            where = make_url(self.url).render_as_string(hide_password=True)
+            log.info("%s database %s from %s to %s", verb, where, before or "nothing", after or "nothing")
 
     def current(self) -> str | None:
         with self.engine.connect() as conn:

@@ -1,8 +1,8 @@
 """The service's in-memory duplicate index: rebuilt from open cases, kept in step across workers.
 
 Each API worker process holds its own index. Its own submits, merges, rejections and closes
-update it directly; what *other* workers did is pulled in by :meth:`sync_duplicate_index`
-before every submit and suggestion, at most once per ``index_sync_seconds``. The catch-up
+update it directly; what *other* workers did is pulled in by :meth:`DuplicateIndexSync.sync`
+before every submit and suggestion, at most once per ``sync_seconds``. The catch-up
 reads cases and audit events past the last ids seen (primary-key range scans), plus a short
 look-back by time (indexed ``created_at``/``at``) so a transaction that committed after a
 higher id was already read is not missed on PostgreSQL.
@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from triage.errors import InputError
-from triage.result import TriageResult
+from triage.config import Settings
+from triage.store.db import Database
 from triage.store.lifecycle import OPEN_STATUSES
 from triage.store.models import AuditEvent, Case, Grid
 from triage.text.intake import normalize_text
@@ -29,7 +29,10 @@ SYNC_LOOKBACK = timedelta(seconds=10)  # longer than a submit transaction takes 
 _OPEN = [str(s) for s in OPEN_STATUSES]
 
 
-_MATTER_COLUMNS = (Case.category, Case.suggested_category, Case.address, Case.community, Case.street)
+_MATTER_COLUMNS = tuple(
+    col(c) for c in (Case.category, Case.suggested_category, Case.address, Case.community, Case.street)
+)
+_TEXT_COLUMNS = (col(Case.case_no), col(Case.title), col(Case.text), col(Case.created_at))
 
 
 def matter_meta(case: Any) -> dict[str, Any]:
@@ -49,11 +52,26 @@ def model_text(title: str | None, text: str) -> str:
     return index_text(normalize_text(title or "") or None, normalize_text(text))
 
 
-class IndexMixin:
-    """Duplicate-index upkeep for :class:`~triage.store.service.CaseService`."""
+class DuplicateIndexSync:
+    """Keeps a triager's in-memory duplicate index in step with the open cases in the database.
 
-    def _init_index_state(self, sync_seconds: float) -> None:
-        self.index_sync_seconds = sync_seconds
+    ``triager`` None (a service that only reads and reviews) makes every method a no-op.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        triager: Any,
+        settings: Settings,
+        clock: Callable[[], datetime],
+        *,
+        sync_seconds: float = 1.0,
+    ) -> None:
+        self.db = db
+        self.triager = triager
+        self.settings = settings
+        self.clock = clock
+        self.sync_seconds = sync_seconds
         self._lock = threading.RLock()  # orders index rebuilds and syncs against incremental updates
         self._sync_lock = threading.Lock()  # one catch-up at a time; others skip it
         self._seen_case_id = 0
@@ -61,24 +79,24 @@ class IndexMixin:
         self._next_sync = 0.0
 
     @property
-    def index_lock(self) -> threading.RLock:
+    def lock(self) -> threading.RLock:
         """Hold it while reading the duplicate index in bulk (e.g. a batch of suggestions)."""
         return self._lock
 
     @property
-    def duplicate_index(self) -> Any:
+    def index(self) -> Any:
         return self.triager.duplicate_index if self.triager is not None else None
 
-    def _window_start(self) -> Any:
+    def _window_start(self) -> datetime:
         return self.clock() - timedelta(days=self.settings.duplicate_window_days)
 
     @staticmethod
     def _max_ids(session: Session) -> tuple[int, int]:
-        case_id = session.exec(select(sa.func.max(Case.id))).one()
-        audit_id = session.exec(select(sa.func.max(AuditEvent.id))).one()
+        case_id = session.exec(select(sa.func.max(col(Case.id)))).one()
+        audit_id = session.exec(select(sa.func.max(col(AuditEvent.id)))).one()
         return int(case_id or 0), int(audit_id or 0)
 
-    def rebuild_duplicate_index(self) -> int:
+    def rebuild(self) -> int:
         """Fill a fresh index with the open cases inside the duplicate window; returns the count."""
         if self.triager is None:
             return 0
@@ -86,12 +104,13 @@ class IndexMixin:
         with self._lock:
             with self.db.session() as session:
                 seen = self._max_ids(session)
-                rows = session.exec(
-                    select(Case.case_no, Case.title, Case.text, Case.created_at, *_MATTER_COLUMNS)
-                    .where(Case.status.in_(_OPEN), Case.created_at >= self._window_start())
-                    .order_by(Case.id)
+                rows = session.execute(
+                    sa.select(*_TEXT_COLUMNS, *_MATTER_COLUMNS)
+                    .where(col(Case.status).in_(_OPEN), col(Case.created_at) >= self._window_start())
+                    .order_by(col(Case.id))
                 ).all()
-                places = session.exec(select(Grid.name, Grid.community, Grid.street)).all()
+                grids = sa.select(col(Grid.name), col(Grid.community), col(Grid.street))
+                places = session.execute(grids).all()
             items = [(r.case_no, model_text(r.title, r.text), r.created_at, matter_meta(r)) for r in rows]
             extractor = getattr(stage.index, "extractor", None)
             if extractor is not None:  # the grid registry is the city's gazetteer
@@ -106,34 +125,34 @@ class IndexMixin:
                 )
             index.add_many(items)
             self._seen_case_id, self._seen_audit_id = seen
-            self._next_sync = time.monotonic() + self.index_sync_seconds
+            self._next_sync = time.monotonic() + self.sync_seconds
         return len(rows)
 
-    def sync_duplicate_index(self, *, force: bool = False) -> tuple[int, int]:
+    def sync(self, *, force: bool = False) -> tuple[int, int]:
         """Add cases other workers opened and drop those they merged, rejected or closed.
 
-        Throttled to once per ``index_sync_seconds`` unless ``force``; returns (added, removed).
+        Throttled to once per ``sync_seconds`` unless ``force``; returns (added, removed).
         """
         if self.triager is None or (not force and time.monotonic() < self._next_sync):
             return 0, 0
         if not self._sync_lock.acquire(blocking=False):
             return 0, 0  # another thread is catching up right now
         try:
-            self._next_sync = time.monotonic() + self.index_sync_seconds
+            self._next_sync = time.monotonic() + self.sync_seconds
             since = self.clock() - SYNC_LOOKBACK
             with self.db.session() as session:
                 seen = self._max_ids(session)
                 changed = session.exec(
-                    select(AuditEvent.case_id)
-                    .where(sa.or_(AuditEvent.id > self._seen_audit_id, AuditEvent.at >= since))
+                    select(col(AuditEvent.case_id))
+                    .where(sa.or_(col(AuditEvent.id) > self._seen_audit_id, col(AuditEvent.at) >= since))
                     .distinct()
                 ).all()
                 ids = sorted({i for i in changed if i is not None})
-                touched = sa.or_(Case.id > self._seen_case_id, Case.created_at >= since, Case.id.in_(ids))
-                rows = session.exec(
-                    select(
-                        Case.case_no, Case.title, Case.text, Case.created_at, Case.status, *_MATTER_COLUMNS
-                    ).where(touched)
+                touched = sa.or_(
+                    col(Case.id) > self._seen_case_id, col(Case.created_at) >= since, col(Case.id).in_(ids)
+                )
+                rows = session.execute(
+                    sa.select(*_TEXT_COLUMNS, col(Case.status), *_MATTER_COLUMNS).where(touched)
                 ).all()
             return self._apply_sync(rows, seen)
         finally:
@@ -142,7 +161,7 @@ class IndexMixin:
     def _apply_sync(self, rows: Sequence[Any], seen: tuple[int, int]) -> tuple[int, int]:
         window = self._window_start()
         with self._lock:
-            index = self.duplicate_index
+            index = self.index
             keep = [r for r in rows if r.status in _OPEN and r.created_at >= window]
             kept = {r.case_no for r in keep}
             new = [r for r in keep if r.case_no not in index]
@@ -156,36 +175,18 @@ class IndexMixin:
             self._seen_audit_id = max(self._seen_audit_id, seen[1])
         return len(add), len(drop)
 
-    def _index_add(self, cases: Sequence[Case]) -> None:
+    def add(self, cases: Sequence[Case]) -> None:
+        """Index cases this worker just opened (or re-opened by an un-merge)."""
         if self.triager is None or not cases:
             return
         with self._lock:
-            self.duplicate_index.add_many(
+            self.index.add_many(
                 [(c.case_no, model_text(c.title, c.text), c.created_at, matter_meta(c)) for c in cases]
             )
 
-    def _index_remove(self, case_no: str) -> None:
+    def remove(self, case_no: str) -> None:
+        """Drop a case this worker merged, rejected or closed."""
         if self.triager is None:
             return
         with self._lock:
-            self.duplicate_index.remove(case_no)
-
-    def suggest(
-        self,
-        texts: Sequence[str | bytes],
-        *,
-        skip_invalid: bool = True,
-        fields: Sequence[Mapping[str, Any] | None] | None = None,
-    ) -> list[TriageResult | InputError]:
-        """Suggestions only (nothing stored), with duplicates among every worker's open cases.
-
-        ``fields`` (one mapping per text: district, street, community, address) locate each case
-        for the department model, as at submit.
-        """
-        if self.triager is None:
-            from triage.store.errors import ValidationError
-
-            raise ValidationError("the service has no triager", code="no_triager", field="text")
-        self.sync_duplicate_index()
-        with self._lock:
-            return self.triager.triage_many(list(texts), skip_invalid=skip_invalid, fields=fields)
+            self.index.remove(case_no)

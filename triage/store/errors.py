@@ -1,4 +1,5 @@
-"""Typed errors of the case store; all are :class:`triage.errors.TriageError` with a stable code."""
+"""Typed errors of the case store; all are :class:`triage.errors.TriageError` with a stable code
+and the HTTP ``status_code`` the API answers with (422 unless the class says otherwise)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ class StoreError(TriageError):
 
 class CaseNotFoundError(StoreError):
     code = "case_not_found"
+    status_code = 404
 
     def __init__(self, case_no: str) -> None:
         super().__init__(f"no case numbered {case_no!r}", field="case_no")
@@ -24,6 +26,7 @@ class IllegalTransitionError(StoreError):
     """The case's status does not allow the requested change."""
 
     code = "illegal_transition"
+    status_code = 409
 
     def __init__(self, case_no: str, from_status: str, to_status: str, allowed: Iterable[str]) -> None:
         self.case_no, self.from_status, self.to_status = case_no, str(from_status), str(to_status)
@@ -40,12 +43,14 @@ class LeaseError(StoreError):
     """Another reviewer holds the case (code ``lease_held``)."""
 
     code = "lease_held"
+    status_code = 409
 
 
 class VersionConflictError(StoreError):
     """The case changed since the caller read it (optimistic locking)."""
 
     code = "version_conflict"
+    status_code = 409
 
 
 class ValidationError(InputError):

@@ -1,21 +1,28 @@
 """Department-side steps of the lifecycle (办事 → 办结 → 回访) and the generic ``transition``.
 
-Mixed into :class:`triage.store.service.CaseService`; every method is one committed
-transaction with its audit event.
+Every method is one committed transaction (through :class:`~triage.store.transaction.CaseTransaction`)
+with its audit event. ``transition`` hands the review targets (dispatched, merged, rejected) to
+the :class:`~triage.store.review.ReviewService` it is given.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from triage.store.dupindex import DuplicateIndexSync
 from triage.store.errors import IllegalTransitionError, ValidationError, unknown_value
 from triage.store.lifecycle import allowed_targets, change, check_transition, is_active
 from triage.store.models import Case, CaseStatus, Feedback
+from triage.store.review import ReviewService
+from triage.store.transaction import CaseTransaction
 from triage.text.intake import clean_text
+
+__all__ = ["HandlingService"]
 
 S = CaseStatus
 _DECISION = ("category", "subcategory", "department_code", "level", "priority")
@@ -28,18 +35,23 @@ def _text(value: str | None, field: str) -> str:
     return value
 
 
-class HandlingMixin:
+class HandlingService:
     """start / resolve / return / close (feedback) / reopen / transition / overdue."""
 
+    def __init__(self, tx: CaseTransaction, index: DuplicateIndexSync, review: ReviewService) -> None:
+        self.tx = tx
+        self.index = index
+        self.review = review
+
     def _step(
-        self, case_no: str, actor: str, version: int | None, to: str, action: str, **fields
-    ):
+        self, case_no: str, actor: str, version: int | None, to: str, action: str, **fields: Any
+    ) -> Case:
         def step(s: Session, case: Case, now: datetime) -> None:
             resolved = {k: (v(now) if callable(v) else v) for k, v in fields.items()}
             note = resolved.pop("note", None)
             change(s, case, actor=actor, action=action, at=now, to_status=to, note=note, **resolved)
 
-        return self._on_case(case_no, version, step)
+        return self.tx.on_case(case_no, version, step)
 
     def start(self, case_no: str, actor: str, *, version: int | None = None) -> Case:
         """The department starts handling a dispatched case."""
@@ -81,7 +93,7 @@ class HandlingMixin:
                 started_at=None,
             )
 
-        return self._on_case(case_no, version, send_back)
+        return self.tx.on_case(case_no, version, send_back)
 
     def feedback(
         self,
@@ -103,6 +115,7 @@ class HandlingMixin:
 
         def close_case(s: Session, case: Case, now: datetime) -> None:
             check_transition(case, S.CLOSED)
+            assert case.id is not None  # a stored case
             s.add(
                 Feedback(
                     case_id=case.id,
@@ -124,8 +137,8 @@ class HandlingMixin:
                 closed_at=now,
             )
 
-        case = self._on_case(case_no, version, close_case)
-        self._index_remove(case.case_no)
+        case = self.tx.on_case(case_no, version, close_case)
+        self.index.remove(case.case_no)
         return case
 
     close = feedback
@@ -145,13 +158,14 @@ class HandlingMixin:
         if to_status not in {s.value for s in S}:
             raise unknown_value("status", to_status, [s.value for s in S], code="unknown_status")
         version = details.pop("version", None)
-        case = self.get(case_no)
+        review = self.review
+        case = self.tx.read(case_no)
         if to_status not in allowed_targets(case.status):
             raise IllegalTransitionError(case_no, case.status, to_status, allowed_targets(case.status))
         if to_status == S.DISPATCHED:
             decision = {k: details.get(k) for k in _DECISION if details.get(k)}
             if decision:
-                return self.correct(
+                return review.correct(
                     case_no,
                     actor,
                     version=version,
@@ -159,20 +173,21 @@ class HandlingMixin:
                     note=details.get("note"),
                     **decision,
                 )
-            return self.accept(case_no, actor, version=version, requirement=details.get("requirement"))
+            return review.accept(case_no, actor, version=version, requirement=details.get("requirement"))
         if to_status == S.IN_PROGRESS:
             if case.status == S.RESOLVED:
                 return self.reopen(case_no, actor, details.get("reason", ""), version=version)
             return self.start(case_no, actor, version=version)
-        ops = {
+        satisfaction: int = details.get("satisfaction")  # type: ignore[assignment]  # feedback checks it
+        ops: dict[S, Callable[[], Case]] = {
             S.RESOLVED: lambda: self.resolve(case_no, actor, details.get("result", ""), version=version),
             S.CLOSED: lambda: self.feedback(
-                case_no, actor, details.get("satisfaction"), details.get("comment"), version=version
+                case_no, actor, satisfaction, details.get("comment"), version=version
             ),
-            S.MERGED: lambda: self.merge(
+            S.MERGED: lambda: review.merge(
                 case_no, details.get("into", ""), actor, version=version, note=details.get("note")
             ),
-            S.REJECTED: lambda: self.reject(case_no, actor, details.get("reason", ""), version=version),
+            S.REJECTED: lambda: review.reject(case_no, actor, details.get("reason", ""), version=version),
             S.PENDING_REVIEW: lambda: self.return_case(
                 case_no, actor, details.get("reason", ""), version=version
             ),
@@ -189,24 +204,23 @@ class HandlingMixin:
         offset: int = 0,
     ) -> list[Case]:
         """Open cases past their deadline, most overdue first."""
-        now = now or self.clock()
-        stmt = select(Case).where(is_active(), Case.deadline < now)
+        now = now or self.tx.clock()
+        stmt = select(Case).where(is_active(), col(Case.deadline) < now)
         if department_code:
-            stmt = stmt.where(Case.department_code == department_code)
-        stmt = stmt.order_by(Case.deadline, Case.id).limit(limit).offset(offset)
-        with self.db.session() as session:
+            stmt = stmt.where(col(Case.department_code) == department_code)
+        stmt = stmt.order_by(col(Case.deadline), col(Case.id)).limit(limit).offset(offset)
+        with self.tx.db.session() as session:
             return list(session.exec(stmt))
 
     def overdue_count(self, *, now: datetime | None = None) -> int:
-        now = now or self.clock()
+        now = now or self.tx.clock()
         stmt = sa.select(sa.func.count()).select_from(Case)
-        stmt = stmt.where(is_active(), Case.deadline < now)
-        with self.db.session() as session:
+        stmt = stmt.where(is_active(), col(Case.deadline) < now)
+        with self.tx.db.session() as session:
             return int(session.execute(stmt).scalar_one())
 
     def feedbacks(self, case_no: str) -> list[Feedback]:
-        with self.db.session() as session:
-            case = self._load(session, case_no, lock=False)
-            return list(
-                session.exec(select(Feedback).where(Feedback.case_id == case.id).order_by(Feedback.id))
-            )
+        with self.tx.db.session() as session:
+            case = self.tx.load(session, case_no, lock=False)
+            stmt = select(Feedback).where(col(Feedback.case_id) == case.id).order_by(col(Feedback.id))
+            return list(session.exec(stmt))

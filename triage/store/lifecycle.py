@@ -19,7 +19,7 @@ from enum import Enum
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from triage.store.errors import IllegalTransitionError
 from triage.store.models import ACTIVE_STATUS_LIST, AuditEvent, Case, CaseStatus
@@ -42,7 +42,7 @@ ACTIVE_STATUSES = frozenset(S(s) for s in ACTIVE_STATUS_LIST)
 
 def is_active() -> sa.ColumnElement[bool]:
     """``status IN (…)`` with inlined literals in a fixed order (matches partial index ix_cases_overdue)."""
-    return Case.status.in_([sa.literal_column(repr(s)) for s in ACTIVE_STATUS_LIST])
+    return col(Case.status).in_([sa.literal_column(repr(s)) for s in ACTIVE_STATUS_LIST])
 
 
 FINAL_STATUSES = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
@@ -73,9 +73,9 @@ def _jsonable(value: Any) -> Any:
 def snapshot(case: Case) -> dict[str, Any]:
     """The audit-relevant columns of a case as JSON-ready values."""
     return {
-        col.name: _jsonable(getattr(case, col.name))
-        for col in Case.__table__.columns
-        if col.name not in _SNAPSHOT_SKIP
+        column.name: _jsonable(getattr(case, column.name))
+        for column in Case.__table__.columns  # type: ignore[attr-defined]
+        if column.name not in _SNAPSHOT_SKIP
     }
 
 

@@ -38,7 +38,7 @@ def bundle_record(path: str | Path) -> dict[str, Any]:
 
     bundle = load_bundle(path)
     meta = bundle.metadata
-    training = meta.get("training_data") if isinstance(meta.get("training_data"), dict) else {}
+    training = meta["training_data"] if isinstance(meta.get("training_data"), dict) else {}
     metrics = {k: _summary(v) for k, v in (meta.get("metrics") or {}).items()}
     if meta.get("auto_dispatch"):
         metrics["auto_dispatch"] = meta["auto_dispatch"]
@@ -125,7 +125,8 @@ def register(
         session.add(row)
         session.flush()
         _event(session, row, "register", actor, now, None)
-        return row
+    log.info("model %s registered for profile %s by %s", row.version, profile, actor)
+    return row
 
 
 def _live_stack(session: Session, profile: str) -> list[int]:
@@ -159,7 +160,9 @@ def promote(db: Database, profile: str, version: str, *, actor: str, note: str |
         session.add(row)
         session.flush()
         _event(session, row, "promote", actor, now, note)
-        return row
+    was = f" (retired {current.version})" if current is not None else ""
+    log.info("model %s promoted to live for profile %s by %s%s", version, profile, actor, was)
+    return row
 
 
 def rollback(db: Database, profile: str, *, actor: str, note: str | None = None) -> ModelVersion:
@@ -179,7 +182,9 @@ def rollback(db: Database, profile: str, *, actor: str, note: str | None = None)
         session.add_all([current, previous])
         session.flush()
         _event(session, previous, "rollback", actor, now, note or f"from {current.version}")
-        return previous
+    back, retired = previous.version, current.version
+    log.info("profile %s rolled back by %s: %s is live again, %s retired", profile, actor, back, retired)
+    return previous
 
 
 def start_shadow(db: Database, profile: str, version: str, *, actor: str) -> ModelVersion:
@@ -197,7 +202,8 @@ def start_shadow(db: Database, profile: str, version: str, *, actor: str) -> Mod
         session.add(row)
         session.flush()
         _event(session, row, "shadow", actor, now, None)
-        return row
+    log.info("model %s runs in shadow for profile %s (started by %s)", version, profile, actor)
+    return row
 
 
 def list_models(db: Database, profile: str | None = None) -> list[ModelVersion]:

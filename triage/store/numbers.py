@@ -7,15 +7,13 @@ concurrent submissions on either database never share a number.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Session, col
 
+from triage.config import LOCAL_TZ
 from triage.store.models import CaseCounter
-
-# China Standard Time has no daylight saving, so a fixed offset is exact and needs no tzdata.
-LOCAL_TZ = timezone(timedelta(hours=8), "CST")
 
 
 def local_day_start(day: date | str) -> datetime:
@@ -36,8 +34,8 @@ def allocate(session: Session, at: datetime, n: int = 1) -> list[str]:
     stmt = (
         insert(CaseCounter)
         .values(day=day, last_seq=n)
-        .on_conflict_do_update(index_elements=["day"], set_={"last_seq": CaseCounter.last_seq + n})
-        .returning(CaseCounter.last_seq)
+        .on_conflict_do_update(index_elements=["day"], set_={"last_seq": col(CaseCounter.last_seq) + n})
+        .returning(col(CaseCounter.last_seq))
     )
     last = int(session.execute(stmt).scalar_one())
     return [f"{day}{seq:05d}" for seq in range(last - n + 1, last + 1)]

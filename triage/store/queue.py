@@ -17,16 +17,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from triage.store.errors import LeaseError, unknown_value
 from triage.store.lifecycle import record
 from triage.store.models import QUEUE_STATUS, Case
 
 _INT32_MAX = 2**31 - 1  # INTEGER columns (priority_rank, id) on PostgreSQL
-QUEUE_ORDER = (Case.priority_rank, Case.deadline, Case.confidence, Case.id)
+_DEADLINE_TYPE = Case.__table__.c.deadline.type  # type: ignore[attr-defined]
+QUEUE_ORDER = (col(Case.priority_rank), col(Case.deadline), col(Case.confidence), col(Case.id))
 # Inlined literal (not a bound parameter): planners see the actual status when they choose an index.
-IN_QUEUE = Case.status == sa.literal_column(f"'{QUEUE_STATUS}'")
+IN_QUEUE = col(Case.status) == sa.literal_column(f"'{QUEUE_STATUS}'")
 # What a queue page can be narrowed by; a pending case's department is the suggested one.
 QUEUE_FILTERS = {
     "grid_code": Case.grid_code,
@@ -40,9 +41,9 @@ QUEUE_FILTERS = {
 
 def lease_free(now: datetime, owner: str | None = None) -> sa.ColumnElement[bool]:
     """SQL condition: nobody else holds a live lease (``owner`` may renew its own)."""
-    cond = sa.or_(Case.lease_owner.is_(None), Case.lease_expires_at < now)
+    cond = sa.or_(col(Case.lease_owner).is_(None), col(Case.lease_expires_at) < now)
     if owner is not None:
-        cond = sa.or_(cond, Case.lease_owner == owner)
+        cond = sa.or_(cond, col(Case.lease_owner) == owner)
     return cond
 
 
@@ -101,7 +102,7 @@ def queue_query(
             sa.tuple_(*QUEUE_ORDER)
             > sa.tuple_(
                 sa.literal(after.priority_rank),
-                sa.bindparam("after_deadline", after.deadline, type_=Case.__table__.c.deadline.type),
+                sa.bindparam("after_deadline", after.deadline, type_=_DEADLINE_TYPE),
                 sa.literal(after.confidence),
                 sa.literal(after.id),
             )
@@ -130,7 +131,7 @@ def count(session: Session, now: datetime, *, include_claimed: bool = False) -> 
     if include_claimed:
         return int(total)
     held = session.execute(
-        sa.select(sa.func.count()).select_from(Case).where(IN_QUEUE, Case.lease_expires_at >= now)
+        sa.select(sa.func.count()).select_from(Case).where(IN_QUEUE, col(Case.lease_expires_at) >= now)
     ).scalar_one()
     return int(total) - int(held)
 
@@ -141,12 +142,12 @@ def _take(session: Session, case: Case, owner: str, now: datetime, minutes: floa
     expires = now + timedelta(minutes=minutes)
     res = session.execute(
         sa.update(Case)
-        .where(Case.id == case.id, Case.version == case.version, Case.status == QUEUE_STATUS)
+        .where(col(Case.id) == case.id, col(Case.version) == case.version, col(Case.status) == QUEUE_STATUS)
         .where(lease_free(now, owner))
         .values(lease_owner=owner, lease_expires_at=expires, version=Case.version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if res.rowcount != 1:
+    if res.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult (UPDATE)
         raise LeaseError(f"case {case.case_no} was claimed by someone else", field="case_no")
     after = {"lease_owner": owner, "lease_expires_at": expires.isoformat()}
     action = "renew" if case.lease_owner == owner and before["lease_expires_at"] else "claim"

@@ -9,23 +9,20 @@ from __future__ import annotations
 import getpass
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from triage.cli_options import Actor, DatabaseUrl, ProfileName, TableJson, fail, open_database
 from triage.errors import TriageError
-from triage.store.cli import DbUrl, _database, _fail
+
+if TYPE_CHECKING:
+    from triage.store.db import Database
 
 models_app = typer.Typer(
     help="Model registry of a city profile: register, shadow, promote, rollback, compare.",
     no_args_is_help=True,
 )
-
-ProfileOpt = Annotated[
-    str | None, typer.Option("--profile", help="City profile (default: TRIAGE_PROFILE, else tipdm).")
-]
-ActorOpt = Annotated[str | None, typer.Option("--actor", help="Who does this (default: your login name).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def _profile(name: str | None) -> str:
@@ -43,10 +40,9 @@ def _actor(name: str | None) -> str:
         return "cli"
 
 
-def _db(url: str | None):  # type: ignore[no-untyped-def]
-    db = _database(url)
-    db.ensure_schema()
-    return db
+def _db(url: str | None) -> Database:
+    """The registry's tables are in the case database, which must be at the latest schema."""
+    return open_database(url, at_head=True)
 
 
 def _row(m) -> dict:  # type: ignore[no-untyped-def]
@@ -83,14 +79,16 @@ def _headline(metrics: dict) -> str:
 
 
 @models_app.command("list")
-def list_cmd(profile: ProfileOpt = None, as_json: JsonOpt = False, database_url: DbUrl = None) -> None:
+def list_cmd(
+    profile: ProfileName = None, as_json: TableJson = False, database_url: DatabaseUrl = None
+) -> None:
     """Registered bundles of the profile, oldest first, with their status and who promoted them."""
     from triage.store.model_registry import list_models
 
     try:
         rows = [_row(m) for m in list_models(_db(database_url), _profile(profile))]
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), first_line=True) from None
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -107,10 +105,10 @@ def list_cmd(profile: ProfileOpt = None, as_json: JsonOpt = False, database_url:
 @models_app.command("register")
 def register_cmd(
     path: Annotated[Path, typer.Argument(help="Bundle directory (holds model.joblib).")],
-    profile: ProfileOpt = None,
-    actor: ActorOpt = None,
+    profile: ProfileName = None,
+    actor: Actor = None,
     shadow: Annotated[bool, typer.Option("--shadow", help="Also start running it in shadow.")] = False,
-    database_url: DbUrl = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Add a trained bundle to the registry as a candidate (its metrics and data fingerprint are kept)."""
     from triage.store.model_registry import register, start_shadow
@@ -121,16 +119,16 @@ def register_cmd(
         if shadow:
             row = start_shadow(db, name, row.version, actor=who)
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), first_line=True) from None
     typer.echo(f"registered {row.version} for profile {name!r} as {row.status}")
 
 
 @models_app.command("shadow")
 def shadow_cmd(
     version: Annotated[str, typer.Argument(help="Registered model version (cat-…).")],
-    profile: ProfileOpt = None,
-    actor: ActorOpt = None,
-    database_url: DbUrl = None,
+    profile: ProfileName = None,
+    actor: Actor = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Run a candidate in shadow: its suggestions are stored beside the live ones (from the next start)."""
     from triage.store.model_registry import start_shadow
@@ -138,17 +136,17 @@ def shadow_cmd(
     try:
         row = start_shadow(_db(database_url), _profile(profile), version, actor=_actor(actor))
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), first_line=True) from None
     typer.echo(f"{row.version} runs in shadow since {row.shadow_since:%Y-%m-%d %H:%M} (restart the service)")
 
 
 @models_app.command("promote")
 def promote_cmd(
     version: Annotated[str, typer.Argument(help="Registered model version (cat-…).")],
-    profile: ProfileOpt = None,
-    actor: ActorOpt = None,
+    profile: ProfileName = None,
+    actor: Actor = None,
     note: Annotated[str | None, typer.Option("--note", help="Why (kept in the registry history).")] = None,
-    database_url: DbUrl = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Make a registered bundle the live model of the profile (the service loads it on its next start)."""
     from triage.store.model_registry import promote
@@ -156,16 +154,16 @@ def promote_cmd(
     try:
         row = promote(_db(database_url), _profile(profile), version, actor=_actor(actor), note=note)
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), first_line=True) from None
     typer.echo(f"{row.version} is live for profile {row.profile!r} (promoted by {row.promoted_by})")
 
 
 @models_app.command("rollback")
 def rollback_cmd(
-    profile: ProfileOpt = None,
-    actor: ActorOpt = None,
+    profile: ProfileName = None,
+    actor: Actor = None,
     note: Annotated[str | None, typer.Option("--note", help="Why (kept in the registry history).")] = None,
-    database_url: DbUrl = None,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Put back the model that was live before the current one."""
     from triage.store.model_registry import rollback
@@ -173,7 +171,7 @@ def rollback_cmd(
     try:
         row = rollback(_db(database_url), _profile(profile), actor=_actor(actor), note=note)
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), first_line=True) from None
     typer.echo(f"rolled back: {row.version} is live again for profile {row.profile!r}")
 
 
@@ -182,9 +180,9 @@ def compare_cmd(
     version: Annotated[
         str | None, typer.Argument(help="Candidate version (default: the model in shadow).")
     ] = None,
-    profile: ProfileOpt = None,
-    as_json: JsonOpt = False,
-    database_url: DbUrl = None,
+    profile: ProfileName = None,
+    as_json: TableJson = False,
+    database_url: DatabaseUrl = None,
 ) -> None:
     """Agreement of candidate and live suggestions, and both accuracies against reviewers' decisions."""
     from triage.store.model_registry import compare
@@ -192,7 +190,7 @@ def compare_cmd(
     try:
         report = compare(_db(database_url), _profile(profile), version)
     except TriageError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc), first_line=True) from None
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return

@@ -1,23 +1,29 @@
 """Reviewer-side operations: the queue, claim leases and the decisions (accept, correct, merge, un-merge,
 reject).
 
-Mixed into :class:`triage.store.service.CaseService`; every method is one committed
-transaction with its audit event(s).
+Every method is one committed transaction (through :class:`~triage.store.transaction.CaseTransaction`)
+with its audit event(s); merge, un-merge and reject keep the duplicate index in step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from triage.config import Settings
 from triage.store import queue as q
+from triage.store.catalog import Catalog
+from triage.store.dupindex import DuplicateIndexSync
 from triage.store.errors import ValidationError
 from triage.store.lifecycle import OPEN_STATUSES, change
 from triage.store.models import PRIORITY_RANK, Case, CaseStatus
+from triage.store.suggestion import suggested_decision
+from triage.store.transaction import CaseStep, CaseTransaction
 from triage.text.intake import clean_text
+
+__all__ = ["ReviewService", "require_catalog"]
 
 
 def _reason(reason: str | None, field: str = "reason") -> str:
@@ -27,8 +33,23 @@ def _reason(reason: str | None, field: str = "reason") -> str:
     return reason
 
 
-class ReviewMixin:
+def require_catalog(catalog: Catalog | None) -> Catalog:
+    """The routing catalog, or ValidationError ``no_routing`` when the service has none."""
+    if catalog is None:
+        raise ValidationError("no routing configuration loaded", code="no_routing", field="category")
+    return catalog
+
+
+class ReviewService:
     """queue / claim_next / claim / release / accept / correct / merge / unmerge / reporters / reject."""
+
+    def __init__(
+        self, tx: CaseTransaction, catalog: Catalog | None, index: DuplicateIndexSync, *, settings: Settings
+    ) -> None:
+        self.tx = tx
+        self.catalog = catalog
+        self.index = index
+        self.settings = settings
 
     # -- the queue --------------------------------------------------------------------------------
     def queue(
@@ -43,10 +64,10 @@ class ReviewMixin:
         """A page of the review queue (priority, deadline, lowest confidence). Use ``after`` to page deep."""
         if isinstance(after, str):
             after = q.QueueCursor.decode(after)
-        with self.db.session() as session:
+        with self.tx.db.session() as session:
             return q.page(
                 session,
-                self.clock(),
+                self.tx.clock(),
                 limit=limit,
                 offset=offset,
                 after=after,
@@ -55,50 +76,41 @@ class ReviewMixin:
             )
 
     def queue_count(self, *, include_claimed: bool = False) -> int:
-        with self.db.session() as session:
-            return q.count(session, self.clock(), include_claimed=include_claimed)
+        with self.tx.db.session() as session:
+            return q.count(session, self.tx.clock(), include_claimed=include_claimed)
 
     # -- claims ------------------------------------------------------------------------------------
     def claim_next(self, reviewer: str, **filters: str) -> Case | None:
         """Lease the next case in queue order to ``reviewer`` (None when nothing is free)."""
         minutes = self.settings.lease_minutes
-        return self._write(
-            lambda s: q.claim_next(s, reviewer, self.clock(), minutes=minutes, filters=filters)
+        return self.tx.write(
+            lambda s: q.claim_next(s, reviewer, self.tx.clock(), minutes=minutes, filters=filters)
         )
 
     def claim(self, case_no: str, reviewer: str) -> Case:
         """Lease one case (or renew one's own lease); LeaseError if someone else holds it."""
         minutes = self.settings.lease_minutes
-        return self._write(
-            lambda s: q.claim(s, self._load(s, case_no), reviewer, self.clock(), minutes=minutes)
+        return self.tx.write(
+            lambda s: q.claim(s, self.tx.load(s, case_no), reviewer, self.tx.clock(), minutes=minutes)
         )
 
     def release(self, case_no: str, reviewer: str) -> Case:
         """Give a claimed case back to the queue (a no-op when the reviewer holds no lease on it)."""
 
-        def _do(s: Session) -> Case:
-            case, now = self._load(s, case_no), self.clock()
-            self._check_lease(case, reviewer, now)
+        def _do(s: Session, case: Case, now: datetime) -> None:
             if case.lease_owner == reviewer:
                 cleared = {"lease_owner": None, "lease_expires_at": None}
                 change(s, case, actor=reviewer, action="release", at=now, **cleared)
-            return case
 
-        return self._write(_do)
+        return self.tx.on_case(case_no, None, _do, lease_for=reviewer)
 
     # -- review decisions --------------------------------------------------------------------------
-    def _review(
-        self, case_no: str, actor: str, version: int | None, fn: Callable[[Session, Case, datetime], Any]
-    ):
+    def _review(self, case_no: str, actor: str, version: int | None, fn: CaseStep) -> Case:
         """Common frame: load + lock, check version and lease, apply ``fn``."""
+        return self.tx.on_case(case_no, version, fn, lease_for=actor)
 
-        def leased(s: Session, case: Case, now: datetime) -> None:
-            self._check_lease(case, actor, now)
-            fn(s, case, now)
-
-        return self._on_case(case_no, version, leased)
-
-    def _dispatch_fields(self, actor: str, now: datetime, requirement: str | None) -> dict[str, Any]:
+    @staticmethod
+    def _dispatch_fields(actor: str, now: datetime, requirement: str | None) -> dict[str, Any]:
         return dict(
             reviewed_by=actor,
             reviewed_at=now,
@@ -128,11 +140,7 @@ class ReviewMixin:
                 action="accept",
                 at=now,
                 to_status=CaseStatus.DISPATCHED,
-                category=case.suggested_category,
-                subcategory=case.suggested_subcategory,
-                department_code=case.suggested_department_code,
-                department=case.suggested_department,
-                level=case.suggested_level,
+                **suggested_decision(case),
                 corrected=False,
                 **self._dispatch_fields(actor, now, requirement),
             )
@@ -152,7 +160,7 @@ class ReviewMixin:
         requirement: str | None = None,
         note: str | None = None,
         version: int | None = None,
-        also: Callable[[Session, Case, datetime], Any] | None = None,
+        also: CaseStep | None = None,
     ) -> Case:
         """The reviewer's category/department/level/priority replace the suggestion; the case is dispatched.
 
@@ -161,7 +169,7 @@ class ReviewMixin:
         audit event under ``correction``. ``also(session, case, now)`` runs after the change in
         the same transaction (callers that must commit their own rows with the correction).
         """
-        cat = self.catalog
+        cat = require_catalog(self.catalog)
         category = cat.check_category(category) if category else None
         if level:
             cat.check_level(level)
@@ -192,14 +200,7 @@ class ReviewMixin:
                 level=final_level,
                 priority=final_priority,
             )
-            suggestion = dict(
-                category=case.suggested_category,
-                subcategory=case.suggested_subcategory,
-                department_code=case.suggested_department_code,
-                department=case.suggested_department,
-                level=case.suggested_level,
-                priority=case.suggested_priority,
-            )
+            suggestion = dict(suggested_decision(case), priority=case.suggested_priority)
             correction = {
                 k: {"suggested": suggestion[k], "final": v} for k, v in decision.items() if suggestion[k] != v
             }
@@ -235,17 +236,19 @@ class ReviewMixin:
         """Merge a pending case into an existing case (its duplicate): the parent counts one more citizen
         plus any the child had gathered. Merging into a merged case follows it to its root."""
 
+        tx = self.tx
+
         def _do(s: Session) -> Case:
-            now = self.clock()
+            now = tx.clock()
             # Lock both rows in a fixed order so two opposite merges cannot deadlock on PostgreSQL.
-            locked = {no: self._load(s, no) for no in sorted({case_no, into})}
+            locked = {no: tx.load(s, no) for no in sorted({case_no, into})}
             child, parent = locked[case_no], locked[into]
-            self._check_version(child, version)
-            self._check_lease(child, actor, now)
+            tx.check_version(child, version)
+            tx.check_lease(child, actor, now)
             seen = {child.case_no}
             while parent.status == CaseStatus.MERGED and parent.duplicate_of and parent.case_no not in seen:
                 seen.add(parent.case_no)
-                parent = self._load(s, parent.duplicate_of)
+                parent = tx.load(s, parent.duplicate_of)
             if parent.case_no in seen:
                 raise ValidationError(
                     "a case cannot be merged into itself", code="merge_into_self", field="into"
@@ -281,8 +284,8 @@ class ReviewMixin:
             )
             return child
 
-        child = self._write(_do)
-        self._index_remove(child.case_no)
+        child = tx.write(_do)
+        self.index.remove(child.case_no)
         return child
 
     def unmerge(self, case_no: str, actor: str, reason: str, *, version: int | None = None) -> Case:
@@ -293,20 +296,23 @@ class ReviewMixin:
         back explicitly rather than through a transition.
         """
         reason = _reason(reason)
+        tx = self.tx
 
         def _do(s: Session) -> Case:
-            now = self.clock()
-            child = self._load(s, case_no)
-            self._check_version(child, version)
+            now = tx.clock()
+            child = tx.load(s, case_no)
+            tx.check_version(child, version)
             if child.status != CaseStatus.MERGED or not child.duplicate_of:
                 raise ValidationError(
                     f"case {case_no} is {child.status}, not merged", code="not_merged", field="case_no"
                 )
             gone = 1 + child.duplicate_count
-            chain, seen, parent_no = [], {child.case_no}, child.duplicate_of
+            chain: list[Case] = []
+            seen = {child.case_no}
+            parent_no: str | None = child.duplicate_of
             while parent_no and parent_no not in seen:  # the parent, and its root if it was merged since
                 seen.add(parent_no)
-                parent = self._load(s, parent_no)
+                parent = tx.load(s, parent_no)
                 chain.append(parent)
                 parent_no = parent.duplicate_of if parent.status == CaseStatus.MERGED else None
             change(
@@ -333,23 +339,23 @@ class ReviewMixin:
                 )
             return child
 
-        child = self._write(_do)
-        self._index_add([child])
+        child = tx.write(_do)
+        self.index.add([child])
         return child
 
     def reporters(self, case_no: str) -> list[dict[str, str | None]]:
         """Everyone to call back about a case: its reporter and those of every case merged into it."""
-        from sqlmodel import select
-
-        with self.db.session() as s:
-            root = self._load(s, case_no, lock=False)
-            out, todo, seen = [], [root], {root.case_no}
+        with self.tx.db.session() as s:
+            root = self.tx.load(s, case_no, lock=False)
+            out: list[dict[str, str | None]] = []
+            todo, seen = [root], {root.case_no}
             while todo:
                 case = todo.pop(0)
                 out.append(
                     {"case_no": case.case_no, "name": case.reporter_name, "contact": case.reporter_contact}
                 )
-                for child in s.exec(select(Case).where(Case.duplicate_of == case.case_no).order_by(Case.id)):
+                children = select(Case).where(col(Case.duplicate_of) == case.case_no).order_by(col(Case.id))
+                for child in s.exec(children):
                     if child.case_no not in seen and child.status == CaseStatus.MERGED:
                         seen.add(child.case_no)
                         todo.append(child)
@@ -375,5 +381,5 @@ class ReviewMixin:
             )
 
         case = self._review(case_no, actor, version, fn)
-        self._index_remove(case.case_no)
+        self.index.remove(case.case_no)
         return case

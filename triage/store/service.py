@@ -1,89 +1,55 @@
 """The case service: every operation the API, the web UI and batch jobs perform on cases.
 
-Each public method is one database transaction that is committed before it returns
-(a returned case is durable), checks the lifecycle, and writes its audit event(s) in
-that same transaction. Methods raise :class:`triage.errors.TriageError` subclasses with
-stable codes (``case_not_found``, ``illegal_transition``, ``lease_held``,
-``version_conflict``, ``unknown_category`` …) that the HTTP layer maps to statuses.
+:class:`CaseService` is a thin facade. It wires the case services — intake
+(:mod:`triage.store.submit`), review (:mod:`triage.store.review`), department handling
+(:mod:`triage.store.handling`) and re-review (:mod:`triage.store.rereview`) — over one
+:class:`~triage.store.transaction.CaseTransaction`, the routing :class:`~triage.store.catalog.Catalog`
+and the :class:`~triage.store.dupindex.DuplicateIndexSync`, and delegates to them by name. The
+services are also reachable as attributes (``service.review.accept``).
 
-The in-memory duplicate index of the :class:`~triage.pipeline.Triager` is rebuilt from
-open cases when the service starts, kept in step on submit, merge, reject and close, and
-catches up with other workers' changes before each submit or suggestion (see
-:mod:`triage.store.dupindex`).
+Each write is one database transaction that is committed before it returns (a returned case is
+durable), checks the lifecycle, and writes its audit event(s) in that same transaction. Methods
+raise :class:`triage.errors.TriageError` subclasses with stable codes (``case_not_found``,
+``illegal_transition``, ``lease_held``, ``version_conflict``, ``unknown_category`` …) that the
+HTTP layer maps to statuses.
 
-``submit_idempotent`` stores the Idempotency-Key record in the case's own transaction, so a
-crash between "case stored" and "response remembered" cannot happen and a retry never
-creates a second case, whichever process it reaches.
+The in-memory duplicate index of the :class:`~triage.pipeline.Triager` is rebuilt from open cases
+when the service starts, kept in step on submit, merge, reject and close, and catches up with
+other workers' changes before each submit or suggestion (see :mod:`triage.store.dupindex`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm.exc import StaleDataError
-from sqlmodel import Session, select
+from sqlmodel import col, select
 
-from triage.classify.department import CASE_FIELDS
-from triage.classify.dispatch import department_confidence
 from triage.config import Settings, get_settings
 from triage.errors import InputError
-from triage.result import TriageResult, plain
+from triage.result import TriageResult
 from triage.store import lists
 from triage.store import queue as q
 from triage.store.autodispatch import AutoDispatchPolicy
-from triage.store.catalog import DEFAULT_DEADLINE_HOURS, Catalog
+from triage.store.catalog import Catalog
 from triage.store.db import Database
-from triage.store.dupindex import IndexMixin, model_text
+from triage.store.dupindex import DuplicateIndexSync
 from triage.store.dupindex import index_text as triage_text
-from triage.store.errors import (
-    CaseNotFoundError,
-    LeaseError,
-    ValidationError,
-    VersionConflictError,
-    unknown_value,
-)
-from triage.store.handling import HandlingMixin
-from triage.store.lifecycle import record
-from triage.store.models import PRIORITY_RANK, AuditEvent, Case, CaseStatus, Source, utcnow
-from triage.store.numbers import allocate
-from triage.store.registry import claim_idempotency_key, idempotent_get, store_idempotent_response
-from triage.store.review import ReviewMixin
+from triage.store.handling import HandlingService
+from triage.store.models import AuditEvent, Case, Feedback, Source, utcnow
+from triage.store.rereview import RereviewService
+from triage.store.review import ReviewService, require_catalog
 from triage.store.search import CaseFilter, ScopeLike, search_cases
 from triage.store.shadow import ShadowRunner
-from triage.text.intake import accept_text, clean_text, mask_pii, normalize_text
+from triage.store.submit import SYSTEM, IdempotentOutcome, SubmitService
+from triage.store.transaction import CaseStep, CaseTransaction
 
-SYSTEM = "system"
-_LIMITED = ("title", "reporter_name", "reporter_contact", "grid_code", "community", "street", "address")
-_IDENTIFIERS = ("grid_code", "possible_duplicate_of")  # codes, not words: NFKC makes "Ｇ００１" match
-
-
-__all__ = ["CaseService", "IdempotentOutcome", "triage_text"]
+__all__ = ["SYSTEM", "CaseService", "IdempotentOutcome", "triage_text"]
 
 
-def _field_value(name: str, value: Any) -> str | None:
-    if value is None:
-        return None
-    return (normalize_text if name in _IDENTIFIERS else clean_text)(str(value)) or None
-
-
-@dataclass(slots=True)
-class IdempotentOutcome:
-    """What a keyed submit answers: the stored response, and whether it is a replay."""
-
-    status_code: int
-    response: Any
-    replayed: bool
-    case: Case | None = None  # the case created by this call (None on a replay)
-
-
-class _KeyTaken(Exception):
-    """Another request stored the same Idempotency-Key first (rolls our transaction back)."""
-
-
-class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
+class CaseService:
     """Submit, review and hand cases over; see the module docstring for the guarantees."""
 
     def __init__(
@@ -107,68 +73,51 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
         self.shadow = shadow  # a registry candidate suggesting beside the live model, never shown
         router = router if router is not None else getattr(triager, "router", None)
         self._routing = Catalog(router) if router is not None else None
-        self._init_index_state(index_sync_seconds)
+        self.tx = CaseTransaction(db, clock)
+        self.index = DuplicateIndexSync(db, triager, self.settings, clock, sync_seconds=index_sync_seconds)
+        self.intake = SubmitService(
+            self.tx,
+            self._routing,
+            self.index,
+            triager=triager,
+            settings=self.settings,
+            auto_dispatch=self.auto_dispatch,
+            shadow=shadow,
+        )
+        self.review = ReviewService(self.tx, self._routing, self.index, settings=self.settings)
+        self.handling = HandlingService(self.tx, self.index, self.review)
+        self.rereview = RereviewService(self.tx, self._routing, self.review)
         if triager is not None and rebuild_index:
-            self.rebuild_duplicate_index()
+            self.index.rebuild()
 
-    # -- helpers ------------------------------------------------------------------------------
-    def _load(self, session: Session, case_no: str, *, lock: bool = True) -> Case:
-        stmt = select(Case).where(Case.case_no == case_no)
-        if lock:
-            stmt = stmt.with_for_update()
-        case = session.exec(stmt).first()
-        if case is None:
-            raise CaseNotFoundError(case_no)
-        return case
-
-    def _write(self, fn: Callable[[Session], Any]) -> Any:
-        """Run ``fn`` in one write transaction; stale versions become VersionConflictError."""
-        try:
-            with self.db.session(write=True) as session:
-                return fn(session)
-        except StaleDataError:
-            raise VersionConflictError("the case was changed by someone else; reload it") from None
-
-    def _on_case(
-        self, case_no: str, version: int | None, fn: Callable[[Session, Case, datetime], Any]
-    ) -> Case:
-        """One write transaction on the locked case at the expected version: ``fn(session, case, now)``."""
-
-        def _do(s: Session) -> Case:
-            case, now = self._load(s, case_no), self.clock()
-            self._check_version(case, version)
-            fn(s, case, now)
-            return case
-
-        return self._write(_do)
-
-    @staticmethod
-    def _check_version(case: Case, version: int | None) -> None:
-        if version is not None and case.version != version:
-            raise VersionConflictError(
-                f"case {case.case_no} is at version {case.version}, not {version}; reload it", field="version"
-            )
-
-    def _check_lease(self, case: Case, actor: str, now: datetime) -> None:
-        holder = q.current_holder(case, now)
-        if holder is not None and holder != actor:
-            raise LeaseError(f"case {case.case_no} is held by {holder}", field="case_no")
-
+    # -- routing catalog and duplicate index -------------------------------------------------------
     @property
     def catalog(self) -> Catalog:
         """Categories, departments, levels and deadlines of the routing configuration."""
-        if self._routing is None:
-            raise ValidationError("no routing configuration loaded", code="no_routing", field="category")
-        return self._routing
+        return require_catalog(self._routing)
 
     @property
     def has_catalog(self) -> bool:
         return self._routing is not None
 
-    def _catalog(self) -> Catalog:  # kept for callers not yet moved to ``catalog``
-        return self.catalog
+    @property
+    def index_lock(self) -> threading.RLock:
+        """Hold it while reading the duplicate index in bulk (e.g. a batch of suggestions)."""
+        return self.index.lock
 
-    # -- intake ----------------------------------------------------------------------------------
+    @property
+    def duplicate_index(self) -> Any:
+        return self.index.index
+
+    def rebuild_duplicate_index(self) -> int:
+        """Refill the duplicate index from the open cases in the window; returns the count."""
+        return self.index.rebuild()
+
+    def sync_duplicate_index(self, *, force: bool = False) -> tuple[int, int]:
+        """Catch up with other workers' cases (throttled unless ``force``); returns (added, removed)."""
+        return self.index.sync(force=force)
+
+    # -- intake (triage.store.submit) --------------------------------------------------------------
     def submit(
         self,
         text: str | bytes,
@@ -184,15 +133,9 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
         possible_duplicate_of: str | None = None,
         actor: str = SYSTEM,
     ) -> Case:
-        """Triage ``text`` and store it as a pending case; the case is committed when this returns.
-
-        The returned case carries the suggestion (``suggested_*``, ``confidence``, ``top_k`` …)
-        and the duplicate candidates found among open cases (``duplicate_candidates``).
-        ``possible_duplicate_of`` is the submitter's "this duplicates case …" for the reviewer
-        (the caller checks that the submitter may see that case).
-        """
-        item = dict(
-            text=text,
+        """Triage ``text`` and store it as a pending case (see :meth:`SubmitService.submit`)."""
+        return self.intake.submit(
+            text,
             title=title,
             source=source,
             reporter_name=reporter_name,
@@ -202,9 +145,8 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
             street=street,
             address=address,
             possible_duplicate_of=possible_duplicate_of,
+            actor=actor,
         )
-        out = self.submit_many([item], actor=actor, skip_invalid=False)
-        return out[0]  # type: ignore[return-value]
 
     def submit_idempotent(
         self,
@@ -218,185 +160,177 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
         actor: str = SYSTEM,
         **fields: Any,
     ) -> IdempotentOutcome:
-        """:meth:`submit` once per (``owner``, ``idempotency_key``); later calls replay the answer.
-
-        ``render(case)`` builds the response body inside the case's transaction, and the key,
-        ``request_hash`` and that body are committed together with the case. A concurrent or
-        later retry gets the stored body (``replayed``); the same key with a different
-        ``request_hash`` raises ``idempotency_key_reused``.
-        """
-        key = f"{owner}:{idempotency_key}"
-        row = idempotent_get(self.db, key, request_hash)
-        if row is not None:
-            return IdempotentOutcome(row.status_code, row.response, replayed=True)
-        _, cases = self._triage_items([dict(fields, text=text)], skip_invalid=False)
-        case, now = cases[0], cases[0].created_at
-        out: dict[str, Any] = {}
-
-        def _store(session: Session) -> None:
-            if not claim_idempotency_key(session, key, request_hash, now):
-                raise _KeyTaken
-            self._store_cases(session, cases, actor, now)
-            out["body"] = render(case)
-            store_idempotent_response(session, key, out["body"], status_code=status_code)
-
-        try:
-            self._write(_store)
-        except _KeyTaken:
-            row = idempotent_get(self.db, key, request_hash)
-            assert row is not None  # committed by the request that beat us
-            return IdempotentOutcome(row.status_code, row.response, replayed=True)
-        self._index_add(cases)
-        if self.shadow is not None:
-            self.shadow.record(cases)
-        return IdempotentOutcome(status_code, out["body"], replayed=False, case=case)
+        """:meth:`submit` once per (``owner``, ``idempotency_key``); later calls replay the answer."""
+        return self.intake.submit_idempotent(
+            text,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            owner=owner,
+            render=render,
+            status_code=status_code,
+            actor=actor,
+            **fields,
+        )
 
     def submit_many(
         self, items: Iterable[dict[str, Any]], *, actor: str = SYSTEM, skip_invalid: bool = True
     ) -> list[Case | InputError]:
         """Batch submit (vectorised triage, one transaction). Bad items yield their InputError."""
-        prepared, cases = self._triage_items(items, skip_invalid=skip_invalid)
-        if cases:
-            self._write(lambda session: self._store_cases(session, cases, actor, cases[0].created_at))
-            self._index_add(cases)
-            if self.shadow is not None:
-                self.shadow.record(cases)
-        it = iter(cases)
-        return [next(it) if isinstance(p, dict) else p for p in prepared]
+        return self.intake.submit_many(items, actor=actor, skip_invalid=skip_invalid)
 
-    def _triage_items(
-        self, items: Iterable[dict[str, Any]], *, skip_invalid: bool
-    ) -> tuple[list[dict[str, Any] | InputError], list[Case]]:
-        """Validate and triage (outside any transaction); the new cases have no number yet."""
-        if self.triager is None:
-            raise ValidationError(
-                "the service has no triager; cannot submit", code="no_triager", field="text"
-            )
-        prepared: list[dict[str, Any] | InputError] = []
-        for i, item in enumerate(items):
-            try:
-                prepared.append(self._prepare(item, f"items[{i}]" if skip_invalid else "text"))
-            except InputError as exc:
-                if not skip_invalid:
-                    raise
-                prepared.append(exc)
-        valid = [p for p in prepared if isinstance(p, dict)]
-        if valid:
-            self.sync_duplicate_index()  # see other workers' new cases as duplicate candidates
-        limit = self.triager.max_text_chars  # title + text may pass it: the model reads the start
-        results = self.triager.triage_many(
-            [model_text(p["title"], p["text"])[:limit] for p in valid],
-            fields=[{k: p.get(k) for k in CASE_FIELDS} for p in valid],  # jurisdiction for routing
-        )
-        now = self.clock()
-        cases = [self._new_case(p, r, now) for p, r in zip(valid, results, strict=True)]  # type: ignore[arg-type]
-        return prepared, cases
-
-    def _store_cases(self, session: Session, cases: list[Case], actor: str, now: datetime) -> None:
-        for case, number in zip(cases, allocate(session, now, len(cases)), strict=True):
-            case.case_no = number
-            case.submitted_by = actor
-            session.add(case)
-        session.flush()
-        for case in cases:
-            after = {k: case.__dict__.get(k) for k in ("status", "source", "suggested_category", "priority")}
-            record(session, case, actor=actor, action="submit", at=now, after=after)
-            self.auto_dispatch.apply(session, case, now)  # audited; a no-op unless enabled and confident
-
-    def _prepare(self, item: dict[str, Any], field: str) -> dict[str, Any]:
-        source = str(item.get("source") or Source.WEB.value)
-        if source not in {s.value for s in Source}:
-            raise unknown_value("source", source, [s.value for s in Source], code="unknown_source")
-        # Stored as typed (line breaks and control characters cleaned); the model normalises a copy.
-        text = accept_text(item.get("text"), field=field, max_chars=self.settings.max_text_chars)
-        out = {k: _field_value(k, v) for k, v in item.items()}
-        out.update(text=text, source=source)
-        out.setdefault("title", None)
-        for name in _LIMITED:
-            value, limit = out.get(name), Case.__table__.c[name].type.length
-            if value and len(value) > limit:
-                raise ValidationError(
-                    f"{name} is too long ({len(value)} characters; the limit is {limit})",
-                    code="too_long",
-                    field=name,
-                )
-        if out.get("grid_code") and not (out.get("community") and out.get("street")):
-            out.update(self._grid_location(out["grid_code"], out))
-        return out
+    def suggest(
+        self,
+        texts: Sequence[str | bytes],
+        *,
+        skip_invalid: bool = True,
+        fields: Sequence[Mapping[str, Any] | None] | None = None,
+    ) -> list[TriageResult | InputError]:
+        """Suggestions only (nothing stored), with duplicates among every worker's open cases."""
+        return self.intake.suggest(texts, skip_invalid=skip_invalid, fields=fields)
 
     def location_fields(self, item: dict[str, Any]) -> dict[str, str]:
-        """The jurisdiction fields the engine reads (district, street, community, address) of an
-        unsaved case, street and community filled from its ``grid_code`` as at submit."""
-        out = {k: str(v).strip() for k in CASE_FIELDS if (v := item.get(k)) and str(v).strip()}
-        if item.get("grid_code") and not (out.get("community") and out.get("street")):
-            out.update(self._grid_location(str(item["grid_code"]), out))
-        return {k: v for k, v in out.items() if v}
+        """The jurisdiction fields of an unsaved case, street and community filled from its grid."""
+        return self.intake.location_fields(item)
 
-    def _grid_location(self, grid_code: str, item: dict[str, Any]) -> dict[str, Any]:
-        from triage.store.models import Grid
-
-        with self.db.session() as session:
-            grid = session.get(Grid, grid_code)
-        if grid is None:
-            return {}
-        return {
-            "community": item.get("community") or grid.community,
-            "street": item.get("street") or grid.street,
-        }
-
-    def _new_case(self, item: dict[str, Any], r: TriageResult, now: datetime) -> Case:
-        hours = r.deadline_hours or (
-            self._routing.deadline_hours(r.category, r.subcategory, r.priority) if self._routing else 0
+    # -- review (triage.store.review) --------------------------------------------------------------
+    def queue(
+        self,
+        *,
+        limit: int = 50,
+        offset: int = 0,
+        after: q.QueueCursor | str | None = None,
+        include_claimed: bool = False,
+        **filters: str,
+    ) -> list[Case]:
+        """A page of the review queue (priority, deadline, lowest confidence). Use ``after`` to page deep."""
+        return self.review.queue(
+            limit=limit, offset=offset, after=after, include_claimed=include_claimed, **filters
         )
-        hours = hours or DEFAULT_DEADLINE_HOURS
-        priority = r.priority if r.priority in PRIORITY_RANK else "normal"
-        return Case(
-            case_no="",
-            title=item["title"],
-            text=item["text"],
-            text_masked=mask_pii(item["text"]),
-            source=item["source"],
-            reporter_name=item.get("reporter_name"),
-            reporter_contact=item.get("reporter_contact"),
-            grid_code=item.get("grid_code"),
-            community=item.get("community"),
-            street=item.get("street"),
-            address=item.get("address"),
-            possible_duplicate_of=item.get("possible_duplicate_of"),
-            created_at=now,
-            updated_at=now,
-            status=CaseStatus.PENDING_REVIEW.value,
+
+    def queue_count(self, *, include_claimed: bool = False) -> int:
+        return self.review.queue_count(include_claimed=include_claimed)
+
+    def claim_next(self, reviewer: str, **filters: str) -> Case | None:
+        """Lease the next case in queue order to ``reviewer`` (None when nothing is free)."""
+        return self.review.claim_next(reviewer, **filters)
+
+    def claim(self, case_no: str, reviewer: str) -> Case:
+        """Lease one case (or renew one's own lease); LeaseError if someone else holds it."""
+        return self.review.claim(case_no, reviewer)
+
+    def release(self, case_no: str, reviewer: str) -> Case:
+        """Give a claimed case back to the queue."""
+        return self.review.release(case_no, reviewer)
+
+    def accept(
+        self, case_no: str, actor: str, *, requirement: str | None = None, version: int | None = None
+    ) -> Case:
+        """The suggestion becomes the decision and the case is dispatched (交办)."""
+        return self.review.accept(case_no, actor, requirement=requirement, version=version)
+
+    def correct(
+        self,
+        case_no: str,
+        actor: str,
+        *,
+        category: str | None = None,
+        subcategory: str | None = None,
+        department_code: str | None = None,
+        level: str | None = None,
+        priority: str | None = None,
+        requirement: str | None = None,
+        note: str | None = None,
+        version: int | None = None,
+        also: CaseStep | None = None,
+    ) -> Case:
+        """The reviewer's decision replaces the suggestion; the case is dispatched (see ReviewService)."""
+        return self.review.correct(
+            case_no,
+            actor,
+            category=category,
+            subcategory=subcategory,
+            department_code=department_code,
+            level=level,
             priority=priority,
-            priority_rank=PRIORITY_RANK[priority],
-            deadline_hours=hours,
-            deadline=now + timedelta(hours=hours),
-            duplicate_candidates=[
-                {"case_no": d.case_id, "score": round(float(d.score), 4), "reason": d.reason}
-                for d in r.duplicates
-            ],
-            suggested_category=r.category or None,
-            suggested_subcategory=r.subcategory,
-            suggested_department_code=r.department_code or None,
-            suggested_department=r.department or None,
-            suggested_level=r.level or None,
-            suggested_priority=priority,
-            suggested_deadline_hours=hours,
-            model_category=r.model_category or None,
-            model_version=r.model_version or None,
-            confidence=float(r.confidence),
-            department_confidence=department_confidence(r),
-            needs_review=bool(r.needs_review),
-            top_k=plain(r.top_k),
-            explanation=list(r.explanation),
-            route_reason=plain(r.route_reason),
-            route_alternatives=plain(r.route_alternatives),
-            version=1,
+            requirement=requirement,
+            note=note,
+            version=version,
+            also=also,
         )
+
+    def merge(
+        self, case_no: str, into: str, actor: str, *, version: int | None = None, note: str | None = None
+    ) -> Case:
+        """Merge a pending case into an open case (its duplicate), following merged cases to the root."""
+        return self.review.merge(case_no, into, actor, version=version, note=note)
+
+    def unmerge(self, case_no: str, actor: str, reason: str, *, version: int | None = None) -> Case:
+        """Undo a merge: the case is pending review again and no longer counted in its parents."""
+        return self.review.unmerge(case_no, actor, reason, version=version)
+
+    def reporters(self, case_no: str) -> list[dict[str, str | None]]:
+        """Everyone to call back about a case: its reporter and those of every case merged into it."""
+        return self.review.reporters(case_no)
+
+    def reject(self, case_no: str, actor: str, reason: str, *, version: int | None = None) -> Case:
+        """Not actionable (spam, out of scope …): rejected with a reason."""
+        return self.review.reject(case_no, actor, reason, version=version)
+
+    # -- handling (triage.store.handling) ----------------------------------------------------------
+    def start(self, case_no: str, actor: str, *, version: int | None = None) -> Case:
+        """The department starts handling a dispatched case."""
+        return self.handling.start(case_no, actor, version=version)
+
+    def resolve(self, case_no: str, actor: str, result: str, *, version: int | None = None) -> Case:
+        """办结: the department reports the handling result."""
+        return self.handling.resolve(case_no, actor, result, version=version)
+
+    def return_case(self, case_no: str, actor: str, reason: str, *, version: int | None = None) -> Case:
+        """The department sends the case back to review."""
+        return self.handling.return_case(case_no, actor, reason, version=version)
+
+    def feedback(
+        self,
+        case_no: str,
+        actor: str,
+        satisfaction: int,
+        comment: str | None = None,
+        *,
+        version: int | None = None,
+    ) -> Case:
+        """回访: record the citizen's satisfaction (1–5) and close the resolved case."""
+        return self.handling.feedback(case_no, actor, satisfaction, comment, version=version)
+
+    close = feedback
+
+    def reopen(self, case_no: str, actor: str, reason: str, *, version: int | None = None) -> Case:
+        """A resolved case goes back to the department (e.g. the citizen is not satisfied)."""
+        return self.handling.reopen(case_no, actor, reason, version=version)
+
+    def transition(self, case_no: str, to_status: str, actor: str, **details: Any) -> Case:
+        """Move a case to ``to_status`` by the matching operation (see :meth:`HandlingService.transition`)."""
+        return self.handling.transition(case_no, to_status, actor, **details)
+
+    def overdue(
+        self,
+        *,
+        now: datetime | None = None,
+        department_code: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Case]:
+        """Open cases past their deadline, most overdue first."""
+        return self.handling.overdue(now=now, department_code=department_code, limit=limit, offset=offset)
+
+    def overdue_count(self, *, now: datetime | None = None) -> int:
+        return self.handling.overdue_count(now=now)
+
+    def feedbacks(self, case_no: str) -> list[Feedback]:
+        return self.handling.feedbacks(case_no)
 
     # -- reading -----------------------------------------------------------------------------------
     def get(self, case_no: str) -> Case:
-        with self.db.session() as session:
-            return self._load(session, case_no, lock=False)
+        return self.tx.read(case_no)
 
     def search(
         self, f: CaseFilter | None = None, scope: ScopeLike | None = None, *, now: datetime | None = None
@@ -411,10 +345,9 @@ class CaseService(IndexMixin, ReviewMixin, HandlingMixin):
 
     def audit_trail(self, case_no: str) -> list[AuditEvent]:
         with self.db.session() as session:
-            case = self._load(session, case_no, lock=False)
-            return list(
-                session.exec(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id))
-            )
+            case = self.tx.load(session, case_no, lock=False)
+            stmt = select(AuditEvent).where(col(AuditEvent.case_id) == case.id).order_by(col(AuditEvent.id))
+            return list(session.exec(stmt))
 
     def problem_list(self, **filters: Any) -> list[dict[str, Any]]:
         """问题清单 (see :mod:`triage.store.lists`); filters: grid_code, community, street,

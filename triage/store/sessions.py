@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from triage.config import Settings
 from triage.store.db import Database
 from triage.store.models import Grid, GridMember, User, WebSession, utcnow
 
@@ -28,14 +29,15 @@ SEEN_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
 class SessionPolicy:
     """How long a browser session lives: absolute lifetime and idle timeout."""
 
-    max_age: timedelta = timedelta(hours=12)
-    idle: timedelta = timedelta(hours=1)
+    # the defaults are the Settings defaults, written once there
+    max_age: timedelta = timedelta(hours=Settings.model_fields["session_max_age_hours"].default)
+    idle: timedelta = timedelta(minutes=Settings.model_fields["session_idle_minutes"].default)
 
     @classmethod
-    def from_settings(cls, settings: object) -> SessionPolicy:
+    def from_settings(cls, settings: Settings) -> SessionPolicy:
         return cls(
-            max_age=timedelta(hours=getattr(settings, "session_max_age_hours", 12.0)),
-            idle=timedelta(minutes=getattr(settings, "session_idle_minutes", 60.0)),
+            max_age=timedelta(hours=settings.session_max_age_hours),
+            idle=timedelta(minutes=settings.session_idle_minutes),
         )
 
 

@@ -49,6 +49,7 @@ class ShadowRunner:
         limit = self.triager.max_text_chars  # as the live path: the model reads the start
         texts = [index_text(c.title, c.text)[:limit] for c in cases]
         now = utcnow()
+        assert self.model.id is not None  # a registry row
         rows = []
         for case, result in zip(cases, self.triager.triage_many(texts, skip_invalid=True), strict=True):
             if isinstance(result, InputError) or case.id is None:

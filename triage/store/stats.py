@@ -16,11 +16,12 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
+from triage.config import LOCAL_TZ
 from triage.dedup.hot_issues import HotRecord
 from triage.store.db import Database
 from triage.store.lifecycle import is_active
 from triage.store.models import AuditEvent, Case, CaseStatus, Department
-from triage.store.numbers import LOCAL_TZ, local_day_start
+from triage.store.numbers import local_day_start
 from triage.text.intake import mask_pii
 
 S = CaseStatus

@@ -1,8 +1,8 @@
-"""The one streaming reader/writer for CSV, XLSX and JSONL files (batch jobs, training data).
+"""The one streaming reader for CSV, XLSX and JSONL files (batch jobs, training data), and cell values.
 
 Files are read record by record, so memory does not grow with file size. Encodings are
-detected from a sample: UTF-8 (with or without BOM), else GB18030 (a superset of GBK and
-GB2312), else whatever charset-normalizer is sure of. Problems with the whole file (missing
+detected from a sample (:mod:`triage.tabular.formats`); the writer is
+:mod:`triage.tabular.writer`. Problems with the whole file (missing
 columns, undecodable file) raise :class:`InputError`; problems with one record (broken
 quoting, wrong field count, bad JSON) come back as a :class:`Record` carrying the error, so a
 batch job can report the row and carry on.
@@ -10,11 +10,9 @@ batch job can report the row and carry on.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,12 +22,36 @@ from pathlib import Path
 from typing import IO, Any
 
 from triage.errors import InputError
-from triage.tabular.cells import csv_escape, csv_unescape, xlsx_value
+from triage.tabular.cells import csv_unescape
+from triage.tabular.formats import (
+    FORMATS,
+    SAMPLE_BYTES,
+    XLSX_MAX_ROWS,
+    detect_encoding,
+    detect_format,
+    file_encoding,
+)
+from triage.tabular.writer import TabularWriter, csv_cell
 
-FORMATS = {".csv": "csv", ".tsv": "tsv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
-FORMATS |= {".jsonl": "jsonl", ".ndjson": "jsonl"}
-SAMPLE_BYTES = 1 << 20
-XLSX_MAX_ROWS = 1_048_576
+# The writer and format detection live in their own modules; they stay importable from here.
+__all__ = [
+    "FORMATS",
+    "SAMPLE_BYTES",
+    "XLSX_MAX_ROWS",
+    "Record",
+    "TabularReader",
+    "TabularWriter",
+    "cell_text",
+    "csv_cell",
+    "detect_encoding",
+    "detect_format",
+    "file_encoding",
+    "iter_chunks",
+    "join_text",
+    "parse_datetime",
+    "read_rows",
+    "require_columns",
+]
 
 
 @dataclass(slots=True)
@@ -41,64 +63,6 @@ class Record:
     line: int
     values: dict[str, Any] | None
     error: InputError | None = None
-
-
-def detect_format(path: str | Path, fmt: str | None = None) -> str:
-    """``csv`` / ``tsv`` / ``xlsx`` / ``jsonl`` from an explicit name or the file suffix."""
-    if fmt:
-        fmt = fmt.lower().lstrip(".")
-        fmt = {"ndjson": "jsonl", "xlsm": "xlsx"}.get(fmt, fmt)
-        if fmt not in set(FORMATS.values()):
-            raise InputError(f"unknown format {fmt!r}; use csv, tsv, xlsx or jsonl", code="bad_format")
-        return fmt
-    suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
-        raise InputError(
-            f"cannot tell the format of {Path(path).name!r} from its suffix; use .csv, .tsv, .xlsx or .jsonl",
-            code="bad_format",
-            field=str(path),
-        )
-    return FORMATS[suffix]
-
-
-def detect_encoding(sample: bytes, *, complete: bool = True) -> str:
-    """Best encoding for ``sample`` (``complete=False``: the sample may end mid-character)."""
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if sample.startswith(b"PK\x03\x04"):
-        raise InputError("file is a ZIP/XLSX archive, not text; name it .xlsx", code="bad_encoding")
-    if b"\x00" in sample:
-        raise InputError("file looks binary (contains NUL bytes), not text", code="bad_encoding")
-    for encoding in ("utf-8", "gb18030"):
-        if _decodes(sample, encoding, complete):
-            return encoding
-    from charset_normalizer import from_bytes
-
-    best = from_bytes(sample).best()
-    if best is not None and best.chaos < 0.1:
-        return best.encoding
-    raise InputError(
-        "file is neither UTF-8 nor GBK/GB18030 and its encoding cannot be detected; save it as UTF-8",
-        code="bad_encoding",
-    )
-
-
-def _decodes(sample: bytes, encoding: str, complete: bool) -> bool:
-    decoder = codecs.getincrementaldecoder(encoding)()
-    try:
-        decoder.decode(sample, final=complete)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def file_encoding(path: str | Path) -> str:
-    with open(path, "rb") as f:
-        sample = f.read(SAMPLE_BYTES)
-        complete = len(sample) < SAMPLE_BYTES
-    return detect_encoding(sample, complete=complete)
 
 
 def require_columns(available: Sequence[str], wanted: Iterable[str], *, source: str = "input") -> None:
@@ -325,112 +289,6 @@ def iter_chunks(
     with TabularReader(path, **kwargs) as reader:
         reader.require(columns)
         yield from reader.chunks(size)
-
-
-# -- writing ------------------------------------------------------------------------------
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
-def csv_cell(value: Any) -> str:
-    """A CSV/TSV field; text a spreadsheet would run as a formula is escaped (:mod:`triage.tabular.cells`)."""
-    if isinstance(value, str):
-        return csv_escape(value)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False, default=_json_default)
-    return str(value)
-
-
-class TabularWriter:
-    """Writes rows to CSV/TSV/JSONL (appendable at a byte offset, for resume) or XLSX (at close).
-
-    ``offset`` reopens an existing CSV/JSONL file and truncates it to that byte offset, which
-    is how a resumed job drops rows written after its last checkpoint.
-    """
-
-    def __init__(
-        self,
-        path: str | Path,
-        columns: Sequence[str],
-        *,
-        fmt: str | None = None,
-        encoding: str = "utf-8",
-        offset: int | None = None,
-    ) -> None:
-        self.path = Path(path)
-        self.format = detect_format(self.path, fmt)
-        self.columns = list(columns)
-        self.rows_written = 0
-        if self.format == "xlsx":
-            if offset is not None:
-                raise ValueError("XLSX output cannot be appended to; spool to JSONL and convert")
-            from openpyxl import Workbook
-
-            self._wb = Workbook(write_only=True)
-            self._ws = self._wb.create_sheet()
-            self._ws.append(self.columns)
-            return
-        self._binary = open(self.path, "r+b" if offset is not None else "wb")  # noqa: SIM115
-        if offset is not None:
-            self._binary.truncate(offset)
-            self._binary.seek(offset)
-        enc = encoding.lower().replace("_", "-")
-        if enc in {"utf-8-sig", "utf8-sig"}:  # a BOM helps Excel open CSV; JSON must not start with one
-            enc = "utf-8-sig" if self.format in ("csv", "tsv") else "utf-8"
-        self._text = io.TextIOWrapper(self._binary, encoding=enc, newline="")
-        if self.format in ("csv", "tsv"):
-            self._csv = csv.writer(self._text, delimiter="\t" if self.format == "tsv" else ",")
-            if offset is None or offset == 0:
-                self._csv.writerow(self.columns)
-
-    def write(self, row: Mapping[str, Any]) -> None:
-        self.rows_written += 1
-        if self.format == "xlsx":
-            if self.rows_written >= XLSX_MAX_ROWS:
-                raise InputError(
-                    f"XLSX holds at most {XLSX_MAX_ROWS - 1} rows; write CSV", code="too_many_rows"
-                )
-            self._ws.append([_xlsx_cell(self._ws, row.get(c)) for c in self.columns])
-        elif self.format == "jsonl":
-            obj = {c: row.get(c) for c in self.columns} | dict(row)  # keys seen only in later records too
-            self._text.write(json.dumps(obj, ensure_ascii=False, default=_json_default) + "\n")
-        else:
-            self._csv.writerow([csv_cell(row.get(c)) for c in self.columns])
-
-    def sync(self) -> int:
-        """Flush to disk (fsync) and return the byte offset everything so far ends at."""
-        if self.format == "xlsx":
-            return 0
-        self._text.flush()
-        self._binary.flush()
-        os.fsync(self._binary.fileno())
-        return self._binary.tell()
-
-    def close(self) -> None:
-        if self.format == "xlsx":
-            self._wb.save(self.path)
-        else:
-            self._text.close()
-
-    def __enter__(self) -> TabularWriter:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def _xlsx_cell(ws: Any, value: Any) -> Any:
-    if isinstance(value, list | dict):
-        return json.dumps(value, ensure_ascii=False, default=_json_default)
-    return xlsx_value(ws, value)  # never let a citizen's text become a spreadsheet formula
 
 
 def read_rows(path: str | Path, columns: Sequence[str] = (), **kwargs: Any) -> Iterator[Record]:

@@ -290,7 +290,8 @@ class PlaceExtractor:
                     from jieba import posseg
 
                     self._pos = posseg.POSTokenizer(get_tokenizer())
-        return self._pos.word_tag_tab
+        tags: dict[str, str] = self._pos.word_tag_tab
+        return tags
 
     def tagged(self, text: str) -> list[tuple[str, str]]:
         """(word, tag) pairs: jieba's plain cut with the dictionary's tags — the same tags

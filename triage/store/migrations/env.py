@@ -9,7 +9,7 @@ from triage.store import models
 
 config = context.config
 MIGRATION_LOCK_ID = 7_305_114_201  # arbitrary, constant: the advisory lock held while migrating
-target_metadata = models.metadata
+target_metadata = models.metadata  # every table (the batch ones too) is defined in triage.store.models
 
 
 def _engine():  # type: ignore[no-untyped-def]

@@ -1,4 +1,4 @@
-"""Hand-written synthetic petitions and a fast bulk loader, for tests, benchmarks and demos.
+"""Hand-written synthetic petitions and a fast bulk loader, for tests and benchmarks.
 
 The texts are composed from our own templates (no rows from any real data set). The
 bulk loaders insert cases straight into the table (no triage), reserving case numbers per

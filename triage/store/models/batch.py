@@ -1,4 +1,4 @@
-"""Tables the batch jobs add to the case database (migration ``b001`` in the store's folder).
+"""Tables the batch jobs (triage/batch) add to the case database (migration ``b001``).
 
 * ``batch_jobs`` — one row per reclassify/import run: parameters, checkpoint, progress and
   summary, so ``--resume`` (and the HTTP job API) can find an interrupted run.
@@ -6,7 +6,7 @@
   that was in force before, with the human decision at that time and whether it disagrees.
   The case's own human decision is never written by a batch job. A ``flagged`` row stays
   on the re-review list until a reviewer clears it (``cleared_*``, migration ``r004_rereview``;
-  see :mod:`triage.batch.rereview`).
+  see :mod:`triage.store.rereview`).
 * ``case_imports`` — the external key of every imported historical record, which makes an
   import idempotent, and the text hash used to skip exact duplicates.
 """
@@ -19,15 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from triage.store.models import JSONType, UTCDateTime
-
-
-def _dt(*, nullable: bool = True, index: bool = False) -> Any:
-    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)
-
-
-def _json() -> Any:
-    return Field(default=None, sa_type=JSONType, nullable=True)
+from triage.store.models.base import dt_field, json_field
 
 
 class BatchJob(SQLModel, table=True):
@@ -36,16 +28,16 @@ class BatchJob(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=40)
     kind: str = Field(max_length=16, index=True)  # reclassify | import
     status: str = Field(max_length=16, index=True)  # running | interrupted | done | failed
-    params: dict[str, Any] | None = _json()
-    checkpoint: dict[str, Any] | None = _json()
-    progress: dict[str, Any] | None = _json()
-    summary: dict[str, Any] | None = _json()
+    params: dict[str, Any] | None = json_field()
+    checkpoint: dict[str, Any] | None = json_field()
+    progress: dict[str, Any] | None = json_field()
+    summary: dict[str, Any] | None = json_field()
     error: str | None = Field(default=None, sa_type=sa.Text)
     model_version: str | None = Field(default=None, max_length=64)
     created_by: str = Field(default="system", max_length=64)
-    created_at: datetime = _dt(nullable=False)
-    updated_at: datetime = _dt(nullable=False)
-    finished_at: datetime | None = _dt()
+    created_at: datetime = dt_field(nullable=False)
+    updated_at: datetime = dt_field(nullable=False)
+    finished_at: datetime | None = dt_field()
 
 
 class CaseSuggestion(SQLModel, table=True):
@@ -59,7 +51,7 @@ class CaseSuggestion(SQLModel, table=True):
     job_id: str = Field(foreign_key="batch_jobs.id", max_length=40, index=True)
     case_id: int = Field(foreign_key="cases.id", index=True)
     case_no: str = Field(max_length=20)
-    created_at: datetime = _dt(nullable=False)
+    created_at: datetime = dt_field(nullable=False)
     model_version: str = Field(max_length=64, index=True)
     category: str | None = Field(default=None, max_length=64)
     subcategory: str | None = Field(default=None, max_length=64)
@@ -69,7 +61,7 @@ class CaseSuggestion(SQLModel, table=True):
     priority: str | None = Field(default=None, max_length=8)
     confidence: float = 0.0
     needs_review: bool = True
-    top_k: list[Any] | None = _json()
+    top_k: list[Any] | None = json_field()
     # the suggestion in force before this one
     previous_model_version: str | None = Field(default=None, max_length=64)
     previous_category: str | None = Field(default=None, max_length=64)
@@ -82,7 +74,7 @@ class CaseSuggestion(SQLModel, table=True):
     applied: bool = False  # became the case's current suggestion (unreviewed cases only)
     flagged: bool = Field(default=False, index=True)  # reviewed label now disagrees: re-review
     # a reviewer's answer to the flag: "dismiss" (keep the decision) or "correct" (new category)
-    cleared_at: datetime | None = _dt()
+    cleared_at: datetime | None = dt_field()
     cleared_by: str | None = Field(default=None, max_length=64)
     cleared_action: str | None = Field(default=None, max_length=16)
 
@@ -95,8 +87,5 @@ class CaseImport(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="cases.id", index=True)
     case_no: str | None = Field(default=None, max_length=20)
     job_id: str = Field(max_length=40, index=True)
-    imported_at: datetime = _dt(nullable=False)
+    imported_at: datetime = dt_field(nullable=False)
     duplicate_of: str | None = Field(default=None, max_length=200)  # source_ref of the kept record
-
-
-TABLES = [BatchJob.__table__, CaseSuggestion.__table__, CaseImport.__table__]

@@ -1,0 +1,73 @@
+"""Every table of the case database, one module per resource (SQLModel over SQLAlchemy 2).
+
+All tables register on one :data:`metadata`, which Alembic's environment
+(``triage/store/migrations/env.py``) compares against: a table defined outside this package would
+look like one to drop. Import names from here (``from triage.store.models import Case``); the
+modules are:
+
+* :mod:`.base` — UTC timestamp and JSON column types, field helpers
+* :mod:`.org` — departments and grids
+* :mod:`.accounts` — roles, users, grid membership, API tokens, browser sessions, login throttle
+* :mod:`.cases` — cases, their number counter, 回访 feedback, the audit trail, status constants
+* :mod:`.idempotency` — stored responses for the Idempotency-Key header
+* :mod:`.registry` — the model registry and shadow suggestions (t003)
+* :mod:`.batch` — batch jobs, reclassify suggestions, import keys (b001, r004)
+"""
+
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+from triage.store.models.accounts import ApiToken, GridMember, LoginCounter, Role, User, WebSession
+from triage.store.models.base import JSONType, UTCDateTime, utcnow
+from triage.store.models.batch import BatchJob, CaseImport, CaseSuggestion
+from triage.store.models.cases import (
+    ACTIVE_SQL,
+    ACTIVE_STATUS_LIST,
+    PRIORITY_RANK,
+    QUEUE_STATUS,
+    AuditEvent,
+    Case,
+    CaseCounter,
+    CaseStatus,
+    Feedback,
+    Source,
+)
+from triage.store.models.idempotency import IdempotencyKey
+from triage.store.models.org import Department, Grid
+from triage.store.models.registry import MODEL_STATUSES, ModelEvent, ModelVersion, ShadowSuggestion
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "ACTIVE_SQL",
+    "ACTIVE_STATUS_LIST",
+    "MODEL_STATUSES",
+    "PRIORITY_RANK",
+    "QUEUE_STATUS",
+    "ApiToken",
+    "AuditEvent",
+    "BatchJob",
+    "Case",
+    "CaseCounter",
+    "CaseImport",
+    "CaseStatus",
+    "CaseSuggestion",
+    "Department",
+    "Feedback",
+    "Grid",
+    "GridMember",
+    "IdempotencyKey",
+    "JSONType",
+    "LoginCounter",
+    "ModelEvent",
+    "ModelVersion",
+    "Role",
+    "ShadowSuggestion",
+    "Source",
+    "UTCDateTime",
+    "User",
+    "WebSession",
+    "metadata",
+    "utcnow",
+]
