@@ -30,3 +30,34 @@ def test_tokenizer_is_a_singleton() -> None:
 def test_resources_are_loaded() -> None:
     assert "的" in stopwords() and "#" not in "".join(stopwords())
     assert {"网格员", "人大代表", "接诉即办", "井盖", "噪音扰民"} <= set(user_terms())
+
+
+BLOCK_CACHE_CASES = [
+    "小区楼道堆放杂物，堵塞消防通道。请相关部门处理！",
+    "A3区大道西行便道，未管所路口至加油站路段，人行道被圈占",
+    "来电人反映：ＡＢＣ１２３全角字符 and English words 3.5km",
+    "𠀀扩展区汉字😀表情\u3000全角空格\t制表符\r\n换行",
+    "",
+    "   ",
+    "噪音噪音噪音，噪音！！！",
+]
+
+
+def test_block_cache_gives_exactly_what_segmenting_the_whole_text_gives() -> None:
+    from triage.text import tokenizer
+
+    def whole_text(text: str) -> list[str]:
+        words = tokenizer.get_tokenizer().lcut(text, HMM=tokenizer.USE_HMM)
+        return [w for w in words if tokenizer._keep(w)]
+
+    tokenizer.clear_block_cache()
+    for text in BLOCK_CACHE_CASES * 2:  # the second round is served from the cache
+        assert tokenize(text) == whole_text(text), text
+    hits, misses = tokenizer.block_cache_info()
+    assert hits >= misses > 0
+
+
+def test_cached_runs_are_not_shared_between_results() -> None:
+    first = tokenize("请相关部门处理")
+    first.append("mutated")
+    assert "mutated" not in tokenize("请相关部门处理")

@@ -8,22 +8,11 @@ import ast
 from pathlib import Path
 
 import pytest
+from support.imports import imports_of as _imports
 
 API = Path(__file__).resolve().parents[1] / "api"
 ROLE_NAMES = {"admin", "reviewer", "operator", "grid_worker", "department", "deputy"}
 ROLE_MEMBERS = {"ADMIN", "REVIEWER", "OPERATOR", "GRID_WORKER", "DEPARTMENT", "DEPUTY"}
-
-
-def _imports(path: Path) -> set[str]:
-    """Every module ``path`` imports (``from a.b import c`` gives ``a.b`` and ``a.b.c``)."""
-    out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            out.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            out.add(node.module)
-            out.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return out
 
 
 def _modules(folder: str) -> list[Path]:

@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import jieba
@@ -70,16 +70,49 @@ def _keep(word: str) -> bool:
     return keep
 
 
-def tokenize(text: str) -> list[str]:
-    """Content tokens of ``text``: jieba words without stopwords, punctuation or numbers."""
+# Block cache: jieba cuts a text into runs of CJK/alphanumerics and runs of the rest, then segments
+# each run on its own. The content tokens of a run therefore depend on the run alone, and a hotline's
+# orders repeat runs a lot ("来电人反映", "请相关部门处理", addresses): 39 % of the characters of the
+# Haikou export are in runs seen before in it. Bounded so that its memory stays ~15 MB.
+BLOCK_CACHE_SIZE = 32_768
+_BLOCKS = jieba.re_han_default  # the same split jieba.Tokenizer.cut applies (cut_all=False)
+
+
+@lru_cache(maxsize=BLOCK_CACHE_SIZE)
+def _block_tokens(block: str) -> tuple[str, ...]:
+    """Content tokens of one run, exactly as they come out of segmenting the whole text."""
     keep = _KEEP.get
     out = []
-    for word in get_tokenizer().lcut(text, HMM=USE_HMM):
+    for word in get_tokenizer().lcut(block, HMM=USE_HMM):
         k = keep(word)
         if k is None:
             k = _keep(word)
         if k:
             out.append(word)
+    return tuple(out)
+
+
+def clear_block_cache() -> None:
+    """Forget cached runs (benchmarks measure from a cold cache; a dictionary change needs it too)."""
+    _block_tokens.cache_clear()
+
+
+def block_cache_info() -> tuple[int, int]:
+    """(hits, misses) of the block cache since it was last cleared."""
+    info = _block_tokens.cache_info()
+    return info.hits, info.misses
+
+
+def tokenize(text: str) -> list[str]:
+    """Content tokens of ``text``: jieba words without stopwords, punctuation or numbers.
+
+    Identical to filtering ``get_tokenizer().lcut(text, HMM=USE_HMM)``; runs seen before come from
+    the block cache.
+    """
+    out: list[str] = []
+    for block in _BLOCKS.split(text):
+        if block:
+            out.extend(_block_tokens(block))
     return out
 
 
