@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -121,6 +122,10 @@ class _Item:
     group: tuple[str, float | None] | None = None
 
 
+# ((records to classify, (record, error) pairs rejected before classification), their texts)
+_Chunk = tuple[tuple[list[_Item], list[tuple[Record, InputError]]], LocatedTexts]
+
+
 def _prepare(rec: Record, opts: ImportOptions, source_name: str) -> _Item:
     if rec.error is not None or rec.values is None:
         raise rec.error or InputError("unreadable record", code="bad_row")
@@ -215,7 +220,8 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
     with run.running(_details, engine, errors, reader):
         ckpt["model_version"] = next(iter(engine.map(model_version, [(None, None)], spec)))[1]
 
-        def chunks():  # (items, texts): bad records are reported here and not sent to workers
+        # (items, texts): bad records are reported here and not sent to workers
+        def chunks() -> Iterator[_Chunk]:
             chunk: list[Record] = []
             for rec in records:
                 chunk.append(rec)
@@ -262,11 +268,9 @@ def _details(checkpoint: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _split(
-    chunk: list[Record], opts: ImportOptions, source_name: str
-) -> tuple[tuple[list[_Item], list], LocatedTexts]:
+def _split(chunk: list[Record], opts: ImportOptions, source_name: str) -> _Chunk:
     items: list[_Item] = []
-    bad: list[tuple[Record, InputError | None]] = []
+    bad: list[tuple[Record, InputError]] = []
     for rec in chunk:
         try:
             items.append(_prepare(rec, opts, source_name))

@@ -12,12 +12,13 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import CursorResult, Engine, Result, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -29,6 +30,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _IMMEDIATE = "triage_sqlite_immediate"  # execution option that selects BEGIN IMMEDIATE
 # PostgreSQL connections per process: the pool plus its overflow (the API sizes its thread pool on it).
 PG_POOL_SIZE, PG_MAX_OVERFLOW = 10, 10
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """The ``rowcount`` of an UPDATE or DELETE run through ``Session.execute``.
+
+    ``Session.execute`` is typed as returning a plain ``Result``; for these statements it is a
+    ``CursorResult``, which carries the count (the cast only tells the type checker so).
+    """
+    return cast("CursorResult[Any]", result).rowcount
 
 
 def normalize_url(url: str) -> str:

@@ -14,7 +14,7 @@ import csv
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from triage.store.db import Database
 from triage.store.models import Case, CaseStatus
@@ -40,11 +40,11 @@ COLUMNS = (
 def export_training(db: Database, out: str | Path, *, since: date | datetime | str | None = None) -> int:
     """Write the CSV and return the number of rows (cases reviewed on or after ``since``)."""
     stmt = select(Case).where(
-        Case.status.in_(REVIEWED), Case.category.is_not(None), Case.reviewed_at.is_not(None)
+        col(Case.status).in_(REVIEWED), col(Case.category).is_not(None), col(Case.reviewed_at).is_not(None)
     )
     if since is not None:
         start = since if isinstance(since, datetime) else local_day_start(since)
-        stmt = stmt.where(Case.reviewed_at >= start)
+        stmt = stmt.where(col(Case.reviewed_at) >= start)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     n = 0
@@ -52,7 +52,7 @@ def export_training(db: Database, out: str | Path, *, since: date | datetime | s
     with db.session() as session, tmp.open("w", encoding="utf-8", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(COLUMNS)
-        for case in session.exec(stmt.order_by(Case.id).execution_options(yield_per=1000)):
+        for case in session.exec(stmt.order_by(col(Case.id)).execution_options(yield_per=1000)):
             text = f"{case.title} {case.text_masked}" if case.title else case.text_masked
             writer.writerow(
                 (

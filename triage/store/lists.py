@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from triage.store.lifecycle import is_active
 from triage.store.models import Case, CaseStatus, Feedback
@@ -32,10 +32,8 @@ ASSIGNED = [str(s) for s in (S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED, S.CLOSED)]
 COMPLETED = [str(s) for s in (S.RESOLVED, S.CLOSED)]
 
 
-def _to_date(value: date | str | None) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
+def _to_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 @dataclass(slots=True)
@@ -57,7 +55,7 @@ class ListFilter:
     scope: ScopeLike | None = None
 
     def apply(
-        self, stmt: sa.Select, date_column: Any, department_column: Any = Case.department_code
+        self, stmt: sa.Select, date_column: Any, department_column: Any = col(Case.department_code)
     ) -> sa.Select:
         stmt = stmt.where(*scope_conditions(self.scope))
         for name in ("grid_code", "community", "street"):
@@ -70,10 +68,17 @@ class ListFilter:
             stmt = stmt.where(date_column >= local_day_start(self.date_from))
         if self.date_to:
             stmt = stmt.where(date_column < local_day_start(_to_date(self.date_to) + timedelta(days=1)))
-        return stmt.order_by(date_column.desc(), Case.id.desc()).limit(self.limit).offset(self.offset)
+        return stmt.order_by(date_column.desc(), col(Case.id).desc()).limit(self.limit).offset(self.offset)
 
 
-_COMMON = (Case.case_no, Case.title, Case.grid_code, Case.community, Case.street, Case.status)
+_COMMON = (
+    col(Case.case_no),
+    col(Case.title),
+    col(Case.grid_code),
+    col(Case.community),
+    col(Case.street),
+    col(Case.status),
+)
 
 
 _FLAGS = ("overdue", "on_time")  # SQLite returns 0/1 for boolean expressions
@@ -91,41 +96,41 @@ def _rows(session: Session, stmt: sa.Select) -> list[dict[str, Any]]:
 def problem_list(session: Session, f: ListFilter | None = None) -> list[dict[str, Any]]:
     """问题清单: what citizens raised, newest first (text PII-masked)."""
     f = f or ListFilter()
-    department = sa.func.coalesce(Case.department_code, Case.suggested_department_code)
-    stmt = sa.select(
+    department = sa.func.coalesce(col(Case.department_code), col(Case.suggested_department_code))
+    stmt: sa.Select = sa.select(
         *_COMMON,
-        Case.created_at,
-        Case.source,
-        Case.text_masked.label("text"),
-        Case.address,
-        sa.func.coalesce(Case.category, Case.suggested_category).label("category"),
+        col(Case.created_at),
+        col(Case.source),
+        col(Case.text_masked).label("text"),
+        col(Case.address),
+        sa.func.coalesce(col(Case.category), col(Case.suggested_category)).label("category"),
         department.label("department_code"),
-        Case.priority,
-        (Case.duplicate_count + 1).label("citizens"),
+        col(Case.priority),
+        (col(Case.duplicate_count) + 1).label("citizens"),
     )
     # Before review a problem belongs to the suggested department.
-    return _rows(session, f.apply(stmt, Case.created_at, department))
+    return _rows(session, f.apply(stmt, col(Case.created_at), department))
 
 
 def assignment_list(session: Session, f: ListFilter | None = None, *, now: datetime) -> list[dict[str, Any]]:
     """交办清单: dispatched matters with department, level, deadline and handling requirement."""
     f = f or ListFilter()
-    overdue = sa.and_(is_active(), Case.deadline < now)
+    overdue = sa.and_(is_active(), col(Case.deadline) < now)
     stmt = sa.select(
         *_COMMON,
-        Case.category,
-        Case.subcategory,
-        Case.department_code,
-        Case.department,
-        Case.level,
-        Case.priority,
-        Case.dispatched_at,
-        Case.dispatched_by,
-        Case.deadline,
-        Case.requirement,
+        col(Case.category),
+        col(Case.subcategory),
+        col(Case.department_code),
+        col(Case.department),
+        col(Case.level),
+        col(Case.priority),
+        col(Case.dispatched_at),
+        col(Case.dispatched_by),
+        col(Case.deadline),
+        col(Case.requirement),
         sa.case((overdue, True), else_=False).label("overdue"),
-    ).where(Case.status.in_(ASSIGNED), Case.dispatched_at.is_not(None))
-    return _rows(session, f.apply(stmt, Case.dispatched_at))
+    ).where(col(Case.status).in_(ASSIGNED), col(Case.dispatched_at).is_not(None))
+    return _rows(session, f.apply(stmt, col(Case.dispatched_at)))
 
 
 def _is_completed(session: Session) -> sa.ColumnElement[bool]:
@@ -134,7 +139,7 @@ def _is_completed(session: Session) -> sa.ColumnElement[bool]:
     statistics it takes an index on status for the more selective one)."""
     if session.get_bind().dialect.name == "sqlite":
         return sa.literal_column("+cases.status").in_(COMPLETED)
-    return Case.status.in_(COMPLETED)
+    return col(Case.status).in_(COMPLETED)
 
 
 def completion_list(session: Session, f: ListFilter | None = None) -> list[dict[str, Any]]:
@@ -142,25 +147,28 @@ def completion_list(session: Session, f: ListFilter | None = None) -> list[dict[
     f = f or ListFilter()
     inner = aliased(Feedback)
     latest = (
-        sa.select(sa.func.max(inner.id)).where(inner.case_id == Case.id).correlate(Case).scalar_subquery()
+        sa.select(sa.func.max(col(inner.id)))
+        .where(col(inner.case_id) == col(Case.id))
+        .correlate(Case)
+        .scalar_subquery()
     )
     stmt = (
         sa.select(
             *_COMMON,
-            Case.category,
-            Case.department_code,
-            Case.department,
-            Case.dispatched_at,
-            Case.deadline,
-            Case.resolved_at,
-            Case.resolved_by,
-            Case.result,
-            (Case.resolved_at <= Case.deadline).label("on_time"),
-            Feedback.satisfaction,
-            Feedback.comment.label("feedback"),
-            Case.closed_at,
+            col(Case.category),
+            col(Case.department_code),
+            col(Case.department),
+            col(Case.dispatched_at),
+            col(Case.deadline),
+            col(Case.resolved_at),
+            col(Case.resolved_by),
+            col(Case.result),
+            (col(Case.resolved_at) <= col(Case.deadline)).label("on_time"),
+            col(Feedback.satisfaction),
+            col(Feedback.comment).label("feedback"),
+            col(Case.closed_at),
         )
-        .outerjoin(Feedback, Feedback.id == latest)
-        .where(_is_completed(session), Case.resolved_at.is_not(None))
+        .outerjoin(Feedback, col(Feedback.id) == latest)
+        .where(_is_completed(session), col(Case.resolved_at).is_not(None))
     )
-    return _rows(session, f.apply(stmt, Case.resolved_at))
+    return _rows(session, f.apply(stmt, col(Case.resolved_at)))

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from triage.store.db import rows_matched
 from triage.store.errors import LeaseError, unknown_value
 from triage.store.lifecycle import record
 from triage.store.models import QUEUE_STATUS, Case
@@ -147,7 +148,7 @@ def _take(session: Session, case: Case, owner: str, now: datetime, minutes: floa
         .values(lease_owner=owner, lease_expires_at=expires, version=Case.version + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if res.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult (UPDATE)
+    if rows_matched(res) != 1:
         raise LeaseError(f"case {case.case_no} was claimed by someone else", field="case_no")
     after = {"lease_owner": owner, "lease_expires_at": expires.isoformat()}
     action = "renew" if case.lease_owner == owner and before["lease_expires_at"] else "claim"

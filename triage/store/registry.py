@@ -8,11 +8,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from triage.store.catalog import Catalog
 from triage.store.catalog import sync_departments as catalog_sync
-from triage.store.db import Database
+from triage.store.db import Database, rows_matched
 from triage.store.errors import StoreError, ValidationError
 from triage.store.models import Grid, GridMember, IdempotencyKey, User, utcnow
 
@@ -45,6 +45,7 @@ def upsert_grid(
             user = session.exec(select(User).where(User.username == username)).first()
             if user is None:
                 raise ValidationError(f"no user named {username!r}", code="unknown_user", field="members")
+            assert user.id is not None  # a row read back from the table has its key
             if session.get(GridMember, (code, user.id)) is None:
                 session.add(GridMember(grid_code=code, user_id=user.id))
         return grid
@@ -53,7 +54,9 @@ def upsert_grid(
 def grid_members(db: Database, code: str) -> list[User]:
     with db.session() as session:
         stmt = (
-            select(User).join(GridMember, GridMember.user_id == User.id).where(GridMember.grid_code == code)
+            select(User)
+            .join(GridMember, col(GridMember.user_id) == col(User.id))
+            .where(GridMember.grid_code == code)
         )
         return list(session.exec(stmt.order_by(User.username)))
 
@@ -117,7 +120,7 @@ def store_idempotent_response(session: Session, key: str, response: Any, *, stat
     """Fill in the response of a key reserved by :func:`claim_idempotency_key` (same transaction)."""
     session.execute(
         sa.update(IdempotencyKey)
-        .where(IdempotencyKey.key == key)
+        .where(col(IdempotencyKey.key) == key)
         .values(response=response, status_code=status_code)
     )
 
@@ -125,6 +128,6 @@ def store_idempotent_response(session: Session, key: str, response: Any, *, stat
 def purge_idempotency_keys(db: Database, *, older_than: timedelta = timedelta(hours=24)) -> int:
     with db.session(write=True) as session:
         res = session.execute(
-            sa.delete(IdempotencyKey).where(IdempotencyKey.created_at < utcnow() - older_than)
+            sa.delete(IdempotencyKey).where(col(IdempotencyKey.created_at) < utcnow() - older_than)
         )
-        return int(res.rowcount or 0)
+        return int(rows_matched(res) or 0)

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from triage.config import Settings
-from triage.store.db import Database
+from triage.store.db import Database, rows_matched
 from triage.store.models import Grid, GridMember, User, WebSession, utcnow
 
 SEEN_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often
@@ -66,7 +66,7 @@ class SessionStore:
             user = session.get(User, user_id)
             if user is None:
                 raise LookupError(f"no user with id {user_id}")
-            session.execute(sa.delete(WebSession).where(WebSession.expires_at <= now))  # housekeeping
+            session.execute(sa.delete(WebSession).where(col(WebSession.expires_at) <= now))  # housekeeping
             session.add(
                 WebSession(
                     session_hash=hash_session_id(session_id),
@@ -88,8 +88,8 @@ class SessionStore:
         with self.db.session() as session:  # one round trip: session, user and grid codes
             found = session.exec(
                 select(WebSession, User, GridMember.grid_code)
-                .join(User, User.id == WebSession.user_id)  # type: ignore[arg-type]
-                .outerjoin(GridMember, GridMember.user_id == User.id)  # type: ignore[arg-type]
+                .join(User, col(User.id) == col(WebSession.user_id))
+                .outerjoin(GridMember, col(GridMember.user_id) == col(User.id))
                 .where(WebSession.session_hash == hash_session_id(session_id))
             ).all()
         if not found:
@@ -108,7 +108,7 @@ class SessionStore:
             with self.db.session(write=True) as session:
                 session.execute(
                     sa.update(WebSession)
-                    .where(WebSession.id == row.id, WebSession.last_seen_at < now)  # type: ignore[arg-type]
+                    .where(col(WebSession.id) == row.id, col(WebSession.last_seen_at) < now)
                     .values(last_seen_at=now)
                 )
         return user, tuple(sorted(grids))
@@ -116,33 +116,38 @@ class SessionStore:
     def revoke(self, session_id: str) -> bool:
         """End one session (logout); True if it was live."""
         with self.db.session(write=True) as session:
-            result = session.execute(
-                sa.update(WebSession)
-                .where(
-                    WebSession.session_hash == hash_session_id(session_id), WebSession.revoked_at.is_(None)
+            changed = rows_matched(
+                session.execute(
+                    sa.update(WebSession)
+                    .where(
+                        col(WebSession.session_hash) == hash_session_id(session_id),
+                        col(WebSession.revoked_at).is_(None),
+                    )
+                    .values(revoked_at=self.clock())
                 )
-                .values(revoked_at=self.clock())
             )
-        return bool(result.rowcount)
+        return bool(changed)
 
 
 def revoke_user_sessions(session: Session, user_id: int, now: datetime | None = None) -> int:
     """End every session of a user inside the caller's transaction (password change, disable)."""
-    result = session.execute(
-        sa.update(WebSession)
-        .where(WebSession.user_id == user_id, WebSession.revoked_at.is_(None))  # type: ignore[arg-type]
-        .values(revoked_at=now or utcnow())
+    changed = rows_matched(
+        session.execute(
+            sa.update(WebSession)
+            .where(col(WebSession.user_id) == user_id, col(WebSession.revoked_at).is_(None))
+            .values(revoked_at=now or utcnow())
+        )
     )
-    return int(result.rowcount or 0)
+    return int(changed or 0)
 
 
 def live_session_counts(db: Database, now: datetime | None = None) -> dict[int, int]:
     """user id → number of unrevoked, unexpired sessions (for the admin users page)."""
     now = now or utcnow()
     stmt = (
-        sa.select(WebSession.user_id, sa.func.count())
-        .where(WebSession.revoked_at.is_(None), WebSession.expires_at > now)  # type: ignore[union-attr]
-        .group_by(WebSession.user_id)
+        sa.select(col(WebSession.user_id), sa.func.count())
+        .where(col(WebSession.revoked_at).is_(None), col(WebSession.expires_at) > now)
+        .group_by(col(WebSession.user_id))
     )
     with db.session() as session:
         return {int(uid): int(n) for uid, n in session.execute(stmt).all()}
@@ -161,7 +166,7 @@ def active_user(db: Database, user_id: int) -> tuple[User, tuple[str, ...]] | No
 def grid_names(db: Database, codes: tuple[str, ...] | list[str] | None = None) -> dict[str, str]:
     """Grid code → "name（community）" for selects; all grids when ``codes`` is None (capped)."""
     stmt = select(Grid).order_by(Grid.code)
-    stmt = stmt.where(Grid.code.in_(codes)) if codes is not None else stmt.limit(500)
+    stmt = stmt.where(col(Grid.code).in_(codes)) if codes is not None else stmt.limit(500)
     with db.session() as session:
         grids = session.exec(stmt).all()
     return {

@@ -13,8 +13,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col
 
 from triage.config import LOCAL_TZ
 from triage.dedup.hot_issues import HotRecord
@@ -31,10 +33,10 @@ OTHER = "其他"
 GROUPING_WORK_MEM = "32MB"  # PostgreSQL memory for the period summary's grouping
 
 category_expr: sa.ColumnElement[str] = sa.func.coalesce(
-    Case.category, Case.suggested_category, sa.literal_column("'未分类'")
+    col(Case.category), col(Case.suggested_category), sa.literal_column("'未分类'")
 )
-department_expr: sa.ColumnElement[str] = sa.func.coalesce(
-    Case.department_code, Case.suggested_department_code
+department_expr: sa.ColumnElement[str | None] = sa.func.coalesce(
+    col(Case.department_code), col(Case.suggested_department_code)
 )
 
 
@@ -49,7 +51,7 @@ class StatsScope:
         if self.department_code is not None:
             stmt = stmt.where(department_expr == self.department_code)
         if self.grids is not None:
-            stmt = stmt.where(Case.grid_code.in_(self.grids) if self.grids else sa.false())
+            stmt = stmt.where(col(Case.grid_code).in_(self.grids) if self.grids else sa.false())
         return stmt
 
 
@@ -107,14 +109,16 @@ def period(now: datetime, days: int) -> tuple[datetime, datetime, list[date]]:
     )
 
 
-def _local_date(db: Database, column: sa.ColumnElement) -> sa.ColumnElement:
+def _local_date(db: Database, column: sa.SQLColumnExpression[Any]) -> sa.ColumnElement[Any]:
     """The local calendar day of a UTC timestamp column, in the database's own dialect."""
     if db.is_postgres:
         return sa.cast(sa.func.timezone(sa.literal_column("'Asia/Shanghai'"), column), sa.Date)
     return sa.func.date(column, sa.literal_column("'+8 hours'"))  # SQLite stores naive UTC text
 
 
-def _hours_between(db: Database, start: sa.ColumnElement, end: sa.ColumnElement) -> sa.ColumnElement:
+def _hours_between(
+    db: Database, start: sa.SQLColumnExpression[Any], end: sa.SQLColumnExpression[Any]
+) -> sa.ColumnElement[Any]:
     if db.is_postgres:  # date_part is double precision; extract() is numeric (slower to sum)
         return sa.func.date_part("epoch", end - start) / 3600.0
     return (sa.func.julianday(end) - sa.func.julianday(start)) * 24.0
@@ -139,20 +143,21 @@ def period_summary(
     matters when the window holds tens of thousands of cases.
     """
     start, end, day_list = period(now, days)
-    day = _local_date(db, Case.created_at).label("day")
+    created, resolved_at = col(Case.created_at), col(Case.resolved_at)
+    day = _local_date(db, created).label("day")
     # Status is a group key, so "resolved or closed" is applied below per group, not per row.
     stmt = (scope or StatsScope()).apply(
         sa.select(
             day,
             category_expr.label("category"),
-            Case.status,
+            col(Case.status),
             sa.func.count(),
-            sa.func.count(Case.resolved_at),
-            sa.func.sum(_hours_between(db, Case.created_at, Case.resolved_at)),
-            sa.func.count(sa.case((Case.resolved_at <= Case.deadline, 1))),
+            sa.func.count(resolved_at),
+            sa.func.sum(_hours_between(db, created, resolved_at)),
+            sa.func.count(sa.case((resolved_at <= col(Case.deadline), 1))),
         )
-        .where(Case.created_at >= start, Case.created_at < end)
-        .group_by(day, category_expr, Case.status)
+        .where(created >= start, created < end)
+        .group_by(day, category_expr, col(Case.status))
     )
     with db.session() as session:
         if db.is_postgres:
@@ -221,12 +226,12 @@ def data_version(db: Database) -> int:
     """Id of the newest audit event: every change to a case writes one, so cached figures keyed
     by this number are never stale (and reading it is one primary-key lookup)."""
     with db.session() as session:
-        return int(session.execute(sa.select(sa.func.max(AuditEvent.id))).scalar() or 0)
+        return int(session.execute(sa.select(sa.func.max(col(AuditEvent.id)))).scalar() or 0)
 
 
 def department_load(db: Database, now: datetime, scope: StatsScope | None = None) -> list[DepartmentLoad]:
     """Open (pending, dispatched, in progress) and overdue cases per department, busiest first."""
-    late = sa.func.sum(sa.case((Case.deadline < now, 1), else_=0))
+    late = sa.func.sum(sa.case((col(Case.deadline) < now, 1), else_=0))
     stmt = (scope or StatsScope()).apply(
         sa.select(department_expr.label("code"), sa.func.count().label("open"), late.label("overdue"))
         .where(is_active())
@@ -234,7 +239,9 @@ def department_load(db: Database, now: datetime, scope: StatsScope | None = None
     )
     with db.session() as session:
         rows = session.execute(stmt).all()
-        names = dict(session.execute(sa.select(Department.code, Department.name)).all())
+        names: dict[str | None, str] = dict(
+            session.execute(sa.select(col(Department.code), col(Department.name))).all()
+        )
     out = [
         DepartmentLoad(code or "", names.get(code, code or "未指定"), int(n), int(late or 0))
         for code, n, late in rows
@@ -248,9 +255,9 @@ def satisfaction(
     """回访 scores of the cases closed in the period (the latest score of each case)."""
     start, end, _ = period(now, days)
     stmt = (scope or StatsScope()).apply(
-        sa.select(Case.satisfaction, sa.func.count())
-        .where(Case.closed_at >= start, Case.closed_at < end, Case.satisfaction.is_not(None))
-        .group_by(Case.satisfaction)
+        sa.select(col(Case.satisfaction), sa.func.count())
+        .where(col(Case.closed_at) >= start, col(Case.closed_at) < end, col(Case.satisfaction).is_not(None))
+        .group_by(col(Case.satisfaction))
     )
     with db.session() as session:
         found = {int(s): int(n) for s, n in session.execute(stmt)}
@@ -271,9 +278,11 @@ def hot_issue_records(
     start, _, _ = period(now, days)
     open_statuses = [s.value for s in (S.PENDING_REVIEW, S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED)]
     stmt = (scope or StatsScope()).apply(
-        sa.select(Case.case_no, Case.title, Case.text_masked, Case.created_at, category_expr)
-        .where(Case.created_at >= start, Case.status.in_(open_statuses))
-        .order_by(Case.created_at.desc(), Case.id.desc())
+        sa.select(
+            col(Case.case_no), col(Case.title), col(Case.text_masked), col(Case.created_at), category_expr
+        )
+        .where(col(Case.created_at) >= start, col(Case.status).in_(open_statuses))
+        .order_by(col(Case.created_at).desc(), col(Case.id).desc())
         .limit(limit)
     )
     with db.session() as session:
@@ -288,6 +297,6 @@ def citizens_of(db: Database, case_nos: list[str]) -> dict[str, int]:
     """How many citizens raised each case (1 + merged duplicates), for hot-issue sizes."""
     if not case_nos:
         return {}
-    stmt = sa.select(Case.case_no, Case.duplicate_count).where(Case.case_no.in_(case_nos))
+    stmt = sa.select(col(Case.case_no), col(Case.duplicate_count)).where(col(Case.case_no).in_(case_nos))
     with db.session() as session:
         return {no: 1 + int(n or 0) for no, n in session.execute(stmt)}

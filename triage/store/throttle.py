@@ -25,9 +25,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import select
+from sqlmodel import col, select
 
-from triage.store.db import Database
+from triage.store.db import Database, rows_matched
 from triage.store.models import LoginCounter, utcnow
 
 PAIR, ADDRESS, ACCOUNT = "pair", "address", "account"
@@ -109,7 +109,7 @@ class LoginThrottle:
         rows = [{"key": key, "kind": kind, "failures": 0} for kind, key in keys.items()]
         session.execute(dialect.insert(LoginCounter).values(rows).on_conflict_do_nothing())
         found = session.exec(
-            select(LoginCounter).where(LoginCounter.key.in_(keys.values())).with_for_update()
+            select(LoginCounter).where(col(LoginCounter.key).in_(keys.values())).with_for_update()
         ).all()
         by_key = {row.key: row for row in found}
         return {kind: by_key[key] for kind, key in keys.items()}
@@ -164,11 +164,11 @@ class LoginThrottle:
         """Delete counters with no failure inside the window and no success still trusted."""
         now = now or self.clock()
         forgotten = sa.delete(LoginCounter).where(
-            LoginCounter.last_failure_at <= now - self.policy.window,
+            col(LoginCounter.last_failure_at) <= now - self.policy.window,
             sa.or_(
-                LoginCounter.last_success_at.is_(None),
-                LoginCounter.last_success_at <= now - self.policy.trusted,
+                col(LoginCounter.last_success_at).is_(None),
+                col(LoginCounter.last_success_at) <= now - self.policy.trusted,
             ),
         )
         with self.db.session(write=True) as session:
-            return int(session.execute(forgotten).rowcount or 0)
+            return int(rows_matched(session.execute(forgotten)) or 0)
