@@ -43,6 +43,10 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",  # SQLite needs table copies to ALTER
             compare_type=True,
+            # One transaction for the whole run on SQLite too (alembic's SQLite default is one per
+            # revision): the version read and every revision then happen under one BEGIN IMMEDIATE,
+            # so a second worker waits and finds the schema migrated instead of re-creating tables.
+            transactional_ddl=True,
         )
         with context.begin_transaction():
             if connection.dialect.name == "postgresql":  # serialise concurrent upgrades (several workers)
