@@ -7,6 +7,9 @@
 * deputy: read and supervise (feedback) the cases of their grids, submit constituents' matters;
 * admin: everything.
 
+Reporters' contacts are masked for every role; :data:`REVEAL_CONTACT` roles may reveal one case's
+contact with an explicit, audited action (the handling department, operators, admins).
+
 This module is the one rule set of the JSON API and the web pages: who may see which case
 (lists, detail, duplicate suggestions), who may merge (only reviewers; everyone else's
 "this is a duplicate" becomes a possible-duplicate link for the reviewer to decide), and
@@ -38,6 +41,9 @@ REVIEW = frozenset({R.ADMIN, R.REVIEWER})
 FEEDBACK = frozenset({R.ADMIN, R.REVIEWER, R.OPERATOR, R.GRID_WORKER, R.DEPUTY})
 DESK = frozenset({R.ADMIN, R.DEPARTMENT})
 MERGE = REVIEW  # that a case duplicates another is a review decision, at intake as in the queue
+# Who may reveal a reporter's contact (audited, one case at a time) to call the citizen back: the
+# department handling the case (its scope: only cases decided for it), operators (回访) and admins.
+REVEAL_CONTACT = frozenset({R.ADMIN, R.OPERATOR, R.DEPARTMENT})
 DEPARTMENT_TARGETS = frozenset({S.IN_PROGRESS, S.RESOLVED, S.PENDING_REVIEW})
 DEFAULT_SOURCE: dict[str, str] = {R.OPERATOR: "hotline", R.GRID_WORKER: "grid", R.DEPUTY: "deputy"}
 # Channels a person records a matter from; ``open311`` and ``batch`` are set by those channels only.
@@ -137,6 +143,34 @@ def visible_case(db: Database, user: Principal, case_no: str) -> Case | None:
 
 def may_merge(user: Principal) -> bool:
     return user.role in MERGE
+
+
+def may_reveal_contact(user: Principal, case: Case) -> bool:
+    """Whether to offer 显示联系电话 on this case: a role of :data:`REVEAL_CONTACT` that sees the case."""
+    return user.role in REVEAL_CONTACT and can_see(user, case)
+
+
+def require_reveal_contact(user: Principal) -> None:
+    require(user, REVEAL_CONTACT, "reveal a reporter's contact")
+
+
+def deadline_statuses(user: Principal) -> tuple[str, ...] | None:
+    """The statuses whose deadlines a role answers for, inside :func:`scope_of` (None: every status).
+
+    A department its dispatched and in-progress cases (its desk), a reviewer the review queue;
+    operators, admins, grid workers and deputies every active case they can see.
+    """
+    if user.role == R.DEPARTMENT:
+        return (S.DISPATCHED.value, S.IN_PROGRESS.value)
+    if user.role == R.REVIEWER:
+        return (S.PENDING_REVIEW.value,)
+    return None
+
+
+def offers_department_steps(user: Principal) -> bool:
+    """Whether pages offer the department's steps (签收, 办结, 退回, 重新办理): not to reviewers,
+    who may move any case through the API but whose work is the review, not the handling."""
+    return user.role in DESK
 
 
 # -- what a role may submit ----------------------------------------------------------------------

@@ -296,7 +296,8 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = error_body("payload_too_large", f"request body exceeds {self.max_bytes} bytes")
+        max_bytes = self.limit(scope)
+        too_large = error_body("payload_too_large", f"request body exceeds {max_bytes} bytes")
         for name, value in scope["headers"]:
             if name == b"content-length":
                 try:
@@ -304,9 +305,9 @@ class BodySizeLimitMiddleware:
                 except ValueError:
                     await send_json(send, 400, error_body("bad_request", "invalid Content-Length header"))
                     return
-                if declared > self.max_bytes:
-                    drain = declared <= self.max_bytes * DRAIN_FACTOR
-                    await self._refuse(scope, receive, send, too_large, drain=drain, seen=0)
+                if declared > max_bytes:
+                    drain = declared <= max_bytes * DRAIN_FACTOR
+                    await self._refuse(scope, receive, send, too_large, drain=drain, seen=0, limit=max_bytes)
                     return
         chunks: list[bytes] = []
         total = 0
@@ -316,9 +317,9 @@ class BodySizeLimitMiddleware:
                 return
             body = message.get("body", b"")
             total += len(body)
-            if total > self.max_bytes:
+            if total > max_bytes:
                 more = bool(message.get("more_body", False))
-                await self._refuse(scope, receive, send, too_large, drain=more, seen=total)
+                await self._refuse(scope, receive, send, too_large, drain=more, seen=total, limit=max_bytes)
                 return
             chunks.append(body)
             if not message.get("more_body", False):
@@ -334,8 +335,24 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, replay, send)
 
+    def limit(self, scope: Scope) -> int:
+        """This request's limit: ``max_bytes``, or more on the paths that take files
+        (``app.state.body_limit_for(scope)``, set by :func:`api.uploads.setup`)."""
+        state = getattr(scope.get("app"), "state", None)
+        limit_for = getattr(state, "body_limit_for", None)
+        larger = limit_for(scope) if limit_for is not None else None
+        return max(self.max_bytes, larger) if larger else self.max_bytes
+
     async def _refuse(
-        self, scope: Scope, receive: Receive, send: Send, body: dict[str, Any], *, drain: bool, seen: int
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        body: dict[str, Any],
+        *,
+        drain: bool,
+        seen: int,
+        limit: int,
     ) -> None:
         """413: the JSON error, or the app's page for a browser. A browser is first let finish
         sending (``drain``; ``seen`` bytes are read), or it shows a connection reset instead."""
@@ -347,7 +364,7 @@ class BodySizeLimitMiddleware:
             return
         if drain:
             with anyio.move_on_after(DRAIN_SECONDS):
-                while seen <= self.max_bytes * DRAIN_FACTOR:
+                while seen <= limit * DRAIN_FACTOR:
                     message = await receive()
                     if message["type"] != "http.request":
                         return

@@ -23,7 +23,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api import logs
+from api import logs, uploads
 from api.batching import TriageBatcher
 from api.errors import BodySizeLimitMiddleware, install_error_handlers, max_body_bytes
 from api.metrics import Metrics, MetricsMiddleware
@@ -36,6 +36,7 @@ from triage.store.model_registry import live_model_path
 from triage.store.registry import sync_departments
 from triage.store.service import CaseService
 from triage.store.shadow import ShadowRunner
+from triage.store.webhook import DeadlineMonitor
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +86,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.triager.model_version,
             app.state.db.dialect,
         )
+    if app.state.lifespans == 0:  # deadline alerts and their webhook, while the app runs
+        store = cast(CaseService, app.state.service)
+        app.state.deadline_monitor = DeadlineMonitor(store.db, app.state.settings, store.clock)
+        app.state.deadline_monitor.start()
     app.state.lifespans += 1
     try:
         yield
     finally:
         app.state.lifespans -= 1
+        if app.state.lifespans == 0 and app.state.deadline_monitor is not None:
+            app.state.deadline_monitor.stop()
         if app.state.lifespans == 0 and app.state.owns_db:
             app.state.db.dispose()
 
@@ -103,7 +110,19 @@ def create_app(
     """Build the app. ``triager``/``database`` let tests share a loaded model or an engine."""
     _limit_malloc_arenas()
     logs.install()  # no token or phone number in any log line, access log included
-    from api.routers import cases, health, jobs, lists, open311, rereview, review, triage
+    from api.routers import (
+        attachments,
+        cases,
+        contact,
+        health,
+        jobs,
+        lists,
+        notifications,
+        open311,
+        rereview,
+        review,
+        triage,
+    )
 
     app = FastAPI(
         title="Petition triage service",
@@ -117,6 +136,7 @@ def create_app(
     app.state.owns_db = False
     app.state.lifespans = 0
     app.state.service = None
+    app.state.deadline_monitor = None
     app.state.batcher = None
     app.state.metrics = Metrics()
     app.state.token_cache = TokenCache()
@@ -124,11 +144,13 @@ def create_app(
     install_error_handlers(app)
     body_limit = max_body_bytes(app.state.settings.max_text_chars)  # admits every text the intake takes
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=body_limit)
+    uploads.setup(app, body_limit)  # the upload paths admit files; the files' directory is checked
     # Outside the size limit, which reads the body first: a body that never ends gets 408.
     app.add_middleware(BodyTimeoutMiddleware, timeout=app.state.settings.request_body_timeout_seconds)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
 
-    for module in (health, triage, cases, review, rereview, lists, open311, jobs):
+    routers = (health, triage, cases, contact, attachments, review, rereview, lists, open311, jobs)
+    for module in (*routers, notifications):
         app.include_router(module.router)
     _include_web_ui(app)
     return app

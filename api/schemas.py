@@ -8,7 +8,23 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from api.limits import (
+    ADDRESS_CHARS,
+    CASE_NO_CHARS,
+    CATEGORY_CHARS,
+    CONTACT_CHARS,
+    DEPARTMENT_CODE_CHARS,
+    GRID_CHARS,
+    LEVEL_CHARS,
+    MAX_CHUNK_SIZE,
+    NAME_CHARS,
+    NOTE_CHARS,
+    PRIORITY_CHARS,
+    RESULT_CHARS,
+    TITLE_CHARS,
+)
 from api.validation import Moment
+from triage.batch.engine import DEFAULT_CHUNK_SIZE
 from triage.config import Settings
 from triage.store.models import CaseStatus, Source
 
@@ -49,9 +65,11 @@ class TriageRequest(BaseModel):
     district: str | None = Field(default=None, max_length=128, description="辖区, e.g. 龙华区.")
     street: str | None = Field(default=None, max_length=128, description="街道/镇 of the case.")
     community: str | None = Field(default=None, max_length=128, description="社区/村 of the case.")
-    address: str | None = Field(default=None, max_length=256)
+    address: str | None = Field(default=None, max_length=ADDRESS_CHARS)
     grid: str | None = Field(
-        default=None, max_length=64, description="Grid code: its street and community locate the case."
+        default=None,
+        max_length=GRID_CHARS,
+        description="Grid code: its street and community locate the case.",
     )
 
 
@@ -81,7 +99,12 @@ class TriageResponse(BaseModel):
 
     category: str
     subcategory: str | None = None
-    confidence: float
+    confidence: float = Field(description="The model's top-1 probability (the review threshold's).")
+    category_probability: float | None = Field(
+        default=None,
+        description="The model's probability of `category`; differs from `confidence` when a keyword rule "
+        "(route_reason.rule_name) chose the category.",
+    )
     top_k: list[CategoryScoreOut]
     explanation: list[str]
     needs_review: bool
@@ -112,14 +135,14 @@ class CaseCreate(BaseModel):
         description=f"The citizen's message as typed, {_TEXT_LIMIT} characters; without Chinese the model "
         "abstains (no category, needs review).",
     )
-    title: str | None = Field(default=None, max_length=200)
+    title: str | None = Field(default=None, max_length=TITLE_CHARS)
     source: Source | None = Field(default=None, description="Default follows the caller's role.")
     grid: str | None = Field(
-        default=None, max_length=64, description="Grid code (default: the caller's grid)."
+        default=None, max_length=GRID_CHARS, description="Grid code (default: the caller's grid)."
     )
-    address: str | None = Field(default=None, max_length=256)
-    reporter_name: str | None = Field(default=None, max_length=64)
-    reporter_phone: str | None = Field(default=None, max_length=64)
+    address: str | None = Field(default=None, max_length=ADDRESS_CHARS)
+    reporter_name: str | None = Field(default=None, max_length=NAME_CHARS)
+    reporter_phone: str | None = Field(default=None, max_length=CONTACT_CHARS)
 
 
 class SuggestionOut(BaseModel):
@@ -135,6 +158,9 @@ class SuggestionOut(BaseModel):
     model_category: str | None
     model_version: str | None
     confidence: float
+    category_probability: float | None = Field(
+        default=None, description="The model's probability of `category` (a keyword rule may have chosen it)."
+    )
     department_confidence: float | None = Field(
         default=None, description="The department suggestion's probability (compared with auto-dispatch)."
     )
@@ -154,6 +180,21 @@ class DuplicateCandidateOut(BaseModel):
 class LeaseOut(BaseModel):
     owner: str | None
     expires_at: datetime | None
+
+
+class ContactRequest(BaseModel):
+    """Optional body of ``POST /api/v1/cases/{case_no}/contact``: why the number is needed (audited)."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(default=None, max_length=200, description="e.g. 回访, 核实地址.")
+
+
+class ContactOut(BaseModel):
+    """The reporter's name and contact as stored, for a call back; each reveal is an audit event."""
+
+    case_no: str
+    reporter_name: str | None
+    reporter_contact: str | None
 
 
 class CaseOut(BaseModel):
@@ -250,36 +291,52 @@ class ReviewAction(StrEnum):
 class ReviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: ReviewAction
-    category: str | None = Field(default=None, max_length=64, description="correct: the right category.")
-    subcategory: str | None = Field(default=None, max_length=64)
-    department_code: str | None = Field(
-        default=None, max_length=64, description="correct: the right department."
+    category: str | None = Field(
+        default=None, max_length=CATEGORY_CHARS, description="correct: the right category."
     )
-    level: str | None = Field(default=None, max_length=16, description="correct: 网格/社区/街道/区/市.")
-    priority: str | None = Field(default=None, max_length=8, description="urgent | high | normal | low.")
-    requirement: str | None = Field(default=None, max_length=2000, description="Handling requirement (交办).")
-    into: str | None = Field(default=None, max_length=20, description="merge: the case number to merge into.")
-    reason: str | None = Field(default=None, max_length=2000, description="reject: why it is not actionable.")
-    note: str | None = Field(default=None, max_length=2000)
+    subcategory: str | None = Field(default=None, max_length=CATEGORY_CHARS)
+    department_code: str | None = Field(
+        default=None, max_length=DEPARTMENT_CODE_CHARS, description="correct: the right department."
+    )
+    level: str | None = Field(
+        default=None, max_length=LEVEL_CHARS, description="correct: 网格/社区/街道/区/市."
+    )
+    priority: str | None = Field(
+        default=None, max_length=PRIORITY_CHARS, description="urgent | high | normal | low."
+    )
+    requirement: str | None = Field(
+        default=None, max_length=NOTE_CHARS, description="Handling requirement (交办)."
+    )
+    into: str | None = Field(
+        default=None, max_length=CASE_NO_CHARS, description="merge: the case number to merge into."
+    )
+    reason: str | None = Field(
+        default=None, max_length=NOTE_CHARS, description="reject: why it is not actionable."
+    )
+    note: str | None = Field(default=None, max_length=NOTE_CHARS)
     version: int | None = Field(default=None, description="Optimistic lock: the version you reviewed.")
 
 
 class TransitionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to: CaseStatus
-    note: str | None = Field(default=None, max_length=2000, description="Reason (return, reject, reopen).")
-    result: str | None = Field(default=None, max_length=5000, description="resolved: the handling result.")
-    requirement: str | None = Field(default=None, max_length=2000)
-    into: str | None = Field(default=None, max_length=20)
+    note: str | None = Field(
+        default=None, max_length=NOTE_CHARS, description="Reason (return, reject, reopen)."
+    )
+    result: str | None = Field(
+        default=None, max_length=RESULT_CHARS, description="resolved: the handling result."
+    )
+    requirement: str | None = Field(default=None, max_length=NOTE_CHARS)
+    into: str | None = Field(default=None, max_length=CASE_NO_CHARS)
     satisfaction: int | None = Field(default=None, ge=1, le=5)
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=NOTE_CHARS)
     version: int | None = None
 
 
 class FeedbackRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     satisfaction: int = Field(ge=1, le=5)
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=NOTE_CHARS)
     version: int | None = None
 
 
@@ -327,12 +384,16 @@ class RereviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     action: RereviewAction
     category: str | None = Field(
-        default=None, max_length=64, description="correct: the category (default: the new suggestion's)."
+        default=None,
+        max_length=CATEGORY_CHARS,
+        description="correct: the category (default: the new suggestion's).",
     )
     department_code: str | None = Field(
-        default=None, max_length=64, description="correct: the department (default follows the category)."
+        default=None,
+        max_length=DEPARTMENT_CODE_CHARS,
+        description="correct: the department (default follows the category).",
     )
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=NOTE_CHARS)
     version: int | None = Field(default=None, ge=1, description="correct: optimistic lock (item `version`).")
 
 
@@ -390,7 +451,7 @@ class JobRequest(BaseModel):
     time_col: ColumnName | None = None
     label_col: ColumnName | None = None
     status_col: ColumnName | None = None
-    chunk_size: int = Field(500, ge=1, le=10_000)
+    chunk_size: int = Field(DEFAULT_CHUNK_SIZE, ge=1, le=MAX_CHUNK_SIZE)
     resume: StrictBool = False
 
 

@@ -1,12 +1,14 @@
 """Store rows → response models (PII masked, suggestion apart from the decision).
 
-Every personal field goes through :mod:`triage.text.masking`. ``reveal_contact`` is where an audited
-"reveal contact" action would show the reporter's name and contact as typed; nothing passes it yet.
+Every personal field goes through :mod:`triage.text.masking`; the reporter's contact is shown as
+typed only by the audited reveal action (:mod:`api.actions.contact`). :func:`model_view` is the one
+reading of what the model thought beside what was decided (pages: suggestion, workbench, case).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,9 +23,12 @@ from api.schemas import (
     LeaseOut,
     SuggestionOut,
 )
-from triage.result import RouteOption, TriageResult
+from triage.result import CategoryScore, RouteOption, TriageResult, probability_of
+from triage.route.explain import rule_label
 from triage.store.lifecycle import ACTIVE_STATUSES, allowed_targets
 from triage.store.models import AuditEvent, Case, Feedback
+from triage.store.names import Names, load_names
+from triage.store.service import CaseService
 from triage.store.suggestion import stored_suggestion
 from triage.text.masking import mask_contact, mask_name, mask_record, mask_strings, mask_terms, mask_text
 
@@ -39,6 +44,7 @@ def suggestion_of(case: Case) -> SuggestionOut:
         explanation=mask_terms(s["explanation"]),  # rows triaged before terms were masked at the source
         route_reason=mask_strings(s["route_reason"] or {}),
         route_alternatives=mask_strings(s["route_alternatives"] or []),
+        category_probability=model_view(case)["probability"],
     )
     return SuggestionOut(**s)
 
@@ -154,6 +160,7 @@ def suggestion_payload(r: TriageResult) -> dict[str, Any]:
         "category": r.category,
         "subcategory": r.subcategory,
         "confidence": r.confidence,
+        "category_probability": r.category_probability,
         "top_k": [{"label": s.label, "probability": s.probability} for s in r.top_k],
         "explanation": mask_terms(r.explanation),
         "needs_review": r.needs_review,
@@ -187,3 +194,60 @@ class EngineJSONResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode()
+
+
+# -- what the model thinks, beside what was decided (issue #13 item 2) -------------------------------
+def model_view(subject: TriageResult | Case, rule_names: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The decided category with the model's own probability of it, the rule that decided (by its
+    Chinese name) and the model's top choices, for a live suggestion or a stored case.
+
+    ``confidence`` is the model's top-1 probability: shown next to a category a keyword rule chose
+    it would belong to another category. The rule's reason carries the model's probability of the
+    rule's category (since rules have names); older stored reasons fall back to ``top_k``, and to
+    None ("not among the model's top choices") when the category is not there.
+    """
+    top_k: Sequence[CategoryScore | Mapping[str, Any]]
+    if isinstance(subject, Case):
+        category, model_category = subject.suggested_category or "", subject.model_category or ""
+        confidence, top_k, reason = subject.confidence, subject.top_k or [], subject.route_reason or {}
+    else:
+        category, model_category = subject.category, subject.model_category
+        confidence, top_k, reason = subject.confidence, subject.top_k, subject.route_reason or {}
+    top = [
+        {"label": s.label, "probability": s.probability}
+        if isinstance(s, CategoryScore)
+        else {"label": s.get("label"), "probability": s.get("probability")}
+        for s in top_k
+    ]
+    by_rule = reason.get("source") == "rule"
+    if "category_probability" in reason:
+        probability = reason.get("category_probability")
+    elif category and category == model_category:
+        probability = confidence
+    else:
+        probability = probability_of(category, top) if category else None
+    overridden = by_rule and bool(category) and category != model_category
+    probability = None if probability is None else float(probability)
+    shown = "—" if not top else f"未列入模型前 {len(top)} 位"  # an older reason, category not in top_k
+    if probability is not None:
+        shown = f"{probability:.0%}"
+    return {
+        "category": category,
+        "probability": probability,
+        "probability_text": shown,
+        # next to the category: 置信度 when the model chose it, else the model's figure for that category
+        "probability_label": f"模型对“{category}”的置信度" if overridden else "置信度",
+        "overridden": overridden,
+        "rule": rule_label(reason, rule_names) if by_rule else None,
+        "terms": mask_terms([str(t) for t in reason.get("matched_terms") or []]) if by_rule else [],
+        "model_category": model_category,
+        "confidence": float(confidence or 0.0),
+        "top": top,
+    }
+
+
+def display_names(service: CaseService, grid_codes: Iterable[str | None] | None = None) -> Names:
+    """Department and grid names for a page (codes stay in URLs and API fields): departments from
+    the service's catalog (in memory), grids from the registry (one query for ``grid_codes``)."""
+    departments = {d.code: d.name for d in service.catalog.departments()}
+    return load_names(service.db, grid_codes, departments=departments)

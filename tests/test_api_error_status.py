@@ -16,7 +16,9 @@ MODULES = (
     "triage.store.errors",
     "triage.store.model_registry",
     "triage.store.registry",
-    "triage.batch.rereview",
+    "triage.store.rereview",
+    "triage.store.attachments",
+    "triage.store.attachment_files",
 )
 
 EXPECTED = {
@@ -34,6 +36,11 @@ EXPECTED = {
     "IdempotencyMismatchError": 422,
     "NotFlaggedError": 409,
     "RereviewActionError": 409,
+    "UnsupportedFileError": 415,  # attachments: the content is not an accepted type
+    "FileTooLargeError": 413,
+    "AttachmentLimitError": 409,
+    "CaseClosedError": 409,
+    "AttachmentNotFoundError": 404,
 }
 
 

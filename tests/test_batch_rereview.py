@@ -9,18 +9,10 @@ from sqlmodel import select
 from test_batch_db import SHIFTED  # the "new model" used by the reclassify tests
 
 from triage.batch.reclassify import ReclassifyOptions, run_reclassify
-from triage.batch.rereview import (
-    NotFlaggedError,
-    RereviewActionError,
-    clear_flag,
-    correct_flag,
-    count_open_flags,
-    dismiss_flag,
-    open_flags,
-)
 from triage.errors import InputError
 from triage.store.errors import CaseNotFoundError, LeaseError, ValidationError
 from triage.store.models import AuditEvent, Case, CaseSuggestion
+from triage.store.rereview import NotFlaggedError, RereviewActionError, count_open_flags, open_flags
 from triage.store.search import CaseScope
 
 
@@ -68,12 +60,12 @@ def test_flag_list_dismiss_and_correct(store_db, case_service, flagged) -> None:
 
     # a dispatched case cannot take a category here: the error names what is allowed
     with pytest.raises(RereviewActionError) as info:
-        correct_flag(case_service, d.case_no, "reviewer2")
+        case_service.rereview.correct(d.case_no, "reviewer2")
     assert info.value.allowed == ["dismiss"] and info.value.field == "action"
     assert "pending review" in info.value.message
 
     before = case_row(store_db, d.case_no)
-    result = dismiss_flag(case_service, d.case_no, "reviewer2", note="原分类正确")
+    result = case_service.rereview.dismiss(d.case_no, "reviewer2", note="原分类正确")
     assert result.cleared == 1 and result.action == "dismiss"
     after = case_row(store_db, d.case_no)
     assert after.model_dump() == before.model_dump()  # keeping the decision touches nothing
@@ -81,9 +73,9 @@ def test_flag_list_dismiss_and_correct(store_db, case_service, flagged) -> None:
     assert event.actor == "reviewer2" and event.note == "原分类正确"
     assert event.after["decision"] == d.category and event.after["jobs"] == [job_id]
     with pytest.raises(NotFlaggedError, match=r"cleared \(dismiss\) by reviewer2"):
-        dismiss_flag(case_service, d.case_no, "reviewer2")
+        case_service.rereview.dismiss(d.case_no, "reviewer2")
 
-    corrected = clear_flag(case_service, r.case_no, "reviewer2", "correct").case
+    corrected = case_service.rereview.clear(r.case_no, "reviewer2", "correct").case
     assert corrected.status == "dispatched" and corrected.category == items[r.case_no].suggested_category
     assert corrected.reviewed_by == "reviewer2" and corrected.corrected
     assert events(store_db, r.case_no, "correct") and events(store_db, r.case_no, "rereview_correct")
@@ -92,14 +84,14 @@ def test_flag_list_dismiss_and_correct(store_db, case_service, flagged) -> None:
     assert rows[r.case_no].cleared_action == "correct" and rows[r.case_no].cleared_by == "reviewer2"
     assert open_flags(store_db) == [] and count_open_flags(store_db) == 0
     with pytest.raises(NotFlaggedError):
-        clear_flag(case_service, r.case_no, "reviewer2", "correct")
+        case_service.rereview.clear(r.case_no, "reviewer2", "correct")
 
     with pytest.raises(NotFlaggedError, match="is not flagged"):
-        dismiss_flag(case_service, flagged["pending"].case_no, "reviewer2")
+        case_service.rereview.dismiss(flagged["pending"].case_no, "reviewer2")
     with pytest.raises(CaseNotFoundError):
-        dismiss_flag(case_service, "19990101999", "reviewer2")
+        case_service.rereview.dismiss("19990101999", "reviewer2")
     with pytest.raises(ValidationError) as bad:
-        clear_flag(case_service, r.case_no, "reviewer2", "maybe")
+        case_service.rereview.clear(r.case_no, "reviewer2", "maybe")
     assert bad.value.code == "unknown_action" and bad.value.allowed == ["correct", "dismiss"]
 
     # the next run does not raise the dismissed flag again, and the corrected case now agrees
@@ -126,10 +118,10 @@ def test_scope_filters_and_failed_correction(store_db, case_service, flagged) ->
     # a correction that fails (another reviewer holds the case) leaves the flag open
     case_service.claim(r.case_no, "reviewer3")
     with pytest.raises(LeaseError):
-        correct_flag(case_service, r.case_no, "reviewer2")
+        case_service.rereview.correct(r.case_no, "reviewer2")
     assert count_open_flags(store_db) == 2 and not events(store_db, r.case_no, "rereview_correct")
     with pytest.raises(ValidationError) as bad:
-        correct_flag(case_service, r.case_no, "reviewer3", category="不存在的分类")
+        case_service.rereview.correct(r.case_no, "reviewer3", category="不存在的分类")
     assert bad.value.code == "unknown_category" and count_open_flags(store_db) == 2
-    done = correct_flag(case_service, r.case_no, "reviewer3", category=r.category)
+    done = case_service.rereview.correct(r.case_no, "reviewer3", category=r.category)
     assert done.case.category == r.category and done.case.status == "dispatched"  # kept, and re-dispatched

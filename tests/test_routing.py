@@ -57,6 +57,7 @@ deadline_hours = 100
 
 [[rules]]
 id = "benches"
+name = "长椅维修"
 terms = ["长椅"]
 department = "comm"
 priority = "high"
@@ -142,6 +143,9 @@ R0, D1, CAT = "rules[0] (id='benches')", "departments[1] (code='comm')", "catego
             "unknown subcategory",
         ),
         ("precedence = 5", 'precedence = 5\nterm = ["x"]', R0, "unknown field"),
+        ('name = "长椅维修"\n', "", R0, "name: missing required field"),
+        ('name = "长椅维修"', 'name = "benches"', R0, "must be a Chinese label"),
+        ('name = "长椅维修"', 'name = ""', R0, "name: String should have at least 1 character"),
         ('level = "社区"', 'level = "省"', D1, "level"),
         ('name = "幸福社区居委会"\n', "", D1, "name: missing required field"),
         ('parent = "district"', 'parent = "nowhere"', D1, "unknown parent"),
@@ -176,6 +180,21 @@ def test_duplicate_rule_id(tmp_path: Path) -> None:
     path = write(tmp_path, MINIMAL + rule)
     with pytest.raises(ConfigError, match=r"rules\[1\] \(id='benches'\): duplicate rule id"):
         Router.load(path)
+
+
+def test_duplicate_rule_name(tmp_path: Path) -> None:
+    rule = MINIMAL[MINIMAL.index("[[rules]]") :].replace('id = "benches"', 'id = "benches2"')
+    with pytest.raises(ConfigError, match=r"rules\[1\] \(id='benches2'\): name '长椅维修' is also used"):
+        Router.load(write(tmp_path, MINIMAL + rule))
+
+
+def test_shipped_rules_have_chinese_names(router: Router) -> None:
+    names = router.rule_names()
+    assert set(names) == set(router.rule_ids()) and len(set(names.values())) == len(names)
+    assert all(any("\u4e00" <= ch <= "\u9fff" for ch in n) and not n.isascii() for n in names.values())
+    assert names["square_dance"] == "广场舞噪音" and names["fire_exit_blocked"] == "消防通道堵塞"
+    d = route(router, "小区楼道堆满杂物，堵住了消防通道")
+    assert (d.reason["rule_id"], d.reason["rule_name"]) == ("fire_exit_blocked", "消防通道堵塞")
 
 
 def test_parent_cycle(tmp_path: Path) -> None:

@@ -38,8 +38,33 @@ def _file_facts(data: LabelledData | Export) -> dict:
     }
 
 
+class _SkipLog:
+    """Skip counting shared by both data kinds, so the report reads the same for either file.
+
+    Not a dataclass: the fields are declared (with their defaults) by each dataclass below.
+    """
+
+    skipped: Counter[str]
+    skipped_rows: dict[str, list[int]]
+
+    def skip(self, reason: str, row: int) -> None:
+        self.skipped[reason] += 1
+        examples = self.skipped_rows.setdefault(reason, [])
+        if len(examples) < MAX_EXAMPLES:
+            examples.append(row)
+
+    def skip_report(self) -> list[str]:
+        """One human line per skip reason, e.g. ``3 rows skipped: empty label (rows 4, 9, 12)``."""
+        lines = []
+        for reason, count in sorted(self.skipped.items()):
+            rows = ", ".join(map(str, self.skipped_rows.get(reason, [])))
+            more = ", …" if count > len(self.skipped_rows.get(reason, [])) else ""
+            lines.append(f"{count} row{'s' if count != 1 else ''} skipped: {reason} (rows {rows}{more})")
+        return lines
+
+
 @dataclass
-class LabelledData:
+class LabelledData(_SkipLog):
     path: Path
     format: str
     encoding: str | None
@@ -56,21 +81,6 @@ class LabelledData:
 
     def __len__(self) -> int:
         return len(self.texts)
-
-    def skip(self, reason: str, row: int) -> None:
-        self.skipped[reason] += 1
-        examples = self.skipped_rows.setdefault(reason, [])
-        if len(examples) < MAX_EXAMPLES:
-            examples.append(row)
-
-    def skip_report(self) -> list[str]:
-        """One human line per skip reason, e.g. ``3 rows skipped: empty label (rows 4, 9, 12)``."""
-        lines = []
-        for reason, count in sorted(self.skipped.items()):
-            rows = ", ".join(map(str, self.skipped_rows.get(reason, [])))
-            more = ", …" if count > len(self.skipped_rows.get(reason, [])) else ""
-            lines.append(f"{count} row{'s' if count != 1 else ''} skipped: {reason} (rows {rows}{more})")
-        return lines
 
     def description(self) -> dict:
         """Data description and fingerprint for the model card / metadata."""
@@ -132,7 +142,7 @@ def load_labelled(
 
 
 @dataclass
-class Export:
+class Export(_SkipLog):
     """A city's work-order export as it came: several label columns, any of which may be empty.
 
     Rows are kept when they have text; each head later takes the rows whose own label is present.
@@ -160,9 +170,6 @@ class Export:
     skipped_rows: dict[str, list[int]] = field(default_factory=dict)
     empty: Counter = field(default_factory=Counter)  # empty cells per label column (rows kept)
     sha256: str = ""
-
-    skip = LabelledData.skip
-    skip_report = LabelledData.skip_report
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -249,11 +256,12 @@ def load_export(
             data.fields.append({c: cell_text(values.get(c)) for c in field_columns})
     if not data.texts:
         raise InputError(f"{Path(path).name} has no usable rows (every row was skipped)", code="empty_data")
-    for col in (department_column, type_column):
-        if col:
-            empty = sum(1 for v in (data.departments if col == department_column else data.types) if not v)
+    for optional_col in (department_column, type_column):
+        if optional_col:
+            values_of = data.departments if optional_col == department_column else data.types
+            empty = sum(1 for v in values_of if not v)
             if empty:
-                data.empty[col] += empty
+                data.empty[optional_col] += empty
     if time_column:
         data.empty[f"{time_column} (no parseable date)"] = sum(t is None for t in data.times)
     data.sha256 = file_fingerprint(path)

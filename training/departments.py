@@ -108,7 +108,7 @@ def _signature(text: str, router: Router) -> UnitLabel | None:
 
 def _by_pattern(text: str, router: Router, pattern: re.Pattern[str], method: str) -> UnitLabel | None:
     """The one department the pattern names (ambiguous replies get no label)."""
-    hits = {}
+    hits: dict[str, str] = {}
     for m in pattern.finditer(text):
         unit = m.group("unit")
         code = router.resolve_department(unit)
@@ -139,7 +139,7 @@ def _self_reference(text: str, router: Router) -> UnitLabel | None:
 
 
 def _thanks(text: str, router: Router) -> UnitLabel | None:
-    codes = {}
+    codes: dict[str, str] = {}
     for m in _THANKS_RE.finditer(text):
         domain = m.group("domain")
         code = router.resolve_department(domain + "局")

@@ -12,7 +12,9 @@ from triage.classify.department import DepartmentModel
 from triage.classify.heads import HierarchyHead
 
 
-def ranking_figures(proba: np.ndarray, classes: Sequence, gold: Sequence[str], k: int = 3) -> dict:
+def ranking_figures(
+    proba: np.ndarray, classes: Sequence | np.ndarray, gold: Sequence[str], k: int = 3
+) -> dict:
     """Top-1 and top-``k`` accuracy of a probability matrix against gold labels."""
     if not len(gold):
         return {"n": 0, "accuracy": 0.0, f"top{k}": 0.0}
@@ -69,6 +71,7 @@ def department_figures(
     ``model`` is a :class:`DepartmentModel` (jurisdiction from the rows' fields and text) or a plain
     classifier of older bundles. Gold units the model never saw count as misses.
     """
+    fields: list[dict[str, str]] | None
     if isinstance(data_fields, Export):
         texts = [data_fields.texts[i] for i in rows]
         fields = [data_fields.fields[i] for i in rows]

@@ -271,11 +271,11 @@ def _annotate(docs: list[Doc]) -> list[dict]:
     results = triager.triage_many([d.text for d in docs], skip_invalid=True)
     metas = []
     for d, r in zip(docs, results, strict=True):
-        ok = not isinstance(r, Exception)
+        # an input the pipeline refused (skip_invalid) has no tokens and no category
         metas.append(
             {
-                "tokens": r.tokens if ok else [],
-                "category": (r.category or None) if ok else None,
+                "tokens": [] if isinstance(r, Exception) else r.tokens,
+                "category": None if isinstance(r, Exception) else (r.category or None),
                 "fields": [v for k, v in d.fields.items() if not k.startswith("_")],
             }
         )
@@ -291,16 +291,16 @@ def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
     # added in time order, as a service adds them (lookups read the most recent postings first)
     order = sorted(range(len(docs)), key=lambda i: docs[i].time or datetime.min)
     index.add_many((ids[i], docs[i].text, docs[i].time, _meta(mdocs[i])) for i in order)
-    X, y, fold, kinds, later = [], [], [], [], []
+    rows, labels, folds, kinds, later = [], [], [], [], []
     for a, b, label, kind, subject in pairs:
         if (docs[a].time or datetime.min) < (docs[b].time or datetime.min):
             a, b = b, a  # look the later one up
-        X.append(index.pair_features(mdocs[a], ids[b], now=docs[a].time))
-        y.append(label)
-        fold.append(_fold(subject.split(":")[0]))
+        rows.append(index.pair_features(mdocs[a], ids[b], now=docs[a].time))
+        labels.append(label)
+        folds.append(_fold(subject.split(":")[0]))
         kinds.append(kind)
         later.append((a, b))
-    X, y, fold = np.array(X), np.array(y), np.array(fold)
+    X, y, fold = np.array(rows), np.array(labels), np.array(folds)
     from sklearn.linear_model import LogisticRegression
 
     fit = fold == 0

@@ -215,7 +215,7 @@ def _held_out(
     desc: dict = {"kind": kind, "fraction": opts.holdout, "train_rows": len(train), "test_rows": len(test)}
     if opts.split_by_time:
         for name, part in (("train", train), ("test", test)):
-            times = [data.times[i] for i in part if data.times[i] is not None]
+            times = [t for t in (data.times[i] for i in part) if t is not None]
             desc[f"{name}_time_range"] = (
                 [min(times).isoformat(sep=" "), max(times).isoformat(sep=" ")] if times else None
             )

@@ -22,6 +22,12 @@ LOCAL_TZ = timezone(timedelta(hours=8), "CST")
 # Defaults the pipeline's stages share with their settings (review_threshold, top_k).
 DEFAULT_REVIEW_THRESHOLD = 0.6
 DEFAULT_TOP_K = 3
+# The copies-only (char-trigram cosine) duplicate threshold: Settings.duplicate_threshold's default and
+# the lexical half of the same-matter index (triage/dedup/matter.py).
+DEFAULT_DUPLICATE_THRESHOLD = 0.6
+# 预警: a case is warned once this share of its allowed time (created → deadline) has passed
+# (triage/store/deadlines.py, the desk, the navigation count and the notifications).
+DEFAULT_DEADLINE_WARN_RATIO = 0.75
 
 
 class Settings(BaseSettings):
@@ -49,7 +55,7 @@ class Settings(BaseSettings):
     duplicate_matcher: Literal["matter", "lexical"] = "lexical"
     duplicate_lexical_source: bool = False
     matter_threshold: float | None = Field(default=None, gt=0, le=1)  # None: the scorer's fitted one
-    duplicate_threshold: float = Field(default=0.6, gt=0, le=1)
+    duplicate_threshold: float = Field(default=DEFAULT_DUPLICATE_THRESHOLD, gt=0, le=1)
     duplicate_window_days: int = 90
     lease_minutes: int = 10
     max_text_chars: int = 20_000
@@ -73,6 +79,19 @@ class Settings(BaseSettings):
     request_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     import_dir: Path = Path("var/import")
     jobs_dir: Path = Path("var/jobs")
+    # Deadlines (triage/store/deadlines.py, notifications.py, webhook.py): the warning share of the
+    # allowed time, how often the service scans for new alerts, and an optional outgoing webhook
+    # (JSON, HMAC-SHA256 signed with the secret) for a city's chat bots.
+    deadline_warn_ratio: float = Field(default=DEFAULT_DEADLINE_WARN_RATIO, gt=0, lt=1)
+    deadline_scan_seconds: float = Field(default=60.0, ge=1, le=86_400)
+    deadline_webhook_url: str | None = Field(default=None, pattern=r"^https?://")
+    deadline_webhook_secret: str | None = None
+    # Attachments (triage/store/attachments.py): photos and PDFs of a case, as files with random names
+    # under attachments_dir (keep it outside any web root or static directory), each at most
+    # attachment_max_bytes, at most attachment_max_per_case per case.
+    attachments_dir: Path = Path("var/attachments")
+    attachment_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=200 * 1024 * 1024)
+    attachment_max_per_case: int = Field(default=20, ge=1, le=1000)
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

@@ -19,6 +19,7 @@ EXTRAS_OF_MODULE: dict[str, tuple[str, ...]] = {
     "python_multipart": ("serve",),
     "itsdangerous": ("serve",),
     "prometheus_client": ("serve",),
+    "PIL": ("serve",),  # Pillow: attachments (triage/store/attachment_files.py)
     "jinja2": ("batch", "serve"),
     "openpyxl": ("batch", "serve"),
     "dask": ("batch",),

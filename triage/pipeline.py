@@ -23,7 +23,7 @@ from triage.config import DEFAULT_REVIEW_THRESHOLD, DEFAULT_TOP_K, Settings, get
 from triage.dedup.lexical import DuplicateIndex
 from triage.dedup.matter import MatterIndex, build_duplicate_index
 from triage.errors import InputError
-from triage.result import CategoryScore, TriageResult
+from triage.result import CategoryScore, TriageResult, probability_of
 from triage.route.router import Router
 from triage.text.intake import has_chinese, read_text
 from triage.text.masking import mask_pii, mask_terms
@@ -157,6 +157,36 @@ class RouteStage:
             if r.department_top_k:
                 self._explain_department(r, dept_scores or [])
             self._urgency(r)
+        self._category_probabilities(results)
+
+    def _category_probabilities(self, results: list[TriageResult]) -> None:
+        """The model's probability of each decided category, so a page never shows the model's
+        top-1 probability next to a category a keyword rule chose.
+
+        Usually the category is in ``top_k``; a rule's category outside it is scored again with the
+        bundle (only those rows: rules rarely pick a category the model ranks that low), and one the
+        model does not know has probability 0. Without a bundle it stays None (unknown). A rule's
+        reason carries the figure too, so a stored case shows it without another column.
+        """
+        missing: list[TriageResult] = []
+        for r in results:
+            if not r.category:
+                r.category_probability = None
+                continue
+            r.category_probability = probability_of(r.category, r.top_k)
+            if r.category_probability is None:
+                missing.append(r)
+        if missing and self.bundle is not None:
+            model = self.bundle.category
+            classes = [str(c) for c in model.classes_]
+            proba = model.predict_proba([r.tokens for r in missing]).tolist()
+            for r, row in zip(missing, proba, strict=True):
+                # a category the model was never trained on (政法 by rule only) has probability 0
+                known = r.category in classes
+                r.category_probability = round(float(row[classes.index(r.category)]), 4) if known else 0.0
+        for r in results:
+            if r.route_reason.get("source") == "rule":
+                r.route_reason = {**r.route_reason, "category_probability": r.category_probability}
 
     def _explain_department(self, r: TriageResult, scores: list[tuple[str, float]]) -> None:
         """Confidence for auto-dispatch (only when the model's top unit is the one chosen) and why."""
@@ -172,7 +202,7 @@ class RouteStage:
         elif source == "rule":
             terms = "、".join(r.route_reason.get("matched_terms", []))
             r.department_reason = (
-                f"路由规则「{r.route_reason.get('rule_id')}」命中（{terms}），分拨至「{r.department}」；"
+                f"路由规则「{r.route_reason.get('rule_name')}」命中（{terms}），分拨至「{r.department}」；"
                 f"模型建议「{top_unit}」（{top_p:.0%}）：{r.department_reason}"
             )
         else:

@@ -5,6 +5,7 @@ API responses, stored suggestions and batch output rows are all views of this ob
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
@@ -39,7 +40,8 @@ class RouteDecision:
     level: str
     deadline_hours: int
     priority: str  # "urgent" | "high" | "normal"
-    reason: dict[str, Any]  # {"source": "rule", "rule_id", "matched_terms"} or {"source": "model", ...}
+    # {"source": "rule", "rule_id", "rule_name", "matched_terms"} or {"source": "model", ...}
+    reason: dict[str, Any]
     alternatives: list[RouteOption] = field(default_factory=list)
 
 
@@ -65,6 +67,10 @@ class TriageResult:
     needs_review: bool = True
     model_category: str = ""  # the classifier's own top label, before routing rules
     # route stage
+    # The model's probability of the decided ``category``. ``confidence`` stays the model's top-1
+    # probability (review threshold, auto-dispatch); when a keyword rule moves the case to another
+    # category, this is what may be shown next to that category. None: no model opinion (abstained).
+    category_probability: float | None = None
     subcategory: str | None = None
     department_code: str = ""
     department: str = ""
@@ -90,6 +96,17 @@ class TriageResult:
         if not include_tokens:
             out.pop("tokens")
         return out
+
+
+def probability_of(label: str, top_k: Sequence[CategoryScore | Mapping[str, Any]]) -> float | None:
+    """The probability ``top_k`` gives ``label`` (scores or their stored dicts), None when not listed."""
+    for score in top_k:
+        if isinstance(score, CategoryScore):
+            if score.label == label:
+                return float(score.probability)
+        elif score.get("label") == label and score.get("probability") is not None:
+            return float(score["probability"])
+    return None
 
 
 def plain(value: Any) -> Any:

@@ -12,9 +12,10 @@ from api.actions.cases import load_visible, search
 from api.errors import ApiError
 from api.schemas import FeedbackRequest, TransitionRequest
 from api.security import Principal
+from triage.store.deadlines import urgent_cases
 from triage.store.errors import IllegalTransitionError
 from triage.store.lifecycle import allowed_targets
-from triage.store.models import Case, CaseStatus, Role
+from triage.store.models import ACTIVE_STATUS_LIST, Case, CaseStatus, Role
 from triage.store.search import CaseFilter
 from triage.store.service import CaseService
 
@@ -82,11 +83,21 @@ def desk(
     offset: int,
 ) -> list[Case]:
     """The department desk's rows: the given statuses, or the overdue cases (a department never
-    sees its returned cases there: they are the reviewers' again)."""
+    sees its returned cases there: they are the reviewers' again). Open work comes by urgency
+    (overdue first, then least time left, priority on ties); finished work newest first."""
     access.require(user, access.DESK, "open the department desk")
     if overdue:
         rows = service.overdue(department_code=department, limit=limit, offset=offset)
         return [c for c in rows if c.status != S.PENDING_REVIEW] if user.role == Role.DEPARTMENT else rows
+    if statuses and set(statuses) <= set(ACTIVE_STATUS_LIST):  # work to do: the most urgent first
+        return urgent_cases(
+            service.db,
+            access.scope_of(user),
+            statuses,
+            department_code=department,
+            limit=limit,
+            offset=offset,
+        )
     return search(
         service, user, CaseFilter(status=statuses, department_code=department, limit=limit, offset=offset)
     )

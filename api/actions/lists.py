@@ -1,7 +1,8 @@
 """The three lists (三张清单): problems, assignments, completions — scoped like cases.
 
 Departments list only their own cases, grid workers and deputies only their grids (several
-grids are merged newest first); rows come PII-masked, ready for the API, the page and the export.
+grids are merged newest first); rows come PII-masked, ready for the API, the page and the export, with
+``department_name`` and ``grid_name`` beside the codes (people read names; codes stay for links and filters).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from api import access
 from api.schemas import ListKind
 from api.security import Principal
 from api.validation import check_date_range, check_department
+from triage.store.names import load_names, with_names
 from triage.store.service import CaseService
 from triage.text.masking import mask_record
 
@@ -67,4 +69,8 @@ def rows(
         key = _DATE_KEY[kind]
         found.sort(key=lambda r: (r.get(key) is not None, r.get(key), r.get("case_no")), reverse=True)
         found = found[offset : offset + limit]
-    return [mask_record(row) or {} for row in found]  # title, text, address, requirement, result, feedback
+    masked = [mask_record(row) or {} for row in found]  # title, text, address, requirement, result, feedback
+    # department_name / grid_name beside the codes: what the page and the export show (codes stay for links)
+    departments = {d.code: d.name for d in service.catalog.departments()}
+    names = load_names(service.db, [row.get("grid_code") for row in masked], departments=departments)
+    return with_names(masked, names)

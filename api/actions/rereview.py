@@ -1,7 +1,7 @@
 """待复核 (reviewers and admins): reviewed cases a reclassify run now disputes, and the answer to
 each — ``dismiss`` (keep the decision) or ``correct`` (through the review workbench's correction).
 
-Thin over :mod:`triage.batch.rereview`: the list is scoped like other case lists.
+Thin over :mod:`triage.store.rereview`: the list is scoped like other case lists.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from api.errors import ApiError
 from api.schemas import RereviewAction, RereviewItemOut, RereviewPage, RereviewRequest
 from api.security import Principal
 from api.validation import check_category, check_department
-from triage.batch import rereview as rr
+from triage.store import rereview as rr
 from triage.store.service import CaseService
 
 
@@ -59,4 +59,4 @@ def answer(service: CaseService, user: Principal, case_no: str, body: RereviewRe
         if body.department_code:
             check_department(service, body.department_code)
         details = body.model_dump(exclude={"action"})
-    return rr.clear_flag(service, case_no, user.username, body.action.value, **details)
+    return service.rereview.clear(case_no, user.username, body.action.value, **details)

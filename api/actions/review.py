@@ -8,6 +8,8 @@ link for a reviewer to decide.
 
 from __future__ import annotations
 
+from typing import Any
+
 from api import access
 from api.errors import ApiError
 from api.schemas import ReviewAction, ReviewRequest
@@ -24,11 +26,13 @@ def queue(
     limit: int,
     after: str | None = None,
     include_claimed: bool = False,
+    filters: dict[str, str] | None = None,
 ) -> list[Case]:
     """Pending cases by priority, then deadline, then lowest confidence (``after``: a cursor;
-    a cursor that is not one raises ValueError or TypeError)."""
+    a cursor that is not one raises ValueError or TypeError); ``filters``: queue filter names."""
     access.require(user, access.REVIEW, "see the review queue")
-    return service.queue(limit=limit, after=after, include_claimed=include_claimed)
+    only: dict[str, Any] = dict(filters or {})  # str values only; typed Any so **only passes mypy
+    return service.queue(limit=limit, after=after, include_claimed=include_claimed, **only)
 
 
 def waiting(service: CaseService, user: Principal) -> int:

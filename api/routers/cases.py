@@ -4,7 +4,7 @@ The endpoints are thin: who may do what, and the service call, are :mod:`api.act
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import JSONResponse
@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from api.actions import cases, handling
 from api.deps import CurrentUser, MetricsDep, ServiceDep
 from api.idempotency import HEADER, request_hash, submit_idempotent
+from api.limits import CATEGORY_CHARS, DEPARTMENT_CODE_CHARS, GRID_CHARS, LIST_LIMIT, MAX_LIST_LIMIT
 from api.schemas import (
     ERROR_RESPONSES,
     CaseCreate,
@@ -24,10 +25,12 @@ from api.schemas import (
 from api.security import Principal
 from api.validation import Day, check_category, check_date_range, check_department, day_query
 from api.views import case_detail, case_out
-from triage.store.models import Case, CaseStatus
+from triage.store.fulltext import MAX_QUERY_CHARS
+from triage.store.models import Case, CaseStatus, Source
 from triage.store.search import CaseFilter
 from triage.store.service import CaseService
 
+Priority = Literal["urgent", "high", "normal"]
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"], responses=ERROR_RESPONSES)
 
 CaseNo = Annotated[str, Path(max_length=20, description="Public case number, e.g. 2026112200001.")]
@@ -63,16 +66,28 @@ def list_cases(
     service: ServiceDep,
     user: CurrentUser,
     status: Annotated[list[CaseStatus] | None, Query(description="Repeat for several statuses.")] = None,
-    category: Annotated[str | None, Query(max_length=64)] = None,
-    department: Annotated[str | None, Query(max_length=64, description="Department code.")] = None,
-    grid: Annotated[str | None, Query(max_length=64)] = None,
+    category: Annotated[str | None, Query(max_length=CATEGORY_CHARS)] = None,
+    department: Annotated[
+        str | None, Query(max_length=DEPARTMENT_CODE_CHARS, description="Department code.")
+    ] = None,
+    grid: Annotated[str | None, Query(max_length=GRID_CHARS)] = None,
     date_from: Annotated[Day | None, day_query("Created on or after (local date).")] = None,
     date_to: Annotated[Day | None, day_query("Created on or before (local date).")] = None,
     overdue: Annotated[bool | None, Query(description="Only (true) or no (false) overdue cases.")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    q: Annotated[
+        str | None,
+        Query(max_length=MAX_QUERY_CHARS, description="Case number (or its first digits), address, words."),
+    ] = None,
+    phone: Annotated[
+        str | None, Query(max_length=64, description="The reporter's phone, exact (separators ignored).")
+    ] = None,
+    priority: Annotated[Priority | None, Query(description="urgent, high or normal.")] = None,
+    source: Annotated[Source | None, Query(description="How the case came in.")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = LIST_LIMIT,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> CasePage:
-    """Cases in the caller's scope, newest first."""
+    """Cases in the caller's scope, newest first; ``q`` searches numbers, addresses and words (full
+    text), ``phone`` the reporter's contact exactly (the results show it masked, as everywhere)."""
     if category:
         check_category(service, category)
     if department:
@@ -86,6 +101,10 @@ def list_cases(
         date_from=date_from,
         date_to=date_to,
         overdue=overdue,
+        q=q,
+        phone=phone,
+        priority=priority,
+        source=source.value if source else None,
         limit=limit,
         offset=offset,
     )

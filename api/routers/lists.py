@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from api.actions import lists
 from api.deps import CurrentUser, ServiceDep
+from api.limits import DEPARTMENT_CODE_CHARS, GRID_CHARS
 from api.schemas import ERROR_RESPONSES, ListKind, ListPage
 from api.validation import Day, day_query
 
@@ -19,10 +20,12 @@ def get_list(
     kind: ListKind,
     service: ServiceDep,
     user: CurrentUser,
-    grid: Annotated[str | None, Query(max_length=64)] = None,
+    grid: Annotated[str | None, Query(max_length=GRID_CHARS)] = None,
     community: Annotated[str | None, Query(max_length=128)] = None,
     street: Annotated[str | None, Query(max_length=128)] = None,
-    department: Annotated[str | None, Query(max_length=64, description="Department code.")] = None,
+    department: Annotated[
+        str | None, Query(max_length=DEPARTMENT_CODE_CHARS, description="Department code.")
+    ] = None,
     date_from: Annotated[Day | None, day_query("First local date (inclusive).")] = None,
     date_to: Annotated[Day | None, day_query("Last local date (inclusive).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

@@ -23,6 +23,7 @@ from api.actions.cases import load_visible, search, submit_fields, visibility
 from api.deps import ServiceDep, _bearer, principal_for_token
 from api.errors import ApiError
 from api.idempotency import HEADER, request_hash, submit_idempotent
+from api.limits import ADDRESS_CHARS, CATEGORY_CHARS, CONTACT_CHARS
 from api.schemas import ERROR_RESPONSES, CaseCreate
 from api.security import Principal
 from api.validation import Moment, check_category, check_date_range, check_subcategory, day_query
@@ -195,7 +196,7 @@ def services(service: ServiceDep, user: Open311User) -> list[Service]:
 
 @router.get("/services/{service_code}.json", response_model=ServiceDefinition)
 def service_definition(
-    service_code: Annotated[str, Path(max_length=64)], service: ServiceDep, user: Open311User
+    service_code: Annotated[str, Path(max_length=CATEGORY_CHARS)], service: ServiceDep, user: Open311User
 ) -> ServiceDefinition:
     """The optional ``subcategory`` attribute of a service."""
     categories = _categories(service)
@@ -218,19 +219,21 @@ def service_definition(
 @router.post("/requests.json", response_model=list[RequestCreated], status_code=201)
 async def create_request(
     service: ServiceDep,
-    service_code: Annotated[str, Form(min_length=1, max_length=64)],
+    service_code: Annotated[str, Form(min_length=1, max_length=CATEGORY_CHARS)],
     description: Annotated[
         str, Form(min_length=1, description="The message; the intake checks Settings.max_text_chars.")
     ],
-    address_string: Annotated[str | None, Form(max_length=256)] = None,
+    address_string: Annotated[str | None, Form(max_length=ADDRESS_CHARS)] = None,
     # A form cannot carry null: an unknown position is left out, so the schema says "number".
     lat: Annotated[float, Form(ge=-90, le=90)] = None,  # type: ignore[assignment]
     long: Annotated[float, Form(ge=-180, le=180)] = None,  # type: ignore[assignment]
     first_name: Annotated[str | None, Form(max_length=32)] = None,
     last_name: Annotated[str | None, Form(max_length=32)] = None,
-    phone: Annotated[str | None, Form(max_length=64)] = None,
-    email: Annotated[str | None, Form(max_length=64)] = None,
-    subcategory: Annotated[str | None, Form(alias="attribute[subcategory]", max_length=64)] = None,
+    phone: Annotated[str | None, Form(max_length=CONTACT_CHARS)] = None,
+    email: Annotated[str | None, Form(max_length=CONTACT_CHARS)] = None,
+    subcategory: Annotated[
+        str | None, Form(alias="attribute[subcategory]", max_length=CATEGORY_CHARS)
+    ] = None,
     api_key: Annotated[
         str | None, Form(max_length=200, description="GeoReport API key (= API token).")
     ] = None,
@@ -272,7 +275,7 @@ def list_requests(
     service_request_id: Annotated[
         str | None, Query(max_length=2000, description="Comma-separated ids.")
     ] = None,
-    service_code: Annotated[str | None, Query(max_length=64)] = None,
+    service_code: Annotated[str | None, Query(max_length=CATEGORY_CHARS)] = None,
     start_date: Annotated[Moment | None, day_query("Created at or after (ISO 8601).")] = None,
     end_date: Annotated[Moment | None, day_query("Created at or before (ISO 8601).")] = None,
     status: Annotated[str | None, Query(pattern="^(open|closed)$", description="open | closed")] = None,

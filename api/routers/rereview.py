@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 
 from api.actions import rereview
 from api.deps import CurrentUser, ServiceDep
+from api.limits import DEPARTMENT_CODE_CHARS, GRID_CHARS, LIST_LIMIT, MAX_LIST_LIMIT
 from api.routers.cases import CaseNo
 from api.schemas import ERROR_RESPONSES, RereviewPage, RereviewRequest, RereviewResult
 from api.views import case_out
@@ -23,10 +24,12 @@ router = APIRouter(prefix="/api/v1/rereview", tags=["review"], responses=ERROR_R
 def list_rereview(
     service: ServiceDep,
     user: CurrentUser,
-    department: Annotated[str | None, Query(max_length=64, description="Decided department code.")] = None,
-    grid: Annotated[str | None, Query(max_length=64)] = None,
+    department: Annotated[
+        str | None, Query(max_length=DEPARTMENT_CODE_CHARS, description="Decided department code.")
+    ] = None,
+    grid: Annotated[str | None, Query(max_length=GRID_CHARS)] = None,
     job_id: Annotated[str | None, Query(max_length=40, description="Only this reclassify job.")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = LIST_LIMIT,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> RereviewPage:
     """Flagged cases not yet answered, newest flag first: old decision next to the new suggestion."""

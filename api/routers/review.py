@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from api.actions import review as actions
 from api.deps import CurrentUser, ServiceDep
 from api.errors import ApiError
+from api.limits import LIST_LIMIT, MAX_LIST_LIMIT
 from api.routers.cases import CaseNo
 from api.schemas import ERROR_RESPONSES, CaseOut, QueuePage, ReviewRequest
 from api.views import case_out
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/api/v1", tags=["review"], responses=ERROR_RESPONSES)
 def review_queue(
     service: ServiceDep,
     user: CurrentUser,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIST_LIMIT)] = LIST_LIMIT,
     after: Annotated[
         str | None, Query(max_length=100, description="`next_cursor` of the previous page.")
     ] = None,

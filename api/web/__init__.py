@@ -19,13 +19,31 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import Response
 from starlette.types import Scope
 
-from api.web import account, admin_users, cases, dashboard, intake, lists, login, rereview, review
+from api.web import (
+    account,
+    admin_users,
+    attachments,
+    cases,
+    contact,
+    dashboard,
+    intake,
+    lists,
+    login,
+    notifications,
+    rereview,
+    review,
+    search,
+)
 from api.web.render import HERE, error_page
 from api.web.session import cookie_max_age, session_secret
 
 router = APIRouter(include_in_schema=False)
-for _module in (login, intake, review, rereview, cases, lists, dashboard, admin_users, account):
+# contact before cases: its POST /cases/{no}/contact must win over the generic /cases/{no}/{action}
+_PAGES = (login, intake, review, rereview, attachments, contact, cases, lists, dashboard, admin_users)
+for _module in (*_PAGES, account):
     router.include_router(_module.router)
+router.include_router(notifications.router)  # 通知 (deadline alerts)
+router.include_router(search.router)  # 搜索案件 (case search)
 
 # Paths that belong to the machine interfaces: their errors keep the JSON contract.
 MACHINE_PREFIXES = ("/api/", "/open311/", "/healthz", "/metrics", "/docs", "/redoc", "/openapi", "/static/")
@@ -43,6 +61,9 @@ def too_large_page(scope: Scope) -> Response | None:
         return None
     limit = request.app.state.settings.max_text_chars
     message = f"提交的内容过大，未能受理。诉求内容最多 {limit} 字，请返回上一页删减后再提交。"
+    if "/attachments/" in request.url.path or request.url.path.endswith("/resolve"):
+        mb = request.app.state.settings.attachment_max_bytes // (1024 * 1024)
+        message = f"提交的内容过大，未能受理。照片或 PDF 每个不超过 {mb} MB，请返回上一页压缩后再上传。"
     return error_page(request, 413, message)
 
 

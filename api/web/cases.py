@@ -13,9 +13,11 @@ from starlette.responses import Response
 from api import access
 from api.actions import cases, handling
 from api.errors import ApiError
+from api.limits import PAGE_SIZE
 from api.schemas import FeedbackRequest, TransitionRequest
 from api.security import Principal
-from api.views import is_overdue
+from api.views import display_names, is_overdue
+from api.web import attachments
 from api.web.forms import form_str, safe_next
 from api.web.render import PageRoute, describe, redirect, render
 from api.web.session import CsrfForm, PageError, PageUser, flash, require_role
@@ -28,7 +30,6 @@ from triage.store.service import CaseService
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 S = CaseStatus
-PAGE_SIZE = 25
 DONE_MESSAGES = {
     "start": "已签收，开始办理",
     "resolve": "已办结",
@@ -36,6 +37,7 @@ DONE_MESSAGES = {
     "reopen": "已重新办理",
     "feedback": "已记录回访并结案",
 }
+DEPARTMENT_STEPS = frozenset({"start", "resolve", "return", "reopen"})
 DESK_TABS = {
     "todo": ("待办", [S.DISPATCHED.value, S.IN_PROGRESS.value]),
     "overdue": ("超期", None),
@@ -65,6 +67,8 @@ def allowed_actions(user: Principal, case: Case) -> list[str]:
             action = "return"
         else:  # closed
             action = "feedback" if user.role in access.FEEDBACK else None
+        if action in DEPARTMENT_STEPS and not access.offers_department_steps(user):
+            continue
         if action and action not in out:
             out.append(action)
     return out
@@ -100,6 +104,9 @@ def case_context(service: CaseService, user: Principal, case_no: str) -> dict[st
         "candidates": [d for d in candidates if visible(d["case_no"])],
         "possible_duplicate": pending_link if visible(pending_link) else None,
         "dispatch": service.auto_dispatch.standing(case),
+        **attachments.gallery(service, user, case),
+        "may_reveal_contact": bool(case.reporter_contact) and access.may_reveal_contact(user, case),
+        "names": display_names(service, [case.grid_code]),
         "errors": {},
         "values": {},
         "open": "",
@@ -149,8 +156,11 @@ def act(request: Request, case_no: str, action: str, user: PageUser, form: CsrfF
     back = safe_next(form_str(form, "back", 500))
     errors: dict[str, str] = {}
     status = 422
+    proof: list[attachments.Prepared] = []
     try:
         kind, body = _action_request(action, form, int(version) if version.isdigit() else None)
+        if action == "resolve":  # proof of 办结: checked before the case moves, stored after
+            proof = attachments.prepare_proof(service, user, case_no, form)
         if kind == "feedback":
             handling.feedback(service, user, case_no, body)
         else:
@@ -164,9 +174,10 @@ def act(request: Request, case_no: str, action: str, user: PageUser, form: CsrfF
         if status in (403, 404):
             raise
         field = getattr(exc, "field", None) or "_"
-        errors[field if field in ("note", "result", "satisfaction", "comment") else "_"] = message
+        errors[field if field in ("note", "result", "satisfaction", "comment", "proof") else "_"] = message
     else:
         flash(request, f"案件 {case_no} {DONE_MESSAGES.get(action, '已更新')}。")
+        attachments.store_files(request, user, case_no, proof, attachments.AttachmentStage.RESOLUTION)
         return redirect(back or f"/cases/{case_no}")
     ctx = case_context(service, user, case_no)
     ctx.update(errors=errors, open=action, values={n: form_str(form, n, 6000) for n in form})
@@ -200,6 +211,7 @@ def desk(
         "departments": departments if user.role == Role.ADMIN else [],
         "overdue": {c.case_no: is_overdue(c, now) for c in rows},
         "row_actions": {c.case_no: allowed_actions(user, c) for c in rows},
+        "names": display_names(service, [c.grid_code for c in rows]),
         "back": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
     }
     return render(request, "desk.html", ctx)

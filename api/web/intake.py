@@ -23,9 +23,10 @@ from starlette.responses import Response
 from api import access
 from api.actions import cases, review
 from api.errors import ApiError
+from api.limits import ADDRESS_CHARS, CASE_NO_CHARS, FORM_LIMITS
 from api.schemas import CaseCreate
 from api.security import Principal
-from api.web import labels
+from api.web import attachments, labels
 from api.web.forms import form_str
 from api.web.render import PageRoute, redirect, render, render_fragment
 from api.web.session import CsrfForm, PageUser, check_csrf, flash, require_role
@@ -40,8 +41,9 @@ from triage.text.intake import accept_text, clean_text
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 FIELDS = ("text", "title", "reporter_name", "reporter_phone", "address", "grid", "source")
-# The short fields' limits (the text's is Settings.max_text_chars); the form shows them as data-maxlength.
-LIMITS = {"title": 200, "reporter_name": 64, "reporter_phone": 64, "address": 256}
+# The short fields checked here (the text's limit is Settings.max_text_chars); the form shows them
+# as data-maxlength through the page context (api.web.render), both from api.limits.
+LIMITS = {name: FORM_LIMITS[name] for name in ("title", "reporter_name", "reporter_phone", "address")}
 KEPT = "请删减后再提交（已保留您输入的全部内容）。"
 SUBMIT = access.SUBMIT
 NOT_VISIBLE = "未能关联到案件 {no}：案件不存在或不在您的权限范围内。本件已作为新案件进入审核队列。"
@@ -63,7 +65,7 @@ def _form_context(request: Request, user: Principal, values: dict[str, str], err
         "sources": {code: labels.SOURCE.get(code, code) for code in access.submit_sources(user)},
         "default_source": access.default_source(user),
         "form_id": secrets.token_urlsafe(12),
-        "limits": LIMITS | {"text": request.app.state.settings.max_text_chars},
+        **attachments.intake_context(request.app.state.settings),
     }
 
 
@@ -120,7 +122,9 @@ async def suggest(request: Request, user: PageUser) -> Response:
         return render_fragment(request, "_suggestion.html", {"error": problem})
     service = _service(request)
     given = body if isinstance(body, dict) else {}
-    located = {k: str(given.get(k) or "").strip()[:256] for k in ("address", "grid") if given.get(k)}
+    located = {
+        k: str(given.get(k) or "").strip()[:ADDRESS_CHARS] for k in ("address", "grid") if given.get(k)
+    }  # a suggestion only: cut to the longest of the two, never stored
     if grid := located.pop("grid", None):
         located["grid_code"] = grid
     try:  # the model reads the start of title + text (the text alone is within the limit)
@@ -176,14 +180,17 @@ def _check_fields(user: Principal, values: dict[str, str], max_text_chars: int) 
 @router.post("/intake")
 def submit(request: Request, user: PageUser, form: CsrfForm) -> Response:
     require_role(user, SUBMIT)
+    if (too_large := attachments.oversized_text(request, form)) is not None:
+        return too_large
     values = {name: form_str(form, name) for name in FIELDS}  # kept whole: refused, never cut
-    duplicate_of = form_str(form, "duplicate_of", 20)
+    duplicate_of = form_str(form, "duplicate_of", CASE_NO_CHARS)
     form_id = form_str(form, "form_id", 40)
     done: dict[str, str] = dict(request.session.get("submitted") or {})
     if form_id and form_id in done:  # the same form sent twice (double click, reload)
         return redirect(f"/cases/{done[form_id]}")
     errors = _check_fields(user, values, request.app.state.settings.max_text_chars)
     service = _service(request)
+    photos = attachments.prepare_photos(service, form, errors)  # checked before the case is stored
     case = None
     target = cases.duplicate_target(service, user, duplicate_of) if duplicate_of and not errors else None
     link = _link_target(user, target)
@@ -213,6 +220,7 @@ def submit(request: Request, user: PageUser, form: CsrfForm) -> Response:
         done[form_id] = case.case_no
         request.session["submitted"] = dict(list(done.items())[-5:])
     flash(request, f"已受理，案件编号 {case.case_no}。")
+    attachments.store_files(request, user, case.case_no, photos, attachments.AttachmentStage.INTAKE)
     if duplicate_of:
         _settle_duplicate(request, service, user, case, duplicate_of, target, link)
     return redirect(f"/cases/{case.case_no}")

@@ -46,11 +46,13 @@ ACTION = {
     "return": "部门退回",
     "close": "回访并结案",
     "reopen": "重新办理",
+    "reveal_contact": "查看联系电话",
     "reclassify": "模型重新分类",
     "flag": "标记复核",
     "flag_rereview": "模型新建议不一致，标记待复核",
     "rereview_dismiss": "复核：维持原判",
     "rereview_correct": "复核：改为新类别",
+    "attachment_added": "上传附件",
 }
 FIELD = {
     "category": "分类",
@@ -106,6 +108,13 @@ ERROR = {
     "unknown_action": "操作无效。",
     "unexpected_field": "操作无效。",
     "no_job": "批处理任务不存在。",
+    "file_too_large": "文件过大，请压缩后再上传。",
+    "image_too_large": "图片像素过多，请缩小后再上传。",
+    "unsupported_file_type": "文件类型不支持：请上传 JPEG、PNG、WebP 格式的图片或 PDF 文件。",
+    "empty_file": "文件是空的，请重新选择。",
+    "too_many_attachments": "本案件的附件已达上限。",
+    "case_closed": "案件已结束，不能再上传附件。",
+    "attachment_not_found": "附件不存在。",
 }
 
 

@@ -17,10 +17,11 @@ from starlette.responses import Response
 from api import access
 from api.actions import cases, lists
 from api.errors import ApiError
+from api.limits import PAGE_SIZE
 from api.schemas import ListKind
 from api.security import Principal
 from api.validation import DATE_MAX, DATE_MIN, in_date_range
-from api.views import is_overdue
+from api.views import display_names, is_overdue
 from api.web import labels
 from api.web.render import PageRoute, describe, render
 from api.web.session import PageUser
@@ -32,29 +33,28 @@ from triage.tabular.cells import xlsx_value
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-PAGE_SIZE = 25
 EXPORT_PAGE = 1000
 EXPORT_MAX = 100_000
 VIEWS = {"cases": "我的网格案件", **labels.LIST_KINDS}
 
-# Columns of each list: (row key, Chinese header).
+# Columns of each list: (row key, Chinese header); names (grid_name, department_name), never codes.
 COLUMNS: dict[str, list[tuple[str, str]]] = {
     "problems": [
         ("case_no", "案件编号"), ("created_at", "受理时间"), ("source", "来源"), ("title", "标题"),
-        ("text", "诉求内容"), ("grid_code", "网格"), ("community", "社区"), ("street", "街道"),
-        ("address", "地址"), ("category", "分类"), ("department_code", "责任部门"),
+        ("text", "诉求内容"), ("grid_name", "网格"), ("community", "社区"), ("street", "街道"),
+        ("address", "地址"), ("category", "分类"), ("department_name", "责任部门"),
         ("priority", "优先级"), ("citizens", "反映人数"), ("status", "状态"),
     ],
     "assignments": [
-        ("case_no", "案件编号"), ("title", "标题"), ("grid_code", "网格"), ("community", "社区"),
-        ("street", "街道"), ("category", "分类"), ("subcategory", "子类"), ("department", "承办部门"),
+        ("case_no", "案件编号"), ("title", "标题"), ("grid_name", "网格"), ("community", "社区"),
+        ("street", "街道"), ("category", "分类"), ("subcategory", "子类"), ("department_name", "承办部门"),
         ("level", "层级"), ("priority", "优先级"), ("dispatched_at", "交办时间"),
         ("dispatched_by", "交办人"), ("deadline", "办理时限"), ("requirement", "办理要求"),
         ("overdue", "是否超期"), ("status", "状态"),
     ],
     "completions": [
-        ("case_no", "案件编号"), ("title", "标题"), ("grid_code", "网格"), ("community", "社区"),
-        ("street", "街道"), ("category", "分类"), ("department", "承办部门"),
+        ("case_no", "案件编号"), ("title", "标题"), ("grid_name", "网格"), ("community", "社区"),
+        ("street", "街道"), ("category", "分类"), ("department_name", "承办部门"),
         ("dispatched_at", "交办时间"), ("deadline", "办理时限"), ("resolved_at", "办结时间"),
         ("resolved_by", "办结人"), ("result", "办理结果"), ("on_time", "按期办结"),
         ("satisfaction", "满意度"), ("feedback", "回访意见"), ("closed_at", "回访时间"), ("status", "状态"),
@@ -142,6 +142,7 @@ def grids_page(request: Request, user: PageUser, view: str = "cases", page: int 
         "scoped_to_grids": access.scope_of(user).grids is not None,
         "departments": service.catalog.departments() if user.role != "department" else [],
         "overdue": {c.case_no: is_overdue(c, now) for c in rows} if view == "cases" else {},
+        "names": display_names(service, [c.grid_code for c in rows]) if view == "cases" else None,
         "query": query,
         "export_query": "&".join(f"{k}={quote(v)}" for k, v in query.items() if k != "view"),
     }

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from api.limits import USERNAME_CHARS
 from api.security import PASSWORD_MAX_CHARS, authenticate_password
 from api.web.forms import form_raw, form_str, safe_next
 from api.web.render import PageRoute, redirect, render
@@ -48,7 +49,7 @@ def login_form(request: Request, next: str | None = None) -> Response:
 
 @router.post("/login")
 async def login(request: Request, form: CsrfForm) -> Response:
-    username = form_str(form, "username", 64)
+    username = form_str(form, "username", USERNAME_CHARS)
     password = form_raw(form, "password")  # as typed: spaces belong to the password
     target = safe_next(form_str(form, "next", 2000))
     errors: dict[str, str] = {}

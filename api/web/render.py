@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,20 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from api import access
 from api.errors import ApiError, status_for
+from api.limits import FORM_LIMITS
+from api.views import model_view
 from api.web import labels
 from api.web.session import LoginRequired, PageError, csrf_token, current_user, pop_flashes
 from triage.config import LOCAL_TZ
 from triage.errors import TriageError
+from triage.route import explain
 from triage.store.models import Role
 from triage.text.masking import mask_pii, mask_text
 
@@ -111,29 +116,30 @@ def excerpt(text: str | None, n: int = 60) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def reason_text(reason: dict[str, Any] | None) -> str:
-    """The routing reason in words (its terms come from the text: masked like it)."""
-    return mask_pii(_reason_words(reason))
+def reason_text(reason: dict[str, Any] | None, rule_names: Mapping[str, str] | None = None) -> str:
+    """The routing reason in words (:func:`triage.route.explain.reason_text`: a rule by its Chinese
+    name, never its id); its terms come from the text, so they are masked like it."""
+    return mask_pii(explain.reason_text(reason, rule_names))
 
 
-def _reason_words(reason: dict[str, Any] | None) -> str:
-    reason = reason or {}
-    source = reason.get("source")
-    if source == "rule":
-        terms = "、".join(reason.get("matched_terms") or [])
-        return f"命中分拨规则 {reason.get('rule_id', '')}（关键词：{terms}）"
-    if source == "department_model":
-        return f"部门模型判断（概率 {float(reason.get('probability') or 0):.0%}）"
-    if source == "model":
-        probability = float(reason.get("probability") or 0)
-        text = f"按分类“{reason.get('category', '')}”的主管部门（概率 {probability:.0%}）"
-        hints = reason.get("hint_terms")
-        return text + (f"，细分依据：{'、'.join(hints)}" if hints else "")
-    if source == "default":
-        return "无法确定主管部门，按默认部门分拨"
-    if source == "abstain":  # the model said nothing (e.g. no Chinese): a person routes the case
-        return str(reason.get("message") or "需人工分拨")
-    return "—"
+def _rule_names(ctx: Any) -> Mapping[str, str] | None:
+    """Rule id → name of the service's routing file, for reasons stored before rules had names."""
+    request = ctx.get("request")
+    service = getattr(getattr(request, "app", None), "state", None)
+    router = getattr(getattr(getattr(service, "service", None), "catalog", None), "router", None)
+    names = getattr(router, "rule_names", None)
+    return names() if callable(names) else None
+
+
+@pass_context
+def _reason_filter(ctx: Any, reason: dict[str, Any] | None) -> str:
+    return reason_text(reason, _rule_names(ctx))
+
+
+@pass_context
+def _model_view(ctx: Any, subject: Any) -> dict[str, Any]:
+    """``model_view(r)`` in a template: what the model thought beside what was decided."""
+    return model_view(subject, _rule_names(ctx))
 
 
 for name, fn in {
@@ -142,12 +148,13 @@ for name, fn in {
     "percent": percent,
     "highlight": highlight,
     "excerpt": excerpt,
-    "reason": reason_text,
+    "reason": _reason_filter,
     "urlquote": lambda s: quote(str(s or ""), safe=""),
     "mask": lambda s: mask_text(str(s)) if s else s,  # every free-text field a person typed
 }.items():
     TEMPLATES.env.filters[name] = fn
 TEMPLATES.env.globals.update(
+    model_view=_model_view,
     STATUS=labels.STATUS,
     ROLE=labels.ROLE,
     PRIORITY=labels.PRIORITY,
@@ -161,7 +168,8 @@ TEMPLATES.env.globals.update(
 
 
 def page_context(request: Request) -> dict[str, Any]:
-    """What every page shows: the user and their navigation, the CSRF token, flash messages."""
+    """What every page shows: the user and their navigation, the CSRF token, flash messages, and the
+    field limits its forms state."""
     user = getattr(request.state, "page_user", None)
     if user is None and "sid" in request.session:
         try:
@@ -176,6 +184,8 @@ def page_context(request: Request) -> dict[str, Any]:
         "csrf_token": csrf_token(request),
         "flashes": pop_flashes(request),
         "path": request.url.path,
+        # every form's data-maxlength: the one definition in api.limits, the text's from the settings
+        "limits": FORM_LIMITS | {"text": request.app.state.settings.max_text_chars},
     }
 
 

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from api.access import REVIEW
 from api.actions import rereview
 from api.errors import ApiError
+from api.limits import CATEGORY_CHARS, NOTE_CHARS, PAGE_SIZE
 from api.schemas import RereviewRequest
 from api.web.forms import form_int, form_str
 from api.web.render import PageRoute, describe, redirect, render
@@ -22,7 +23,6 @@ from triage.store.service import CaseService
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-PAGE_SIZE = 25
 MAX_PAGE = 10_000
 
 
@@ -43,9 +43,10 @@ def rereview_page(request: Request, user: PageUser, page: str = "1") -> Response
 def rereview_answer(request: Request, case_no: str, action: str, user: PageUser, form: CsrfForm) -> Response:
     require_role(user, REVIEW)
     back = "/rereview" + (f"?page={p}" if (p := form_str(form, "page", 6)).isdigit() and p != "1" else "")
-    fields: dict[str, object] = {"action": action, "note": form_str(form, "note", 2000) or None}
+    fields: dict[str, object] = {"action": action, "note": form_str(form, "note", NOTE_CHARS) or None}
     if action == "correct":
-        fields.update(category=form_str(form, "category", 64) or None, version=form_int(form, "version"))
+        category = form_str(form, "category", CATEGORY_CHARS) or None
+        fields.update(category=category, version=form_int(form, "version"))
     try:
         body = RereviewRequest.model_validate(fields)
         result = rereview.answer(_service(request), user, case_no[:20], body)

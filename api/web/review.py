@@ -17,9 +17,12 @@ from starlette.responses import Response
 from api.access import REVIEW
 from api.actions import review as actions
 from api.errors import ApiError
+from api.limits import PAGE_SIZE
 from api.schemas import ReviewRequest
 from api.security import Principal
+from api.views import display_names
 from api.web import labels
+from api.web.filters import queue_filters, read_filters
 from api.web.forms import form_str
 from api.web.render import PageRoute, describe, redirect, render
 from api.web.session import CsrfForm, PageUser, flash, require_role
@@ -32,7 +35,6 @@ from triage.store.service import CaseService
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-PAGE_SIZE = 25
 ACTIONS = {"accept": "已审核通过并交办", "correct": "已修正并交办", "merge": "已合并", "reject": "已不予受理"}
 GENERAL = {None, "", "case_no", "version", "status", "action"}
 
@@ -45,12 +47,17 @@ def _service(request: Request) -> CaseService:
 def queue_page(request: Request, user: PageUser, after: str | None = None) -> Response:
     require_role(user, REVIEW)
     service = _service(request)
+    chosen = read_filters(request, service, ("department", "grid", "priority", "source"))
+    only = queue_filters(chosen)
     try:
-        rows = actions.queue(service, user, limit=PAGE_SIZE, after=after, include_claimed=True)
+        rows = actions.queue(service, user, limit=PAGE_SIZE, after=after, include_claimed=True, filters=only)
     except (ValueError, TypeError):  # a hand-edited cursor: start from the top
-        after, rows = None, actions.queue(service, user, limit=PAGE_SIZE, include_claimed=True)
+        after = None
+        rows = actions.queue(service, user, limit=PAGE_SIZE, include_claimed=True, filters=only)
     now = service.clock()
     ctx = {
+        "filters": chosen,
+        "filter_action": "/review",
         "rows": rows,
         "now": now,
         "waiting": actions.waiting(service, user),
@@ -124,6 +131,7 @@ def workbench_context(service: CaseService, case: Case, user: Principal) -> dict
         "pending": case.status == CaseStatus.PENDING_REVIEW,
         "possible": _possible_duplicate(service, case),
         "dispatch": service.auto_dispatch.standing(case),
+        "names": display_names(service, [case.grid_code]),
         "errors": {},
         "values": {},
         "open": "",

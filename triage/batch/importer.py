@@ -29,6 +29,7 @@ from triage.batch.progress import JobSummary, ProgressCallback, Ticker
 from triage.batch.worker import LocatedTexts, model_version, spec_of, suggest_chunk, warm
 from triage.config import LOCAL_TZ, get_settings
 from triage.errors import InputError
+from triage.store import fulltext
 from triage.store.db import Database
 from triage.store.dupindex import index_text
 from triage.store.lifecycle import record
@@ -334,6 +335,7 @@ def _store(
         record(session, case, actor=opts.actor, action="import", at=now,
                after={"source_ref": item.ref, "status": case.status, "category": case.category})  # fmt: skip
         counts["imported"] += 1
+    fulltext.index_cases(session, [case for _, _, case in fresh])  # searchable like submitted cases
     for dup, first in copies:  # the first may have been created in this chunk: link after its flush
         dup.case_id, dup.case_no = first.case_id, first.case_no
         session.add(dup)

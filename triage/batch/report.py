@@ -161,7 +161,7 @@ def flagged_for_rereview(
     db: Database, *, job_id: str | None = None, limit: int = 500
 ) -> list[CaseSuggestion]:
     """Every flag one reclassify job raised (latest job by default), answered or not; the open
-    re-review list that reviewers work through is :func:`triage.batch.rereview.open_flags`."""
+    re-review list that reviewers work through is :func:`triage.store.rereview.open_flags`."""
     job_id = job_id or latest_reclassify_job(db).id
     with db.session() as session:
         stmt = (

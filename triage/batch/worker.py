@@ -13,22 +13,28 @@ from typing import Any
 
 from triage.errors import InputError
 from triage.result import plain
+from triage.route.explain import reason_text
 
 _LOCK = threading.RLock()  # re-entrant: a factory may wrap another spec's triager
 _TRIAGERS: dict[ModelSpec, Any] = {}
 
-# Columns a classify job adds to every output row, in order.
+# Columns a classify job adds to every output row, in order. ``confidence`` is the model's top-1
+# probability (the review threshold); ``category_probability`` the model's probability of the decided
+# ``category``, which differs when a keyword rule chose it; ``route_reason`` says why, in Chinese.
 RESULT_COLUMNS = [
     "category",
     "subcategory",
     "confidence",
     "top2_category",
     "top2_confidence",
+    "model_category",
+    "category_probability",
     "department",
     "department_code",
     "level",
     "deadline_hours",
     "priority",
+    "route_reason",
     "needs_review",
     "duplicate_group",
     "duplicate_score",
@@ -100,17 +106,21 @@ def result_row(result: Any) -> dict[str, Any]:
     """The output fields of one :class:`~triage.result.TriageResult` (plus its normalised text)."""
     top = result.top_k
     second = top[1] if len(top) > 1 else None
+    probability = result.category_probability
     return {
         "category": result.category,
         "subcategory": result.subcategory or "",
         "confidence": round(float(result.confidence), 4),
         "top2_category": second.label if second else "",
         "top2_confidence": round(float(second.probability), 4) if second else None,
+        "model_category": result.model_category,
+        "category_probability": round(float(probability), 4) if probability is not None else None,
         "department": result.department,
         "department_code": result.department_code,
         "level": result.level,
         "deadline_hours": result.deadline_hours,
         "priority": result.priority,
+        "route_reason": reason_text(result.route_reason),  # the sentence; suggest_chunk sends the dict
         "needs_review": bool(result.needs_review),
         "model_version": result.model_version,
         "top_k": [[s.label, s.probability] for s in top],
@@ -156,6 +166,7 @@ def suggest_chunk(spec: ModelSpec, texts: Chunk) -> list[dict[str, Any]]:
             continue
         row = result_row(item)
         del row["text"]
+        del row["route_reason"]  # the stored suggestion keeps the reason itself (below), not its wording
         row.update(
             model_category=item.model_category or None,
             top_k_dicts=plain(item.top_k),

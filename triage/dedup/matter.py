@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from triage.config import DEFAULT_DUPLICATE_THRESHOLD
 from triage.dedup.lexical import DuplicateIndex, _epoch
 from triage.dedup.matter_features import CandidateRows, Query, features, reason
 from triage.dedup.matter_score import MatterScorer
@@ -87,7 +88,12 @@ class MatterIndex:
         self.extractor = extractor or PlaceExtractor()
         self.T = terms_per_case
         self.postings_cap = postings_cap
-        self.lexical = DuplicateIndex(threshold=0.6, window_days=window_days) if lexical else None
+        # copies only, at the lexical stage's default threshold (not the matter scorer's)
+        self.lexical = (
+            DuplicateIndex(threshold=DEFAULT_DUPLICATE_THRESHOLD, window_days=window_days)
+            if lexical
+            else None
+        )
         self._lock = threading.RLock()
         self._reset()
 

@@ -24,6 +24,8 @@ Level = Literal["网格", "社区", "街道", "区", "市"]  # lowest first; the
 Priority = Literal["urgent", "high", "normal"]  # most urgent first
 LEVELS: tuple[str, ...] = get_args(Level)
 PRIORITIES: tuple[str, ...] = get_args(Priority)
+# Sort key, most urgent 0 (the router's rule order, the store's priority_rank column and queue order).
+PRIORITY_RANK: dict[str, int] = {p: i for i, p in enumerate(PRIORITIES)}
 SHIPPED_NAME = "routing.toml"
 
 
@@ -61,8 +63,14 @@ class CategorySpec(_Strict):
     sub: dict[str, SubcategorySpec] = {}
 
 
+# A rule's name is what people read ("路由规则「消防通道堵塞」"), so it must say something in Chinese;
+# the id stays the machine key (logs, API fields, tests) and never reaches a page.
+_CHINESE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
 class RuleSpec(_Strict):
     id: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.-]*$")
+    name: str = Field(min_length=1, max_length=40)  # the Chinese label shown to people
     terms: list[str] = Field(min_length=1)
     all_of: list[str | list[str]] = []  # every item must occur; an inner list means any one of it
     none_of: list[str] = []
@@ -288,11 +296,16 @@ def _cross_check(spec: RoutingSpec) -> list[tuple[str, str]]:
             if any(not h for h in sub.hints):
                 problems.append((f"categories.{name}.sub.{sub_name}", "empty hint term"))
     rule_ids: set[str] = set()
+    rule_names: dict[str, str] = {}
     for i, rule in enumerate(spec.rules):
         entry = f"rules[{i}] (id={rule.id!r})"
         if rule.id in rule_ids:
             problems.append((entry, f"duplicate rule id {rule.id!r}"))
         rule_ids.add(rule.id)
+        if not _CHINESE.search(rule.name):
+            problems.append((entry, f"name {rule.name!r} must be a Chinese label (it is shown to people)"))
+        elif rule_names.setdefault(rule.name, rule.id) != rule.id:
+            problems.append((entry, f"name {rule.name!r} is also used by rule {rule_names[rule.name]!r}"))
         if rule.department not in codes:
             problems.append((entry, f"unknown department {rule.department!r}"))
         groups = [g if isinstance(g, list) else [g] for g in rule.all_of]

@@ -18,11 +18,10 @@ from typing import Any
 
 from triage.errors import InputError
 from triage.result import CategoryScore, RouteDecision, RouteOption
-from triage.route.config import PRIORITIES, LoadedConfig, load_config
+from triage.route.config import PRIORITIES, PRIORITY_RANK, LoadedConfig, load_config
 from triage.route.match import TermMatcher
 from triage.text.tokenizer import USE_HMM, get_tokenizer, stopwords, tokenize
 
-_PRIORITY_RANK = {p: i for i, p in enumerate(PRIORITIES)}
 _Hints = dict[str, tuple[str, list[str]]]  # first-level category → (second-level, hint terms found)
 
 
@@ -48,6 +47,7 @@ class _Target:
 @dataclass(frozen=True, slots=True)
 class _Rule:
     id: str
+    name: str  # Chinese label (routing.toml ``name``): what pages, exports and reasons show
     order: int
     terms: frozenset[str]
     all_of: tuple[frozenset[str], ...]  # each group: at least one of its terms must occur
@@ -92,6 +92,7 @@ class Router:
             groups = tuple(frozenset(g) if isinstance(g, list) else frozenset((g,)) for g in r.all_of)
             rule = _Rule(
                 id=r.id,
+                name=r.name,
                 order=i,
                 terms=frozenset(r.terms),
                 all_of=groups,
@@ -156,6 +157,10 @@ class Router:
     def rule_ids(self) -> list[str]:
         return [r.id for r in self._rules]
 
+    def rule_names(self) -> dict[str, str]:
+        """Rule id → its Chinese name, for reasons stored before rules had names (look-up by id)."""
+        return {r.id: r.name for r in self._rules}
+
     def is_known_category(self, name: str, subcategory: str | None = None) -> bool:
         """``name`` is a first-level category (and ``subcategory``, if given, one of its children)."""
         if subcategory is None:
@@ -212,7 +217,7 @@ class Router:
         found = self._matcher.find(text, tokens or tokenize(text))
         rules = self._matching_rules(found)
         hints = self._hint_hits(found) if found else {}
-        priority = min((r.priority for r, _ in rules), key=_PRIORITY_RANK.__getitem__, default="normal")
+        priority = min((r.priority for r, _ in rules), key=PRIORITY_RANK.__getitem__, default="normal")
         model = self._model_option(top_k, hints, priority)
         dept = self._department_option(department_scores, top_k, hints, priority)
         if rules:
@@ -220,6 +225,7 @@ class Router:
             urgent_rule = next(r for r, _ in rules if r.priority == priority)
             if urgent_rule is not rules[0][0]:
                 chosen.reason["priority_rule"] = urgent_rule.id
+                chosen.reason["priority_rule_name"] = urgent_rule.name
             others = [self._rule_option(r, m, top_k, hints, priority) for r, m in rules[1:]]
             others += [o for o in (dept, model) if o is not None]
         elif dept is not None and dept.reason["probability"] >= self._threshold:
@@ -269,7 +275,7 @@ class Router:
         for rule in candidates.values():
             if all(group & found for group in rule.all_of) and not (rule.none_of & found):
                 out.append((rule, sorted(rule.terms & found)))
-        out.sort(key=lambda rm: (-rm[0].precedence, _PRIORITY_RANK[rm[0].priority], -len(rm[1]), rm[0].order))
+        out.sort(key=lambda rm: (-rm[0].precedence, PRIORITY_RANK[rm[0].priority], -len(rm[1]), rm[0].order))
         return out
 
     def _hint_hits(self, found: set[str]) -> dict[str, tuple[str, list[str]]]:
@@ -300,7 +306,7 @@ class Router:
             category = top_k[0].label if top_k else ""
         if sub is None:
             sub = hints.get(category, (None,))[0]
-        reason = {"source": "rule", "rule_id": rule.id, "matched_terms": matched}
+        reason = {"source": "rule", "rule_id": rule.id, "rule_name": rule.name, "matched_terms": matched}
         return self._option(rule.target, category, sub, priority, reason)
 
     def _category_option(self, score: CategoryScore, hints: _Hints, priority: str) -> RouteOption:

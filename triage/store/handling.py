@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from triage.store.dupindex import DuplicateIndexSync
 from triage.store.errors import IllegalTransitionError, ValidationError, unknown_value
-from triage.store.lifecycle import allowed_targets, change, check_transition, is_active
+from triage.store.lifecycle import allowed_targets, change, check_transition, is_active, record
 from triage.store.models import Case, CaseStatus, Feedback
 from triage.store.review import ReviewService
 from triage.store.transaction import CaseTransaction
@@ -36,7 +36,7 @@ def _text(value: str | None, field: str) -> str:
 
 
 class HandlingService:
-    """start / resolve / return / close (feedback) / reopen / transition / overdue."""
+    """start / resolve / return / close (feedback) / reopen / transition / overdue / reveal_contact."""
 
     def __init__(self, tx: CaseTransaction, index: DuplicateIndexSync, review: ReviewService) -> None:
         self.tx = tx
@@ -193,6 +193,22 @@ class HandlingService:
             ),
         }
         return ops[S(to_status)]()
+
+    def reveal_contact(self, case_no: str, actor: str, *, reason: str | None = None) -> Case:
+        """The case with the reporter's contact as stored, for a call back (回访, 核实): one audited read.
+
+        Contacts are masked everywhere else; who looked at whose number, and when, is the audit
+        event ``reveal_contact`` (the number itself is not copied into the log). The case is not
+        changed, so its version stays and nobody's open form goes stale.
+        """
+        note = clean_text(reason) or None if reason else None
+
+        def reveal(s: Session) -> Case:
+            case = self.tx.load(s, case_no, lock=False)
+            record(s, case, actor=actor, action="reveal_contact", at=self.tx.clock(), note=note)
+            return case
+
+        return self.tx.write(reveal)
 
     # -- reading --------------------------------------------------------------------------------
     def overdue(

@@ -307,6 +307,10 @@ class CaseService:
         """A resolved case goes back to the department (e.g. the citizen is not satisfied)."""
         return self.handling.reopen(case_no, actor, reason, version=version)
 
+    def reveal_contact(self, case_no: str, actor: str, *, reason: str | None = None) -> Case:
+        """The case with its reporter's contact for a call back, audited (see HandlingService)."""
+        return self.handling.reveal_contact(case_no, actor, reason=reason)
+
     def transition(self, case_no: str, to_status: str, actor: str, **details: Any) -> Case:
         """Move a case to ``to_status`` by the matching operation (see :meth:`HandlingService.transition`)."""
         return self.handling.transition(case_no, to_status, actor, **details)

@@ -20,6 +20,7 @@ from triage.classify.department import CASE_FIELDS
 from triage.config import Settings
 from triage.errors import InputError
 from triage.result import TriageResult
+from triage.store import fulltext
 from triage.store.autodispatch import AutoDispatchPolicy
 from triage.store.catalog import DEFAULT_DEADLINE_HOURS, Catalog
 from triage.store.dupindex import DuplicateIndexSync, model_text
@@ -247,6 +248,7 @@ class SubmitService:
             case.submitted_by = actor
             session.add(case)
         session.flush()
+        fulltext.index_cases(session, cases)  # searchable (q, phone) as soon as the case is committed
         for case in cases:
             after = {k: case.__dict__.get(k) for k in ("status", "source", "suggested_category", "priority")}
             record(session, case, actor=actor, action="submit", at=now, after=after)

@@ -146,6 +146,146 @@
     });
   }
 
+  /* -- deadline countdowns: "剩余 3小时12分" / "已超时 40分钟", kept current each 30 s ----------- */
+  /* The server renders the same words (triage/store/deadlines.py); the script only moves the clock
+     on, switching to 预警 at data-warn-at and to 超时 after data-deadline. */
+  function durationText(minutes) {
+    minutes = Math.max(minutes, 0);
+    var days = Math.floor(minutes / 1440), hours = Math.floor((minutes % 1440) / 60), mins = minutes % 60;
+    if (days) return hours ? days + "天" + hours + "小时" : days + "天";
+    if (hours) return mins ? hours + "小时" + mins + "分" : hours + "小时";
+    return mins + "分钟";
+  }
+
+  function paintCountdown(el, now) {
+    var deadline = Date.parse(el.getAttribute("data-deadline"));
+    var warnAt = Date.parse(el.getAttribute("data-warn-at"));
+    if (isNaN(deadline)) return;
+    var seconds = (deadline - now) / 1000;
+    var state = seconds < 0 ? "overdue" : (!isNaN(warnAt) && warnAt <= now ? "warning" : "ok");
+    var text = state === "overdue"
+      ? "已超时 " + durationText(Math.max(Math.floor(-seconds / 60), 1))
+      : "剩余 " + durationText(Math.floor(seconds / 60));
+    el.classList.remove("ok", "warning", "overdue");
+    el.classList.add(state);
+    el.textContent = "";
+    if (state !== "ok") {
+      var tag = document.createElement("b");
+      tag.className = "countdown-tag";
+      tag.textContent = state === "overdue" ? "超时" : "预警";
+      el.appendChild(tag);
+      el.appendChild(document.createTextNode(" "));
+    }
+    var span = document.createElement("span");
+    span.className = "countdown-text";
+    span.textContent = text;
+    el.appendChild(span);
+  }
+
+  function setupCountdowns() {
+    var all = document.querySelectorAll(".countdown[data-deadline]");
+    if (!all.length) return;
+    function tick() {
+      var now = Date.now();
+      Array.prototype.forEach.call(all, function (el) { paintCountdown(el, now); });
+    }
+    setInterval(tick, 30000);
+  }
+
+  /* -- irreversible keyboard actions ask for a confirming key ------------------------------------ */
+  /* One stray key must never dispatch, merge or reject (issue 13): the first press (a shortcut,
+     Ctrl+Enter, or Enter inside such a form) only shows what would happen; the same key or Enter
+     within CONFIRM_MS does it; Esc, any other key or the timeout cancels. A click is deliberate and
+     needs no second step. Forms are recognised by data-confirm="<what>" or by their action. */
+  var CONFIRM_MS = 5000;
+  var IRREVERSIBLE = { accept: "交办", correct: "修正并交办", merge: "合并为重复件", reject: "不予受理", dispatch: "交办" };
+  var pending = null;
+
+  function formOf(el) {
+    return el.tagName === "FORM" ? el : (el.form || (el.closest && el.closest("form")));
+  }
+
+  function irreversible(el) {
+    var form = formOf(el);
+    if (!form) return null;
+    var label = form.getAttribute("data-confirm");
+    if (label) return label;
+    var m = /\/(accept|correct|merge|reject|dispatch)$/.exec(form.getAttribute("action") || "");
+    return m ? IRREVERSIBLE[m[1]] : null;
+  }
+
+  function confirmBar() {
+    var bar = document.getElementById("key-confirm");
+    if (!bar) {
+      bar = document.createElement("div");
+      bar.id = "key-confirm";
+      bar.className = "key-confirm";
+      bar.setAttribute("role", "alert");
+      bar.hidden = true;
+      document.body.appendChild(bar);
+    }
+    return bar;
+  }
+
+  function kbd(text) {
+    var k = document.createElement("kbd");
+    k.textContent = text;
+    return k;
+  }
+
+  function cancelPending(message) {
+    if (!pending) return;
+    clearInterval(pending.timer);
+    pending = null;
+    var bar = confirmBar();
+    if (!message) { bar.hidden = true; return; }
+    bar.textContent = message;
+    bar.classList.add("cancelled");
+    setTimeout(function () { if (!pending) bar.hidden = true; }, 1500);
+  }
+
+  function askConfirm(key, el, label) {
+    cancelPending();
+    var form = formOf(el);
+    var m = /\/(\d{6,20})\//.exec((form && form.getAttribute("action")) || "");
+    var bar = confirmBar();
+    var until = Date.now() + CONFIRM_MS;
+    function paint() {
+      var left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+      if (!left) { cancelPending("已取消：未在规定时间内确认。"); return; }
+      bar.textContent = "";
+      bar.classList.remove("cancelled");
+      var what = document.createElement("strong");
+      what.textContent = "确认" + label + (m ? "案件 " + m[1] : "") + "？";
+      bar.appendChild(what);
+      bar.appendChild(document.createTextNode(" 再按 "));
+      if (key !== "Enter") { bar.appendChild(kbd(key.toUpperCase())); bar.appendChild(document.createTextNode(" 或 ")); }
+      bar.appendChild(kbd("Enter"));
+      bar.appendChild(document.createTextNode(" 确认，"));
+      bar.appendChild(kbd("Esc"));
+      bar.appendChild(document.createTextNode(" 取消（" + left + " 秒）"));
+    }
+    pending = { key: key.toLowerCase(), run: function () { activate(el); }, timer: setInterval(paint, 250) };
+    paint();
+    bar.hidden = false;
+  }
+
+  /* Returns true when the key was the answer to a pending confirmation (consumed). */
+  function answerPending(ev) {
+    if (!pending) return false;
+    if (/^(Shift|Control|Alt|Meta|CapsLock)$/.test(ev.key)) return true;
+    ev.preventDefault();
+    ev.stopPropagation();
+    if (ev.key === "Enter" || ev.key.toLowerCase() === pending.key) {
+      var run = pending.run;
+      cancelPending();
+      run();
+    } else {
+      cancelPending("已取消，未执行任何操作。");
+    }
+    return true;
+  }
+
   /* -- keyboard shortcuts ------------------------------------------------------------------------ */
   function isTyping(el) {
     return el && (el.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(el.tagName));
@@ -186,12 +326,16 @@
   }
 
   document.addEventListener("keydown", function (ev) {
+    if (answerPending(ev)) return;
     var target = ev.target;
     if (isTyping(target)) {
       if (ev.key === "Escape") target.blur();
-      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && target.form) {
+      var asks = target.form && irreversible(target.form);
+      /* Ctrl+Enter submits; plain Enter in a one-line field of a dispatch/merge/reject form would
+         submit it natively, so it asks first too */
+      if (ev.key === "Enter" && target.form && (ev.ctrlKey || ev.metaKey || (asks && target.tagName === "INPUT"))) {
         ev.preventDefault();
-        activate(target.form);
+        if (asks) askConfirm("Enter", target.form, asks); else activate(target.form);
       }
       return;
     }
@@ -208,7 +352,8 @@
     var el = document.querySelector('[data-key="' + key.toLowerCase() + '"]');
     if (el && key.length === 1) {
       ev.preventDefault();
-      activate(el);
+      var label = isTyping(el) ? null : irreversible(el);  /* a field only takes the focus */
+      if (label) askConfirm(key, el, label); else activate(el);
     }
   });
 
@@ -239,6 +384,7 @@
   setupLengthLimits();
   setupSuggest();
   setupSubcategories();
+  setupCountdowns();
 })();
 window.addEventListener("pageshow", function () {
   /* coming back through the history cache: buttons disabled on submit are usable again */

@@ -7,11 +7,14 @@ modules are:
 
 * :mod:`.base` — UTC timestamp and JSON column types, field helpers
 * :mod:`.org` — departments and grids
+* :mod:`.attachments` — photos and PDFs of a case (u001)
 * :mod:`.accounts` — roles, users, grid membership, API tokens, browser sessions, login throttle
 * :mod:`.cases` — cases, their number counter, 回访 feedback, the audit trail, status constants
 * :mod:`.idempotency` — stored responses for the Idempotency-Key header
 * :mod:`.registry` — the model registry and shadow suggestions (t003)
 * :mod:`.batch` — batch jobs, reclassify suggestions, import keys (b001, r004)
+* :mod:`.search` — the word index behind case search (u002)
+* :mod:`.notifications` — deadline alerts and who has read them (u003)
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from triage.store.models.accounts import ApiToken, GridMember, LoginCounter, Role, User, WebSession
+from triage.store.models.attachments import Attachment, AttachmentKind, AttachmentStage
 from triage.store.models.base import JSONType, UTCDateTime, utcnow
 from triage.store.models.batch import BatchJob, CaseImport, CaseSuggestion
 from triage.store.models.cases import (
@@ -34,8 +38,10 @@ from triage.store.models.cases import (
     Source,
 )
 from triage.store.models.idempotency import IdempotencyKey
+from triage.store.models.notifications import AlertKind, DeadlineAlert, NotificationRead
 from triage.store.models.org import Department, Grid
 from triage.store.models.registry import MODEL_STATUSES, ModelEvent, ModelVersion, ShadowSuggestion
+from triage.store.models.search import CaseWords
 
 metadata = SQLModel.metadata
 
@@ -45,7 +51,11 @@ __all__ = [
     "MODEL_STATUSES",
     "PRIORITY_RANK",
     "QUEUE_STATUS",
+    "AlertKind",
     "ApiToken",
+    "Attachment",
+    "AttachmentKind",
+    "AttachmentStage",
     "AuditEvent",
     "BatchJob",
     "Case",
@@ -53,6 +63,8 @@ __all__ = [
     "CaseImport",
     "CaseStatus",
     "CaseSuggestion",
+    "CaseWords",
+    "DeadlineAlert",
     "Department",
     "Feedback",
     "Grid",
@@ -62,6 +74,7 @@ __all__ = [
     "LoginCounter",
     "ModelEvent",
     "ModelVersion",
+    "NotificationRead",
     "Role",
     "ShadowSuggestion",
     "Source",

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+from triage.route.config import PRIORITY_RANK  # the routing configuration's priorities, most urgent 0
 from triage.store.models.base import dt_field, in_values, json_field
 
 
@@ -34,9 +35,6 @@ class Source(StrEnum):
     WEB = "web"
     OPEN311 = "open311"
     BATCH = "batch"
-
-
-PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2}  # the routing configuration's priorities
 
 
 class CaseCounter(SQLModel, table=True):

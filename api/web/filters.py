@@ -1,0 +1,67 @@
+"""Filters of the review queue and the department desk as GET parameters (issue #13).
+
+Why GET: a filtered queue is a URL a reviewer can bookmark, reload or send to a colleague. Unknown
+values are dropped rather than refused, so an old bookmark still opens the (unfiltered) page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+
+from triage.store.models import PRIORITY_RANK, Source
+from triage.store.service import CaseService
+
+PRIORITY_LABELS = {"urgent": "紧急", "high": "较急", "normal": "一般"}
+SOURCE_LABELS = {
+    "hotline": "热线",
+    "grid": "网格",
+    "deputy": "代表",
+    "web": "网站",
+    "open311": "接口",
+    "batch": "导入",
+}
+
+
+@dataclass(slots=True)
+class Filters:
+    """The chosen values (parameter name → value) and the options the form offers."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    options: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def query(self, **extra: str) -> str:
+        """The filters as a query string (for pager and tab links), ``extra`` added."""
+        return urlencode({**self.values, **{k: v for k, v in extra.items() if v}})
+
+
+def read_filters(request: Request, service: CaseService, names: tuple[str, ...]) -> Filters:
+    """The filters ``names`` (of department, grid, priority, source, overdue) from the URL."""
+    params = request.query_params
+    departments = [(d.code, d.name) for d in service.catalog.departments()]
+    options: dict[str, list[tuple[str, str]]] = {
+        "department": departments,
+        "priority": [(p, PRIORITY_LABELS.get(p, p)) for p in PRIORITY_RANK],
+        "source": [(s.value, SOURCE_LABELS.get(s.value, s.value)) for s in Source],
+        "overdue": [("1", "仅超期")],
+    }
+    values: dict[str, str] = {}
+    for name in names:
+        value = (params.get(name) or "").strip()
+        if not value:
+            continue
+        if name == "grid":
+            if len(value) <= 64:
+                values[name] = value
+        elif value in {code for code, _ in options.get(name, [])}:
+            values[name] = value
+    return Filters(values, {k: v for k, v in options.items() if k in names})
+
+
+def queue_filters(f: Filters) -> dict[str, Any]:
+    """The review queue's keyword filters (:data:`triage.store.queue.QUEUE_FILTERS` names)."""
+    names = {"department": "department_code", "grid": "grid_code", "priority": "priority", "source": "source"}
+    return {names[k]: v for k, v in f.values.items() if k in names}

@@ -1,0 +1,313 @@
+"""Chinese word search over cases with each database's own full-text index (issue #13).
+
+Why a word column at all: neither SQLite's FTS5 nor PostgreSQL's text search segments Chinese,
+so the words are cut here, once, with jieba (the governance dictionary of
+:mod:`triage.text.tokenizer`, ``cut_for_search`` so that "噪音扰民" is also found by "噪音") and
+stored space-separated in ``case_words`` (:class:`triage.store.models.search.CaseWords`). The
+database then only has to index whitespace-separated tokens, which both do well:
+
+* SQLite: an FTS5 table ``case_fts`` with external content ``case_words``, kept in step by three
+  triggers on ``case_words`` (so every write path that touches ``case_words`` keeps the index right);
+* PostgreSQL: a stored generated column ``words_tsv = to_tsvector('simple', words)`` with a GIN
+  index, queried with ``plainto_tsquery('simple', …)``.
+
+The words come from the title, the *masked* text and the address: what every reader of a case may
+see, so a word search never finds a case through a phone or ID number written in the message.
+The phone search is a separate, exact lookup on ``contact_key`` (the reporter's contact as digits).
+
+Everything dialect-specific lives here: the DDL (migration u002), the backfill, the match
+expression compiled per dialect, and the Alembic filter that hides the FTS5 objects from
+autogenerate.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlmodel import Session, col
+
+from triage.store.errors import ValidationError
+from triage.store.models import Case
+from triage.store.models.search import CaseWords
+from triage.text.tokenizer import get_tokenizer, stopwords
+
+FTS_TABLE = "case_fts"  # SQLite FTS5 table over case_words (plus its shadow tables case_fts_*)
+PG_COLUMN = "words_tsv"  # PostgreSQL: to_tsvector('simple', words), a stored generated column
+PG_INDEX = "ix_case_words_fts"  # PostgreSQL GIN index on it
+TRIGGERS = ("case_words_ai", "case_words_ad", "case_words_au")
+MAX_QUERY_CHARS = 100  # a search box, not a document: longer q is refused (422, field q)
+MAX_QUERY_WORDS = 12
+_CASE_NO_RE = re.compile(r"\d{8,20}")  # a case number or its first digits (YYYYMMDD…)
+_PHONE_RE = re.compile(r"\+?[\d\s\-()]{5,40}")
+_TOKEN_RE = re.compile(r"\w+")  # a token keeps letters, digits or CJK; punctuation runs are dropped
+
+_SQLITE_DDL = (
+    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(words, content='case_words', content_rowid='case_id')",
+    f"CREATE TRIGGER case_words_ai AFTER INSERT ON case_words BEGIN "
+    f"INSERT INTO {FTS_TABLE}(rowid, words) VALUES (new.case_id, new.words); END",
+    f"CREATE TRIGGER case_words_ad AFTER DELETE ON case_words BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, words) VALUES ('delete', old.case_id, old.words); END",
+    f"CREATE TRIGGER case_words_au AFTER UPDATE ON case_words BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, words) VALUES ('delete', old.case_id, old.words); "
+    f"INSERT INTO {FTS_TABLE}(rowid, words) VALUES (new.case_id, new.words); END",
+)
+_PG_DDL = (  # stored: a probe of one case's words must not cut its text again (~25 µs a row)
+    f"ALTER TABLE case_words ADD COLUMN {PG_COLUMN} tsvector "
+    "GENERATED ALWAYS AS (to_tsvector('simple', words)) STORED",
+    f"CREATE INDEX {PG_INDEX} ON case_words USING gin ({PG_COLUMN})",
+)
+
+
+# -- words ------------------------------------------------------------------------------------------
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).lower()
+
+
+def _content(tokens: Iterable[str]) -> list[str]:
+    stop = stopwords()
+    out: list[str] = []
+    for token in tokens:
+        for part in _TOKEN_RE.findall(token):  # "3.5" → "3", "5": as both databases would split it
+            if part not in stop and part.strip("_"):
+                out.append(part)
+    return out
+
+
+def search_words(*parts: str | None) -> str:
+    """The stored words of a case: jieba search tokens of ``parts``, each once, space-separated."""
+    text = _normal(" ".join(p for p in parts if p))
+    tokens = _content(get_tokenizer().cut_for_search(text, HMM=False))
+    return " ".join(dict.fromkeys(tokens))
+
+
+def case_words(case: Any) -> str:
+    """Words of a case (a ``Case`` or a row with the same attributes)."""
+    return search_words(case.title, case.text_masked, case.address)
+
+
+def query_words(q: str) -> list[str]:
+    """Tokens of a search box entry (plain jieba cut: the stored side has the sub-words too)."""
+    words = list(dict.fromkeys(_content(get_tokenizer().lcut(_normal(q), HMM=False))))
+    return words[:MAX_QUERY_WORDS]
+
+
+def contact_key(value: str | None) -> str | None:
+    """A phone number as digits (``+86``/``0086`` dropped) for exact lookup; None if not a phone."""
+    if not value:
+        return None
+    text = unicodedata.normalize("NFKC", value).strip()
+    if not _PHONE_RE.fullmatch(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    if digits.startswith("0086"):
+        digits = digits[4:]
+    elif digits.startswith("86") and len(digits) == 13:
+        digits = digits[2:]
+    return digits if 5 <= len(digits) <= 20 else None
+
+
+def check_query(q: str) -> str:
+    """``q`` stripped, or a ValidationError naming the field when it cannot be searched."""
+    q = q.strip()
+    if not q:
+        raise ValidationError("q is empty; type a case number, an address or words", code="empty", field="q")
+    if len(q) > MAX_QUERY_CHARS:
+        raise ValidationError(
+            f"q is too long ({len(q)} characters; the limit is {MAX_QUERY_CHARS})", code="too_long", field="q"
+        )
+    if not _CASE_NO_RE.fullmatch(q) and not query_words(q):
+        raise ValidationError(
+            "q has no searchable words (only punctuation or common words)", code="no_words", field="q"
+        )
+    return q
+
+
+def check_phone(phone: str) -> str:
+    """The lookup key of a phone search, or a ValidationError naming the field."""
+    key = contact_key(phone)
+    if key is None:
+        raise ValidationError(
+            "phone must be a telephone number (5 to 20 digits, spaces, '-' or a leading '+')",
+            code="bad_phone",
+            field="phone",
+        )
+    return key
+
+
+# -- the match expressions ----------------------------------------------------------------------
+class _CaseIdsMatching(sa.sql.expression.ColumnElement[bool]):
+    """``cases.id IN (ids whose words match ∪ ids whose number starts with q)``, compiled per dialect.
+
+    One IN over a UNION ALL rather than ``… OR case_no = q``: an OR with a subquery makes
+    PostgreSQL test every case against it; the union lets both planners start from the index.
+    """
+
+    type = sa.Boolean()
+    inherit_cache = False  # the SQL text depends on which branches exist; compiling is cheap
+
+    def __init__(self, words: Sequence[str], case_no: str | None) -> None:
+        self.words = list(words)
+        self.case_no = case_no
+
+
+def _branches(element: _CaseIdsMatching, compiler: SQLCompiler, words_select: str, **kw: Any) -> str:
+    parts: list[str] = []
+    if element.words:
+        parts.append(words_select)
+    if element.case_no:
+        lo = compiler.process(sa.bindparam(None, element.case_no, type_=sa.String), **kw)
+        hi = compiler.process(sa.bindparam(None, element.case_no + ":", type_=sa.String), **kw)  # ':' > '9'
+        parts.append(f"SELECT id FROM cases WHERE case_no >= {lo} AND case_no < {hi}")
+    if not parts:
+        return "1 = 0"
+    return f"cases.id IN ({' UNION ALL '.join(parts)})"
+
+
+@compiles(_CaseIdsMatching, "sqlite")
+def _sqlite_match(element: _CaseIdsMatching, compiler: SQLCompiler, **kw: Any) -> str:
+    expr = " ".join('"' + w.replace('"', '""') + '"' for w in element.words)  # every word (AND)
+    match = compiler.process(sa.bindparam(None, expr, type_=sa.Text), **kw)
+    return _branches(
+        element, compiler, f"SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH {match}", **kw
+    )
+
+
+@compiles(_CaseIdsMatching, "postgresql")
+def _pg_match(element: _CaseIdsMatching, compiler: SQLCompiler, **kw: Any) -> str:
+    query = compiler.process(sa.bindparam(None, " ".join(element.words), type_=sa.Text), **kw)
+    select = f"SELECT case_id FROM case_words WHERE {PG_COLUMN} @@ plainto_tsquery('simple', {query})"
+    return _branches(element, compiler, select, **kw)
+
+
+@compiles(_CaseIdsMatching)
+def _unsupported(element: _CaseIdsMatching, compiler: SQLCompiler, **kw: Any) -> str:
+    raise NotImplementedError(f"case word search supports sqlite and postgresql, not {compiler.dialect.name}")
+
+
+def matches(q: str) -> sa.ColumnElement[bool]:
+    """WHERE condition on ``Case`` for a search box entry: case number (or its leading digits),
+    or every word of ``q`` among the case's title, masked text and address."""
+    q = q.strip()
+    return _CaseIdsMatching(query_words(q), q if _CASE_NO_RE.fullmatch(q) else None)
+
+
+def matching_ids(session: Session, q: str, cap: int) -> list[int] | None:
+    """Ids of the cases ``q`` finds, straight from the full-text index; None if more than ``cap``.
+
+    Why: "newest first among the matches" has two good plans, and the planners cannot tell them
+    apart well. Few matches: fetch those rows and sort them (the caller passes these ids). Many
+    matches: walk the cases newest first and stop at the page's end (:func:`matches`, when this
+    returns None): a word in 1 case of 10 fills a page of 50 after ~500 rows.
+    """
+    q = check_query(q)
+    words, case_no = query_words(q), q if _CASE_NO_RE.fullmatch(q) else None
+    branches: list[sa.Select[Any]] = []
+    if words and session.get_bind().dialect.name == "sqlite":
+        expr = " ".join('"' + w.replace('"', '""') + '"' for w in words)
+        match = sa.text(f"{FTS_TABLE} MATCH :words").bindparams(words=expr)
+        branches.append(sa.select(sa.literal_column("rowid")).select_from(sa.table(FTS_TABLE)).where(match))
+    elif words:
+        tsq = sa.text(f"{PG_COLUMN} @@ plainto_tsquery('simple', :words)")
+        branches.append(sa.select(col(CaseWords.case_id)).where(tsq.bindparams(words=" ".join(words))))
+    if case_no:
+        number = col(Case.case_no)
+        branches.append(sa.select(col(Case.id)).where(number >= case_no, number < case_no + ":"))
+    stmt = branches[0] if len(branches) == 1 else sa.union_all(*branches)
+    ids = [row[0] for row in session.execute(stmt.limit(cap + 1))]
+    return ids if len(ids) <= cap else None
+
+
+def phone_matches(phone: str) -> sa.ColumnElement[bool]:
+    """WHERE condition on ``Case``: the reporter's contact is exactly this phone number."""
+    key = check_phone(phone)
+    ids = sa.select(col(CaseWords.case_id)).where(col(CaseWords.contact_key) == key)
+    return col(Case.id).in_(ids)
+
+
+# -- keeping the index ------------------------------------------------------------------------------
+def _row(case: Any) -> dict[str, Any]:
+    return {"case_id": case.id, "words": case_words(case), "contact_key": contact_key(case.reporter_contact)}
+
+
+def index_cases(session: Session, cases: Iterable[Case], *, replace: bool = False) -> None:
+    """Store the words of ``cases`` (flushed: they have ids) in the caller's transaction.
+
+    ``replace`` for cases indexed before (title, text, address or contact changed); new cases
+    skip the delete. The FTS5 triggers / the GIN index follow on their own.
+    """
+    rows = [_row(c) for c in cases if c.id is not None]
+    if not rows:
+        return
+    table = CaseWords.__table__  # type: ignore[attr-defined]
+    if replace:
+        session.execute(sa.delete(table).where(table.c.case_id.in_([r["case_id"] for r in rows])))
+    session.execute(sa.insert(table), rows)
+
+
+_SOURCE = sa.table(  # what the backfill reads; column names as of u002
+    "cases",
+    sa.column("id", sa.Integer),
+    sa.column("title", sa.String),
+    sa.column("text_masked", sa.Text),
+    sa.column("address", sa.String),
+    sa.column("reporter_contact", sa.String),
+)
+_WORDS = sa.table(
+    "case_words", sa.column("case_id", sa.Integer), sa.column("words", sa.Text), sa.column("contact_key")
+)
+
+
+def backfill(conn: sa.Connection, *, chunk: int = 2000) -> int:
+    """Index every case that has no words yet, in id order and chunks (migration u002, reindex)."""
+    done, last = 0, 0
+    while True:
+        rows = conn.execute(
+            sa.select(_SOURCE)
+            .where(_SOURCE.c.id > last)
+            .where(~sa.exists().where(_WORDS.c.case_id == _SOURCE.c.id))
+            .order_by(_SOURCE.c.id)
+            .limit(chunk)
+        ).all()
+        if not rows:
+            return done
+        conn.execute(sa.insert(_WORDS), [_row(r) for r in rows])
+        done, last = done + len(rows), rows[-1].id
+
+
+def create_objects(conn: sa.Connection) -> None:
+    """The dialect's full-text structure over ``case_words`` (after the table exists)."""
+    for statement in _SQLITE_DDL if conn.dialect.name == "sqlite" else _PG_DDL:
+        conn.exec_driver_sql(statement)
+
+
+def drop_objects(conn: sa.Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        for trigger in TRIGGERS:
+            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
+        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {FTS_TABLE}")
+    else:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {PG_INDEX}")
+        conn.exec_driver_sql(f"ALTER TABLE case_words DROP COLUMN IF EXISTS {PG_COLUMN}")
+
+
+def is_fulltext_table(name: str | None) -> bool:
+    """The FTS5 table and its shadow tables (case_fts_data, _idx, _docsize, _config)."""
+    return bool(name) and (name == FTS_TABLE or str(name).startswith(FTS_TABLE + "_"))
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic autogenerate filter: the full-text objects made by u002 are not in the models'
+    metadata on purpose (SQLAlchemy cannot describe an FTS5 table; the tsvector column and its index
+    exist on PostgreSQL only), so never propose dropping them."""
+    if reflected and compare_to is None:
+        if type_ == "table" and is_fulltext_table(name):
+            return False
+        if (type_ == "index" and name == PG_INDEX) or (type_ == "column" and name == PG_COLUMN):
+            return False
+    return True
