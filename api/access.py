@@ -4,7 +4,7 @@
 * grid_worker: suggest, submit, see the cases of their grids and those they submitted, feedback;
 * reviewer: the review queue, claim, accept/correct/merge/reject, any transition, read all;
 * department: only its own department's cases: start, resolve, return to review;
-* deputy: read and supervise (feedback) the cases of their grids, submit constituents' matters;
+* deputy: read and supervise (督办, 吹哨, feedback) the cases of their grids, submit constituents' matters;
 * admin: everything.
 
 Reporters' contacts are masked for every role; :data:`REVEAL_CONTACT` roles may reveal one case's
@@ -41,6 +41,13 @@ REVIEW = frozenset({R.ADMIN, R.REVIEWER})
 FEEDBACK = frozenset({R.ADMIN, R.REVIEWER, R.OPERATOR, R.GRID_WORKER, R.DEPUTY})
 DESK = frozenset({R.ADMIN, R.DEPARTMENT})
 MERGE = REVIEW  # that a case duplicates another is a review decision, at intake as in the queue
+# The deputies' loop (issue #15): deputies supervise (督办) the cases of their grids; grid workers and
+# deputies blow the whistle (吹哨) on them; the receiving department reports in (报到).
+SUPERVISE = frozenset({R.ADMIN, R.DEPUTY})
+ESCALATE = frozenset({R.ADMIN, R.DEPUTY, R.GRID_WORKER})
+REPORT_IN = DESK
+# 回访 calls on resolved cases: operators, and grid workers and deputies for their grids' residents.
+FOLLOWUP = frozenset({R.ADMIN, R.OPERATOR, R.GRID_WORKER, R.DEPUTY})
 # Who may reveal a reporter's contact (audited, one case at a time) to call the citizen back: the
 # department handling the case (its scope: only cases decided for it), operators (回访) and admins.
 REVEAL_CONTACT = frozenset({R.ADMIN, R.OPERATOR, R.DEPARTMENT})
@@ -146,12 +153,20 @@ def may_merge(user: Principal) -> bool:
 
 
 def may_reveal_contact(user: Principal, case: Case) -> bool:
-    """Whether to offer 显示联系电话 on this case: a role of :data:`REVEAL_CONTACT` that sees the case."""
-    return user.role in REVEAL_CONTACT and can_see(user, case)
+    """Whether to offer 显示联系电话 on this case: a role of :data:`REVEAL_CONTACT` that sees the case,
+    or a :data:`FOLLOWUP` role calling a resolved case of its scope back (回访, issue #15)."""
+    if not can_see(user, case):
+        return False
+    return user.role in REVEAL_CONTACT or (user.role in FOLLOWUP and case.status == S.RESOLVED)
 
 
-def require_reveal_contact(user: Principal) -> None:
-    require(user, REVEAL_CONTACT, "reveal a reporter's contact")
+def require_reveal_contact(user: Principal, case: Case) -> None:
+    if not may_reveal_contact(user, case):
+        allowed = ", ".join(sorted(r.value for r in REVEAL_CONTACT))
+        raise forbidden(
+            f"role {user.role} may not reveal this reporter's contact; allowed roles: {allowed}, "
+            "and those who make 回访 calls on resolved cases"
+        )
 
 
 def deadline_statuses(user: Principal) -> tuple[str, ...] | None:

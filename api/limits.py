@@ -10,6 +10,7 @@ limit is ``Settings.max_text_chars`` (configurable, so read from the running set
 from __future__ import annotations
 
 from api.security import PASSWORD_MAX_CHARS
+from triage.config import NOTE_MAX_CHARS
 from triage.store.fulltext import MAX_QUERY_CHARS
 from triage.store.models import Case, User
 
@@ -31,7 +32,7 @@ PRIORITY_CHARS = _case_column("priority")  # 8
 CASE_NO_CHARS = _case_column("case_no")  # 20
 USERNAME_CHARS: int = User.__table__.c["username"].type.length  # type: ignore[attr-defined]  # 64
 
-NOTE_CHARS = 2000  # notes, reasons, handling requirements, comments
+NOTE_CHARS = NOTE_MAX_CHARS  # notes, reasons, handling requirements, comments (the store checks it too)
 RESULT_CHARS = 5000  # the handling result of a resolved case
 
 # Batch jobs: the largest chunk a client may ask for (the default is the engine's DEFAULT_CHUNK_SIZE).

@@ -121,6 +121,7 @@ def create_app(
         open311,
         rereview,
         review,
+        supervision,
         triage,
     )
 
@@ -150,7 +151,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
 
     routers = (health, triage, cases, contact, attachments, review, rereview, lists, open311, jobs)
-    for module in (*routers, notifications):
+    for module in (*routers, notifications, supervision):
         app.include_router(module.router)
     _include_web_ui(app)
     return app

@@ -29,6 +29,7 @@ EXPECTED = {
     "StoreError": 422,
     "CaseNotFoundError": 404,
     "IllegalTransitionError": 409,
+    "CaseStateError": 409,
     "LeaseError": 409,
     "VersionConflictError": 409,
     "ValidationError": 422,

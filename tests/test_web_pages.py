@@ -10,12 +10,12 @@ from support.api_env import ELEVATOR, NOISE, PARKING, SEWAGE, WAGES
 from test_web_support import WebUser, field_block, text_of, web_app
 
 ROLE_PAGES = {
-    "operator": {"/intake", "/grids", "/dashboard"},
-    "grid1": {"/intake", "/grids", "/dashboard"},
+    "operator": {"/intake", "/supervision", "/grids", "/dashboard"},
+    "grid1": {"/intake", "/supervision", "/grids", "/dashboard"},
     "reviewer": {"/intake", "/review", "/rereview", "/grids", "/dashboard"},
-    "dept_housing": {"/desk", "/grids", "/dashboard"},
-    "deputy": {"/intake", "/grids", "/dashboard"},
-    "admin": {"/intake", "/review", "/rereview", "/desk", "/grids", "/dashboard"},
+    "dept_housing": {"/desk", "/supervision", "/grids", "/dashboard"},
+    "deputy": {"/intake", "/supervision", "/grids", "/dashboard"},
+    "admin": {"/intake", "/review", "/rereview", "/desk", "/supervision", "/grids", "/dashboard"},
 }
 PAGES = ["/intake", "/review", "/rereview", "/desk", "/grids", "/dashboard"]
 

@@ -28,6 +28,8 @@ DEFAULT_DUPLICATE_THRESHOLD = 0.6
 # 预警: a case is warned once this share of its allowed time (created → deadline) has passed
 # (triage/store/deadlines.py, the desk, the navigation count and the notifications).
 DEFAULT_DEADLINE_WARN_RATIO = 0.75
+# The longest note a person writes on a case: reasons, handling requirements, comments (store and API).
+NOTE_MAX_CHARS = 2000
 
 
 class Settings(BaseSettings):
@@ -86,6 +88,12 @@ class Settings(BaseSettings):
     deadline_scan_seconds: float = Field(default=60.0, ge=1, le=86_400)
     deadline_webhook_url: str | None = Field(default=None, pattern=r"^https?://")
     deadline_webhook_secret: str | None = None
+    # Deputies (triage/store/supervision.py): a whistle (吹哨) must be reported in (报到) by the receiving
+    # department within this many hours; a supervision (督办) is due at most this many days ahead.
+    report_in_hours: int = Field(default=24, ge=1, le=720)
+    supervision_max_days: int = Field(default=365, ge=1, le=3650)
+    # 回访 (triage/store/followup.py): unanswered calls before a resolved case closes as 未回访.
+    followup_max_attempts: int = Field(default=3, ge=1, le=20)
     # Attachments (triage/store/attachments.py): photos and PDFs of a case, as files with random names
     # under attachments_dir (keep it outside any web root or static directory), each at most
     # attachment_max_bytes, at most attachment_max_per_case per case.

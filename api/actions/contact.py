@@ -17,8 +17,8 @@ from triage.store.service import CaseService
 
 def reveal(service: CaseService, user: Principal, case_no: str, reason: str | None = None) -> ContactOut:
     """The stored name and contact of ``case_no``; 403 for other roles and out-of-scope cases."""
-    access.require_reveal_contact(user)
-    load_visible(service, user, case_no)  # 404 unknown, 403 outside the caller's department
+    case = load_visible(service, user, case_no)  # 404 unknown, 403 outside the caller's scope
+    access.require_reveal_contact(user, case)
     case = service.reveal_contact(case_no, user.username, reason=reason)
     return ContactOut(
         case_no=case.case_no, reporter_name=case.reporter_name, reporter_contact=case.reporter_contact

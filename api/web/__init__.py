@@ -33,13 +33,27 @@ from api.web import (
     rereview,
     review,
     search,
+    supervision,
 )
 from api.web.render import HERE, error_page
 from api.web.session import cookie_max_age, session_secret
 
 router = APIRouter(include_in_schema=False)
-# contact before cases: its POST /cases/{no}/contact must win over the generic /cases/{no}/{action}
-_PAGES = (login, intake, review, rereview, attachments, contact, cases, lists, dashboard, admin_users)
+# contact and supervision before cases: their POST /cases/{no}/contact, …/supervise, …/escalate and
+# …/report-in must win over the generic /cases/{no}/{action}
+_PAGES = (
+    login,
+    intake,
+    review,
+    rereview,
+    attachments,
+    contact,
+    supervision,
+    cases,
+    lists,
+    dashboard,
+    admin_users,
+)
 for _module in (*_PAGES, account):
     router.include_router(_module.router)
 router.include_router(notifications.router)  # 通知 (deadline alerts)

@@ -11,7 +11,7 @@ from pydantic import ValidationError as PydanticValidationError
 from starlette.responses import Response
 
 from api import access
-from api.actions import cases, handling
+from api.actions import cases, handling, supervision
 from api.errors import ApiError
 from api.limits import PAGE_SIZE
 from api.schemas import FeedbackRequest, TransitionRequest
@@ -106,6 +106,7 @@ def case_context(service: CaseService, user: Principal, case_no: str) -> dict[st
         "dispatch": service.auto_dispatch.standing(case),
         **attachments.gallery(service, user, case),
         "may_reveal_contact": bool(case.reporter_contact) and access.may_reveal_contact(user, case),
+        "supervision": supervision.panel(service, user, case),  # 督办与吹哨
         "names": display_names(service, [case.grid_code]),
         "errors": {},
         "values": {},

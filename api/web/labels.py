@@ -47,6 +47,12 @@ ACTION = {
     "close": "回访并结案",
     "reopen": "重新办理",
     "reveal_contact": "查看联系电话",
+    "supervise": "代表督办",
+    "escalate": "吹哨上报",
+    "report_in": "接收部门报到",
+    "rehandle": "回访不满意，退回重办",
+    "followup_attempt": "回访未接通",
+    "close_unreached": "未回访结案",
     "reclassify": "模型重新分类",
     "flag": "标记复核",
     "flag_rereview": "模型新建议不一致，标记待复核",
@@ -65,6 +71,13 @@ FIELD = {
 }
 LIST_KINDS = {"problems": "问题清单", "assignments": "交办清单", "completions": "办结清单"}
 SATISFACTION = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+# 回访 call outcomes (triage.store.followup), in the order the form offers them.
+FOLLOWUP_RATINGS = {
+    "satisfied": "满意（结案）",
+    "basically_satisfied": "基本满意（结案）",
+    "unsatisfied": "不满意（退回部门重办）",
+    "unreachable": "未接通（稍后再打）",
+}
 
 # Error codes (store, engine, API) → message for the person at the screen.
 ERROR = {
@@ -96,6 +109,13 @@ ERROR = {
     "bad_encoding": "诉求内容含有无法识别的字符。",
     "wrong_type": "诉求内容格式不正确。",
     "forbidden": "您的账号无权执行此操作。",
+    "requirement_required": "请填写督办要求。",
+    "unknown_rating": "请选择回访结果。",
+    "invalid_due": "请填写今后一年内的督办期限。",
+    "invalid_case_state": "案件当前状态不允许此操作，请刷新页面。",
+    "not_upward": "只能向上级或同级其他部门吹哨。",
+    "same_department": "案件已在该部门办理，请选择其他部门。",
+    "no_higher_level": "案件已在最高层级，请指定接收部门。",
     "unauthorized": "请先登录。",
     "not_found": "页面不存在。",
     "unknown_source": "来源无效。",

@@ -61,6 +61,7 @@ NAV: list[tuple[str, str, frozenset[Role]]] = [
     ("/review", "审核队列", access.REVIEW),
     ("/rereview", "待复核", access.REVIEW),
     ("/desk", "部门工作台", access.DESK),
+    ("/supervision", "督办回访", access.SUPERVISE | access.REPORT_IN | access.FOLLOWUP),
     ("/grids", "网格与代表", access.ALL_ROLES),
     ("/dashboard", "统计看板", access.ALL_ROLES),
     ("/admin/users", "用户管理", access.ADMIN),
@@ -163,6 +164,7 @@ TEMPLATES.env.globals.update(
     FIELD=labels.FIELD,
     LIST_KINDS=labels.LIST_KINDS,
     SATISFACTION=labels.SATISFACTION,
+    FOLLOWUP_RATINGS=labels.FOLLOWUP_RATINGS,
     deadline_text=deadline_text,
 )
 

@@ -109,9 +109,9 @@ def test_full_flow(open_browser, live_server, tmp_path) -> None:
 
     # -- feedback (回访) by the grid worker closes the case ------------------------------------------------
     grid.goto(f"/cases/{case_no}")
-    grid.page.check("input[name=satisfaction][value='5']")
+    grid.page.check("input[name=rating][value='satisfied']")
     grid.page.fill("textarea[name=comment]", "处理及时")
-    grid.page.click("button:text('提交回访并结案')")
+    grid.page.click("button:text('提交回访')")
     expect(grid.page.locator(".badge.status-closed").first).to_be_visible()
     expect(grid.page.locator(".timeline")).to_contain_text("回访")
     grid.shot("08-case-closed")

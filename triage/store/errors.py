@@ -53,6 +53,13 @@ class VersionConflictError(StoreError):
     status_code = 409
 
 
+class CaseStateError(StoreError):
+    """The case is in no state for this step (e.g. escalating a closed case, reporting in twice)."""
+
+    code = "invalid_case_state"
+    status_code = 409
+
+
 class ValidationError(InputError):
     """A value the caller sent is not allowed (unknown category, department, ...).
 

@@ -19,7 +19,7 @@ from triage.store.errors import IllegalTransitionError, ValidationError, unknown
 from triage.store.lifecycle import allowed_targets, change, check_transition, is_active, record
 from triage.store.models import Case, CaseStatus, Feedback
 from triage.store.review import ReviewService
-from triage.store.transaction import CaseTransaction
+from triage.store.transaction import CaseStep, CaseTransaction
 from triage.text.intake import clean_text
 
 __all__ = ["HandlingService"]
@@ -103,8 +103,12 @@ class HandlingService:
         comment: str | None = None,
         *,
         version: int | None = None,
+        also: CaseStep | None = None,
     ) -> Case:
-        """回访: record the citizen's satisfaction (1–5) and close the resolved case."""
+        """回访: record the citizen's satisfaction (1–5) and close the resolved case.
+
+        ``also(session, case, now)`` runs in the same transaction after the close (the 回访 call's
+        own row, :mod:`triage.store.followup`)."""
         if not isinstance(satisfaction, int) or isinstance(satisfaction, bool) or not 1 <= satisfaction <= 5:
             raise ValidationError(
                 f"satisfaction must be an integer from 1 to 5, got {satisfaction!r}",
@@ -136,6 +140,8 @@ class HandlingService:
                 satisfaction=satisfaction,
                 closed_at=now,
             )
+            if also is not None:
+                also(s, case, now)
 
         case = self.tx.on_case(case_no, version, close_case)
         self.index.remove(case.case_no)

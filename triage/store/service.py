@@ -34,6 +34,7 @@ from triage.store.catalog import Catalog
 from triage.store.db import Database
 from triage.store.dupindex import DuplicateIndexSync
 from triage.store.dupindex import index_text as triage_text
+from triage.store.followup import FollowUpService
 from triage.store.handling import HandlingService
 from triage.store.models import AuditEvent, Case, utcnow
 from triage.store.rereview import RereviewService
@@ -41,6 +42,7 @@ from triage.store.review import ReviewService, require_catalog
 from triage.store.search import CaseFilter, ScopeLike, search_cases
 from triage.store.shadow import ShadowRunner
 from triage.store.submit import SYSTEM, IdempotentOutcome, SubmitService
+from triage.store.supervision import SupervisionService
 from triage.store.transaction import CaseTransaction
 
 __all__ = ["SYSTEM", "CaseService", "IdempotentOutcome", "triage_text"]
@@ -84,6 +86,8 @@ class CaseService:
         self.review = ReviewService(self.tx, self._routing, self.index, settings=self.settings)
         self.handling = HandlingService(self.tx, self.index, self.review)
         self.rereview = RereviewService(self.tx, self._routing, self.review)
+        self.supervision = SupervisionService(self.tx, self._routing, self.settings)  # 督办, 吹哨报到
+        self.followups = FollowUpService(self.tx, self.index, self.handling, self.settings)  # 回访
         self._delegate()
         if triager is not None and rebuild_index:
             self.index.rebuild()

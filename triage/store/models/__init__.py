@@ -15,6 +15,7 @@ modules are:
 * :mod:`.batch` — batch jobs, reclassify suggestions, import keys (b001, r004)
 * :mod:`.search` — the word index behind case search (u002)
 * :mod:`.notifications` — deadline alerts and who has read them (u003)
+* :mod:`.supervision` — deputies' 督办, 吹哨报到 escalations, 回访 calls (u006)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from triage.store.models.notifications import AlertKind, DeadlineAlert, Notifica
 from triage.store.models.org import Department, Grid
 from triage.store.models.registry import MODEL_STATUSES, ModelEvent, ModelVersion, ShadowSuggestion
 from triage.store.models.search import CaseWords
+from triage.store.models.supervision import Escalation, FollowUp, FollowUpOutcome, FollowUpRating, Supervision
 
 metadata = SQLModel.metadata
 
@@ -66,7 +68,11 @@ __all__ = [
     "CaseWords",
     "DeadlineAlert",
     "Department",
+    "Escalation",
     "Feedback",
+    "FollowUp",
+    "FollowUpOutcome",
+    "FollowUpRating",
     "Grid",
     "GridMember",
     "IdempotencyKey",
@@ -78,6 +84,7 @@ __all__ = [
     "Role",
     "ShadowSuggestion",
     "Source",
+    "Supervision",
     "UTCDateTime",
     "User",
     "WebSession",

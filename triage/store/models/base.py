@@ -40,6 +40,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime (a naive one is taken to be UTC already)."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def dt_field(*, nullable: bool = True, index: bool = False) -> Any:
     """A UTC timestamp column (None by default; ``nullable=False`` ones are set by the writer)."""
     return Field(default=None, sa_type=UTCDateTime, nullable=nullable, index=index)

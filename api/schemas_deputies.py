@@ -1,0 +1,113 @@
+"""Request and response models of the deputies' loop (督办, 吹哨报到): part of the OpenAPI schema.
+
+Apart from :mod:`api.schemas` so each part stays small. A ``due`` without a UTC offset is read as
+the city's local time (``triage.config.LOCAL_TZ``), as people type it on the pages.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from api.limits import DEPARTMENT_CODE_CHARS, NOTE_CHARS
+from api.validation import Moment
+from triage.config import LOCAL_TZ
+from triage.route.config import Level
+
+
+def _local_if_naive(value: datetime) -> datetime:
+    return value.replace(tzinfo=LOCAL_TZ) if value.tzinfo is None else value
+
+
+LocalMoment = Annotated[Moment, AfterValidator(_local_if_naive)]
+
+
+class SuperviseRequest(BaseModel):
+    """``POST /api/v1/cases/{case_no}/supervise``: a requirement the department must meet by ``due``."""
+
+    model_config = ConfigDict(extra="forbid")
+    requirement: str = Field(min_length=1, max_length=NOTE_CHARS, description="督办要求.")
+    due: LocalMoment = Field(description="When it must be met: ISO 8601; without an offset, local time.")
+
+
+class EscalateRequest(BaseModel):
+    """``POST /api/v1/cases/{case_no}/escalate``: 吹哨. Neither target given: one level up."""
+
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=NOTE_CHARS, description="Why the grid cannot solve it.")
+    to_level: Level | None = Field(default=None, description="网格/社区/街道/区/市.")
+    to_department: str | None = Field(default=None, max_length=DEPARTMENT_CODE_CHARS)
+
+
+class SupervisionOut(BaseModel):
+    id: int
+    case_no: str
+    requirement: str
+    due: datetime
+    created_by: str
+    created_at: datetime
+    state: Literal["open", "met", "overdue"]
+    department_code: str | None = None
+    title: str | None = None
+
+
+class EscalationOut(BaseModel):
+    id: int
+    case_no: str
+    from_level: str | None
+    to_level: str
+    from_department_code: str | None
+    to_department_code: str
+    reason: str
+    escalated_by: str
+    escalated_at: datetime
+    report_due: datetime
+    reported_in_by: str | None
+    reported_in_at: datetime | None
+    superseded_at: datetime | None
+    overdue: bool = Field(description="No report-in yet and the report-in time has passed.")
+
+
+class SupervisionThreadOut(BaseModel):
+    """督办与吹哨 of one case, oldest first."""
+
+    case_no: str
+    supervisions: list[SupervisionOut]
+    escalations: list[EscalationOut]
+
+
+class FollowUpRequest(BaseModel):
+    """``POST /api/v1/cases/{case_no}/followup``: one 回访 call on a resolved case."""
+
+    model_config = ConfigDict(extra="forbid")
+    rating: Literal["satisfied", "basically_satisfied", "unsatisfied", "unreachable"] = Field(
+        description="满意 / 基本满意 close the case; 不满意 sends it back (重办); 未接通 is tried again and "
+        "closes the case as 未回访 after the last attempt."
+    )
+    comment: str | None = Field(default=None, max_length=NOTE_CHARS)
+
+
+class FollowUpOut(BaseModel):
+    id: int
+    case_no: str
+    rating: str
+    outcome: Literal["closed", "rehandle", "retry", "unreached"]
+    attempt: int
+    comment: str | None
+    department_code: str | None
+    created_by: str
+    created_at: datetime
+    case_status: str
+
+
+class FollowUpTaskOut(BaseModel):
+    """A resolved case waiting for its 回访 call."""
+
+    case_no: str
+    title: str | None
+    department_code: str | None
+    resolved_at: datetime | None
+    attempts: int
+    reporter_contact: str | None = Field(description="Masked; reveal it with POST …/contact.")
