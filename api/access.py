@@ -48,6 +48,10 @@ ESCALATE = frozenset({R.ADMIN, R.DEPUTY, R.GRID_WORKER})
 REPORT_IN = DESK
 # 回访 calls on resolved cases: operators, and grid workers and deputies for their grids' residents.
 FOLLOWUP = frozenset({R.ADMIN, R.OPERATOR, R.GRID_WORKER, R.DEPUTY})
+# 代表建议: deputies write them (and rate the answers to their own), the target department answers.
+PROPOSE = frozenset({R.ADMIN, R.DEPUTY})
+ANSWER_PROPOSAL = DESK
+PROPOSALS_READ = PROPOSE | DESK | READ_ALL
 # Who may reveal a reporter's contact (audited, one case at a time) to call the citizen back: the
 # department handling the case (its scope: only cases decided for it), operators (回访) and admins.
 REVEAL_CONTACT = frozenset({R.ADMIN, R.OPERATOR, R.DEPARTMENT})

@@ -119,6 +119,7 @@ def create_app(
         lists,
         notifications,
         open311,
+        proposals,
         rereview,
         review,
         supervision,
@@ -151,7 +152,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
 
     routers = (health, triage, cases, contact, attachments, review, rereview, lists, open311, jobs)
-    for module in (*routers, notifications, supervision):
+    for module in (*routers, notifications, supervision, proposals):
         app.include_router(module.router)
     _include_web_ui(app)
     return app

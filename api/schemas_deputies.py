@@ -1,4 +1,4 @@
-"""Request and response models of the deputies' loop (督办, 吹哨报到): part of the OpenAPI schema.
+"""Request and response models of the deputies' loop (督办, 吹哨报到, 回访, 代表建议): OpenAPI schema.
 
 Apart from :mod:`api.schemas` so each part stays small. A ``due`` without a UTC offset is read as
 the city's local time (``triage.config.LOCAL_TZ``), as people type it on the pages.
@@ -11,10 +11,11 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from api.limits import DEPARTMENT_CODE_CHARS, NOTE_CHARS
+from api.limits import CASE_NO_CHARS, DEPARTMENT_CODE_CHARS, NOTE_CHARS
 from api.validation import Moment
-from triage.config import LOCAL_TZ
+from triage.config import LOCAL_TZ, PROPOSAL_TEXT_MAX_CHARS
 from triage.route.config import Level
+from triage.store.proposals import MAX_PROPOSAL_CASES, TITLE_MAX_CHARS
 
 
 def _local_if_naive(value: datetime) -> datetime:
@@ -111,3 +112,60 @@ class FollowUpTaskOut(BaseModel):
     resolved_at: datetime | None
     attempts: int
     reporter_contact: str | None = Field(description="Masked; reveal it with POST …/contact.")
+
+
+class ProposalCreate(BaseModel):
+    """``POST /api/v1/proposals``: a deputy's 代表建议 from a hot issue or hand-picked cases."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=TITLE_MAX_CHARS)
+    problem: str = Field(min_length=1, max_length=PROPOSAL_TEXT_MAX_CHARS, description="问题.")
+    suggestion: str = Field(min_length=1, max_length=PROPOSAL_TEXT_MAX_CHARS, description="建议.")
+    department_code: str = Field(min_length=1, max_length=DEPARTMENT_CODE_CHARS, description="承办部门.")
+    case_nos: list[Annotated[str, Field(max_length=CASE_NO_CHARS)]] = Field(
+        default_factory=list, max_length=MAX_PROPOSAL_CASES, description="The cases it grew from."
+    )
+
+
+class ProposalAnswerRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    answer: str = Field(min_length=1, max_length=PROPOSAL_TEXT_MAX_CHARS, description="答复.")
+
+
+class ProposalRatingRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    rating: Literal["satisfied", "basically_satisfied", "unsatisfied"] = Field(
+        description="满意 / 基本满意 close it; 不满意 sends it back to the department with a new due date."
+    )
+    comment: str | None = Field(default=None, max_length=NOTE_CHARS)
+
+
+class ProposalOut(BaseModel):
+    id: int
+    title: str
+    problem: str
+    suggestion: str
+    department_code: str
+    grid_code: str | None
+    created_by: str
+    created_at: datetime
+    status: Literal["assigned", "answered", "closed"]
+    answer_due: datetime
+    overdue: bool = Field(description="Waiting for an answer past answer_due.")
+    answer: str | None
+    answered_by: str | None
+    answered_at: datetime | None
+    rating: str | None
+    rating_comment: str | None
+    rated_at: datetime | None
+    rehandle_count: int
+
+
+class ProposalCaseOut(BaseModel):
+    case_no: str
+    title: str | None
+    status: str
+
+
+class ProposalDetail(ProposalOut):
+    cases: list[ProposalCaseOut] = Field(description="Linked cases the caller may see.")

@@ -30,6 +30,7 @@ EXPECTED = {
     "CaseNotFoundError": 404,
     "IllegalTransitionError": 409,
     "CaseStateError": 409,
+    "ProposalNotFoundError": 404,
     "LeaseError": 409,
     "VersionConflictError": 409,
     "ValidationError": 422,

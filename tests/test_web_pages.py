@@ -13,9 +13,18 @@ ROLE_PAGES = {
     "operator": {"/intake", "/supervision", "/grids", "/dashboard"},
     "grid1": {"/intake", "/supervision", "/grids", "/dashboard"},
     "reviewer": {"/intake", "/review", "/rereview", "/grids", "/dashboard"},
-    "dept_housing": {"/desk", "/supervision", "/grids", "/dashboard"},
-    "deputy": {"/intake", "/supervision", "/grids", "/dashboard"},
-    "admin": {"/intake", "/review", "/rereview", "/desk", "/supervision", "/grids", "/dashboard"},
+    "dept_housing": {"/desk", "/supervision", "/proposals", "/grids", "/dashboard"},
+    "deputy": {"/intake", "/supervision", "/proposals", "/grids", "/dashboard"},
+    "admin": {
+        "/intake",
+        "/review",
+        "/rereview",
+        "/desk",
+        "/supervision",
+        "/proposals",
+        "/grids",
+        "/dashboard",
+    },
 }
 PAGES = ["/intake", "/review", "/rereview", "/desk", "/grids", "/dashboard"]
 

@@ -103,7 +103,7 @@ def test_followup_from_the_case_page(env) -> None:
     assert f'action="/cases/{case_no}/followup"' in page and "不满意（退回部门重办）" in page
     assert f'action="/cases/{case_no}/contact"' in page  # the grid worker may reveal the number to call
     r = grid.post(f"/cases/{case_no}/followup", {"rating": ""})
-    assert r.status_code == 422 and "请选择回访结果" in r.text
+    assert r.status_code == 422 and "请选择评价结果" in r.text
     r = grid.post(f"/cases/{case_no}/followup", {"rating": "unreachable"})
     assert r.status_code == 303
     assert "未接通，已记录第 1 次回访" in text_of(grid.follow(r).text)

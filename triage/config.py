@@ -30,6 +30,8 @@ DEFAULT_DUPLICATE_THRESHOLD = 0.6
 DEFAULT_DEADLINE_WARN_RATIO = 0.75
 # The longest note a person writes on a case: reasons, handling requirements, comments (store and API).
 NOTE_MAX_CHARS = 2000
+# A 代表建议's problem, suggestion or answer (longer than a note: it is a written proposal).
+PROPOSAL_TEXT_MAX_CHARS = 5000
 
 
 class Settings(BaseSettings):
@@ -94,6 +96,10 @@ class Settings(BaseSettings):
     supervision_max_days: int = Field(default=365, ge=1, le=3650)
     # 回访 (triage/store/followup.py): unanswered calls before a resolved case closes as 未回访.
     followup_max_attempts: int = Field(default=3, ge=1, le=20)
+    # 代表建议 (triage/store/proposals.py): days a department has to answer, and to answer again after an
+    # unsatisfied rating.
+    proposal_answer_days: int = Field(default=90, ge=1, le=366)
+    proposal_rehandle_days: int = Field(default=30, ge=1, le=366)
     # Attachments (triage/store/attachments.py): photos and PDFs of a case, as files with random names
     # under attachments_dir (keep it outside any web root or static directory), each at most
     # attachment_max_bytes, at most attachment_max_per_case per case.

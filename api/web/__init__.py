@@ -30,6 +30,7 @@ from api.web import (
     lists,
     login,
     notifications,
+    proposals,
     rereview,
     review,
     search,
@@ -58,6 +59,7 @@ for _module in (*_PAGES, account):
     router.include_router(_module.router)
 router.include_router(notifications.router)  # 通知 (deadline alerts)
 router.include_router(search.router)  # 搜索案件 (case search)
+router.include_router(proposals.router)  # 代表建议
 
 # Paths that belong to the machine interfaces: their errors keep the JSON contract.
 MACHINE_PREFIXES = ("/api/", "/open311/", "/healthz", "/metrics", "/docs", "/redoc", "/openapi", "/static/")

@@ -62,6 +62,7 @@ NAV: list[tuple[str, str, frozenset[Role]]] = [
     ("/rereview", "待复核", access.REVIEW),
     ("/desk", "部门工作台", access.DESK),
     ("/supervision", "督办回访", access.SUPERVISE | access.REPORT_IN | access.FOLLOWUP),
+    ("/proposals", "代表建议", access.PROPOSE | access.ANSWER_PROPOSAL),
     ("/grids", "网格与代表", access.ALL_ROLES),
     ("/dashboard", "统计看板", access.ALL_ROLES),
     ("/admin/users", "用户管理", access.ADMIN),

@@ -22,6 +22,14 @@ class CaseNotFoundError(StoreError):
         self.case_no = case_no
 
 
+class ProposalNotFoundError(StoreError):
+    code = "proposal_not_found"
+    status_code = 404
+
+    def __init__(self, proposal_id: int) -> None:
+        super().__init__(f"no proposal numbered {proposal_id}", field="proposal_id")
+
+
 class IllegalTransitionError(StoreError):
     """The case's status does not allow the requested change."""
 

@@ -37,6 +37,7 @@ from triage.store.dupindex import index_text as triage_text
 from triage.store.followup import FollowUpService
 from triage.store.handling import HandlingService
 from triage.store.models import AuditEvent, Case, utcnow
+from triage.store.proposals import ProposalService
 from triage.store.rereview import RereviewService
 from triage.store.review import ReviewService, require_catalog
 from triage.store.search import CaseFilter, ScopeLike, search_cases
@@ -88,6 +89,7 @@ class CaseService:
         self.rereview = RereviewService(self.tx, self._routing, self.review)
         self.supervision = SupervisionService(self.tx, self._routing, self.settings)  # 督办, 吹哨报到
         self.followups = FollowUpService(self.tx, self.index, self.handling, self.settings)  # 回访
+        self.proposals = ProposalService(db, clock, self._routing, self.settings)  # 代表建议
         self._delegate()
         if triager is not None and rebuild_index:
             self.index.rebuild()

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from triage.errors import InputError
 from triage.tabular.cells import csv_escape, xlsx_value
 from triage.tabular.formats import XLSX_MAX_ROWS, detect_format
 
-__all__ = ["TabularWriter", "csv_cell"]
+__all__ = ["TabularWriter", "csv_cell", "xlsx_bytes"]
 
 
 def _json_default(value: Any) -> Any:
@@ -125,3 +125,39 @@ def _xlsx_cell(ws: Any, value: Any) -> Any:
     if isinstance(value, list | dict):
         return json.dumps(value, ensure_ascii=False, default=_json_default)
     return xlsx_value(ws, value)  # never let a citizen's text become a spreadsheet formula
+
+
+def xlsx_bytes(
+    sheet: str,
+    columns: Sequence[tuple[str, str]],
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    widths: Mapping[str, int] | None = None,
+) -> bytes:
+    """A one-sheet workbook for a download: bold ``(key, header)`` columns, frozen header row,
+    write-only (memory stays flat), each cell through the formula guard."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(sheet[:31])  # Excel's limit on sheet names
+    for i, (key, _) in enumerate(columns, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = (widths or {}).get(key, 18)
+    ws.freeze_panes = "A2"
+    header = []
+    for _, title in columns:
+        cell = WriteOnlyCell(ws, value=title)
+        cell.font = Font(bold=True)
+        header.append(cell)
+    ws.append(header)
+    for n, row in enumerate(rows, start=1):
+        if n >= XLSX_MAX_ROWS:
+            raise InputError(
+                f"XLSX holds at most {XLSX_MAX_ROWS - 1} rows; narrow the filters", code="too_many_rows"
+            )
+        ws.append([_xlsx_cell(ws, row.get(key)) for key, _ in columns])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

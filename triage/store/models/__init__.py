@@ -16,6 +16,7 @@ modules are:
 * :mod:`.search` — the word index behind case search (u002)
 * :mod:`.notifications` — deadline alerts and who has read them (u003)
 * :mod:`.supervision` — deputies' 督办, 吹哨报到 escalations, 回访 calls (u006)
+* :mod:`.proposals` — 代表建议 and the cases they grew from (u006)
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from triage.store.models.cases import (
 from triage.store.models.idempotency import IdempotencyKey
 from triage.store.models.notifications import AlertKind, DeadlineAlert, NotificationRead
 from triage.store.models.org import Department, Grid
+from triage.store.models.proposals import Proposal, ProposalCase, ProposalRating, ProposalStatus
 from triage.store.models.registry import MODEL_STATUSES, ModelEvent, ModelVersion, ShadowSuggestion
 from triage.store.models.search import CaseWords
 from triage.store.models.supervision import Escalation, FollowUp, FollowUpOutcome, FollowUpRating, Supervision
@@ -81,6 +83,10 @@ __all__ = [
     "ModelEvent",
     "ModelVersion",
     "NotificationRead",
+    "Proposal",
+    "ProposalCase",
+    "ProposalRating",
+    "ProposalStatus",
     "Role",
     "ShadowSuggestion",
     "Source",

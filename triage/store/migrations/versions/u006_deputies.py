@@ -2,7 +2,8 @@
 
 ``supervisions``: a requirement with a due date on a case; ``escalations``: a case moved up a level
 or to a named department, with the report-in (报到) the receiving department owes; ``followups``:
-one 回访 call on a resolved case (rating, outcome, the handling department).
+one 回访 call on a resolved case (rating, outcome, the handling department); ``proposals`` and
+``proposal_cases``: 代表建议 and the cases they grew from.
 
 Revision ID: u006_deputies
 Revises: u004_case_words_sort
@@ -82,9 +83,44 @@ def upgrade() -> None:
     )
     op.create_index("ix_followups_case_id", "followups", ["case_id"])
     op.create_index("ix_followups_department_created", "followups", ["department_code", "created_at"])
+    op.create_table(
+        "proposals",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("problem", sa.Text, nullable=False),
+        sa.Column("suggestion", sa.Text, nullable=False),
+        sa.Column("department_code", sa.String(64), nullable=False),
+        sa.Column("grid_code", sa.String(64), nullable=True),
+        sa.Column("created_by", sa.String(64), nullable=False),
+        sa.Column("created_at", DT, nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("answer_due", DT, nullable=False),
+        sa.Column("answer", sa.Text, nullable=True),
+        sa.Column("answered_by", sa.String(64), nullable=True),
+        sa.Column("answered_at", DT, nullable=True),
+        sa.Column("rating", sa.String(24), nullable=True),
+        sa.Column("rating_comment", sa.Text, nullable=True),
+        sa.Column("rated_at", DT, nullable=True),
+        sa.Column("rehandle_count", sa.Integer, nullable=False),
+        sa.CheckConstraint("status IN ('assigned', 'answered', 'closed')", name="ck_proposals_status"),
+    )
+    op.create_index(
+        "ix_proposals_department_status", "proposals", ["department_code", "status", "answer_due"]
+    )
+    op.create_index("ix_proposals_created_by", "proposals", ["created_by", "created_at"])
+    op.create_table(
+        "proposal_cases",
+        sa.Column("proposal_id", sa.Integer, sa.ForeignKey("proposals.id"), primary_key=True),
+        sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), primary_key=True),
+        sa.Column("case_no", sa.String(20), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("proposal_cases")
+    op.drop_index("ix_proposals_created_by", table_name="proposals")
+    op.drop_index("ix_proposals_department_status", table_name="proposals")
+    op.drop_table("proposals")
     op.drop_index("ix_followups_department_created", table_name="followups")
     op.drop_index("ix_followups_case_id", table_name="followups")
     op.drop_table("followups")
