@@ -52,6 +52,13 @@ FOLLOWUP = frozenset({R.ADMIN, R.OPERATOR, R.GRID_WORKER, R.DEPUTY})
 PROPOSE = frozenset({R.ADMIN, R.DEPUTY})
 ANSWER_PROPOSAL = DESK
 PROPOSALS_READ = PROPOSE | DESK | READ_ALL
+# 台账 and 矛盾纠纷: grids and deputies record disputes; ledgers are read within each role's scope
+# (grid-bound roles: their grids; a department: its own row of the departments ledger).
+DISPUTES = frozenset({R.ADMIN, R.GRID_WORKER, R.DEPUTY})
+LEDGER_KINDS_BY_ROLE: dict[str, frozenset[str]] = {
+    R.DEPARTMENT: frozenset({"requests", "departments"}),
+    R.GRID_WORKER: frozenset({"requests", "disputes", "deputies"}),
+}
 # Who may reveal a reporter's contact (audited, one case at a time) to call the citizen back: the
 # department handling the case (its scope: only cases decided for it), operators (回访) and admins.
 REVEAL_CONTACT = frozenset({R.ADMIN, R.OPERATOR, R.DEPARTMENT})

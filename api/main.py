@@ -116,6 +116,7 @@ def create_app(
         contact,
         health,
         jobs,
+        ledgers,
         lists,
         notifications,
         open311,
@@ -152,7 +153,7 @@ def create_app(
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)  # outermost: counts 413s too
 
     routers = (health, triage, cases, contact, attachments, review, rereview, lists, open311, jobs)
-    for module in (*routers, notifications, supervision, proposals):
+    for module in (*routers, notifications, supervision, proposals, ledgers):
         app.include_router(module.router)
     _include_web_ui(app)
     return app

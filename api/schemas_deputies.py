@@ -7,11 +7,11 @@ the city's local time (``triage.config.LOCAL_TZ``), as people type it on the pag
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from api.limits import CASE_NO_CHARS, DEPARTMENT_CODE_CHARS, NOTE_CHARS
+from api.limits import CASE_NO_CHARS, DEPARTMENT_CODE_CHARS, GRID_CHARS, NOTE_CHARS
 from api.validation import Moment
 from triage.config import LOCAL_TZ, PROPOSAL_TEXT_MAX_CHARS
 from triage.route.config import Level
@@ -169,3 +169,108 @@ class ProposalCaseOut(BaseModel):
 
 class ProposalDetail(ProposalOut):
     cases: list[ProposalCaseOut] = Field(description="Linked cases the caller may see.")
+
+
+# -- 台账 and 矛盾纠纷 ------------------------------------------------------------------------------------
+class DisputeCreate(BaseModel):
+    """``POST /api/v1/disputes``: a dispute from a case (its place is taken) or with a grid."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=TITLE_MAX_CHARS)
+    parties: str = Field(min_length=1, max_length=NOTE_CHARS, description="当事人.")
+    summary: str = Field(min_length=1, max_length=PROPOSAL_TEXT_MAX_CHARS, description="纠纷概要.")
+    case_no: str | None = Field(default=None, max_length=CASE_NO_CHARS)
+    grid: str | None = Field(default=None, max_length=GRID_CHARS)
+    community: str | None = Field(default=None, max_length=128)
+    street: str | None = Field(default=None, max_length=128)
+
+
+class MediationRequest(BaseModel):
+    """``POST /api/v1/disputes/{id}/sessions``: one mediation session; ``outcome`` closes the dispute."""
+
+    model_config = ConfigDict(extra="forbid")
+    mediator: str = Field(min_length=1, max_length=64)
+    note: str = Field(min_length=1, max_length=NOTE_CHARS)
+    held_at: LocalMoment | None = Field(default=None, description="Default: now. Not in the future.")
+    outcome: Literal["resolved", "failed", "litigation"] | None = Field(
+        default=None, description="调解成功 / 调解未成功 / 转诉讼."
+    )
+
+
+class DisputeOut(BaseModel):
+    id: int
+    case_no: str | None
+    title: str
+    parties: str = Field(description="Masked.")
+    summary: str = Field(description="Masked.")
+    grid_code: str | None
+    community: str | None
+    street: str | None
+    created_by: str
+    created_at: datetime
+    outcome: str | None
+    closed_at: datetime | None
+    sessions: int
+
+
+class MediationSessionOut(BaseModel):
+    held_at: datetime
+    mediator: str
+    note: str
+    created_by: str
+
+
+class DisputeDetail(DisputeOut):
+    mediation: list[MediationSessionOut]
+
+
+class DisputesLedger(BaseModel):
+    total: int
+    open: int
+    resolved: int
+    failed: int
+    litigation: int
+    rows: list[DisputeOut]
+
+
+class RequestsLedger(BaseModel):
+    total: int
+    rows: list[dict[str, Any]] = Field(description="问题清单 rows (masked), newest first.")
+
+
+class DeputyLedgerRow(BaseModel):
+    username: str
+    display_name: str
+    residents_met: int = Field(description="Citizens behind the matters the deputy collected.")
+    collected: int
+    supervised: int
+    whistles: int
+    proposals: int
+    resolved: int
+    rated: int
+    satisfied: int
+    satisfaction_rate: float | None
+
+
+class DepartmentLedgerRow(BaseModel):
+    department_code: str
+    received: int
+    resolved: int
+    on_time: int
+    on_time_rate: float | None = Field(description="限时办结率: resolved by the deadline ÷ resolved.")
+    rehandled: int
+    rehandle_rate: float | None = Field(description="重办率: 回访 不满意 ÷ resolved.")
+    rated: int
+    satisfied: int
+    satisfaction_rate: float | None = Field(description="基本满意 or better ÷ rated.")
+    supervision_missed: int
+    whistles_late: int
+
+
+class LedgerHeadline(BaseModel):
+    """化解矛盾纠纷 N 起，办结民生实事 M 件，群众满意度 P %."""
+
+    disputes_mediated: int
+    cases_resolved: int
+    rated: int
+    satisfaction_rate: float | None

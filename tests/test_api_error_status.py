@@ -31,6 +31,7 @@ EXPECTED = {
     "IllegalTransitionError": 409,
     "CaseStateError": 409,
     "ProposalNotFoundError": 404,
+    "DisputeNotFoundError": 404,
     "LeaseError": 409,
     "VersionConflictError": 409,
     "ValidationError": 422,

@@ -30,6 +30,14 @@ class ProposalNotFoundError(StoreError):
         super().__init__(f"no proposal numbered {proposal_id}", field="proposal_id")
 
 
+class DisputeNotFoundError(StoreError):
+    code = "dispute_not_found"
+    status_code = 404
+
+    def __init__(self, dispute_id: int) -> None:
+        super().__init__(f"no dispute numbered {dispute_id}", field="dispute_id")
+
+
 class IllegalTransitionError(StoreError):
     """The case's status does not allow the requested change."""
 

@@ -28,10 +28,11 @@ from typing import Any
 from sqlmodel import col, select
 
 from triage.config import Settings, get_settings
-from triage.store import lists
+from triage.store import ledgers, lists
 from triage.store.autodispatch import AutoDispatchPolicy
 from triage.store.catalog import Catalog
 from triage.store.db import Database
+from triage.store.disputes import DisputeService
 from triage.store.dupindex import DuplicateIndexSync
 from triage.store.dupindex import index_text as triage_text
 from triage.store.followup import FollowUpService
@@ -90,6 +91,7 @@ class CaseService:
         self.supervision = SupervisionService(self.tx, self._routing, self.settings)  # 督办, 吹哨报到
         self.followups = FollowUpService(self.tx, self.index, self.handling, self.settings)  # 回访
         self.proposals = ProposalService(db, clock, self._routing, self.settings)  # 代表建议
+        self.disputes = DisputeService(db, clock)  # 矛盾纠纷
         self._delegate()
         if triager is not None and rebuild_index:
             self.index.rebuild()
@@ -179,6 +181,24 @@ class CaseService:
         department_code, date_from, date_to, limit, offset."""
         with self.db.session() as session:
             return lists.problem_list(session, lists.ListFilter(**filters))
+
+    def ledger(self, kind: str, f: ledgers.LedgerFilter | None = None) -> Any:
+        """One 台账 (:mod:`triage.store.ledgers`): requests, disputes, deputies or departments."""
+        f = f or ledgers.LedgerFilter()
+        with self.db.session() as session:
+            if kind == "requests":
+                return ledgers.requests_ledger(session, f)
+            if kind == "disputes":
+                return ledgers.disputes_ledger(session, f)
+            if kind == "deputies":
+                return ledgers.deputy_ledger(session, f)
+            if kind == "departments":
+                return ledgers.department_ledger(session, f, now=self.clock())
+        raise ValueError(f"unknown ledger {kind!r}; known: {', '.join(ledgers.LEDGERS)}")
+
+    def ledger_headline(self, f: ledgers.LedgerFilter | None = None) -> dict[str, Any]:
+        with self.db.session() as session:
+            return ledgers.headline(session, f or ledgers.LedgerFilter())
 
     def assignment_list(self, **filters: Any) -> list[dict[str, Any]]:
         """交办清单, with an ``overdue`` flag per row."""

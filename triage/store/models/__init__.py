@@ -17,6 +17,7 @@ modules are:
 * :mod:`.notifications` — deadline alerts and who has read them (u003)
 * :mod:`.supervision` — deputies' 督办, 吹哨报到 escalations, 回访 calls (u006)
 * :mod:`.proposals` — 代表建议 and the cases they grew from (u006)
+* :mod:`.disputes` — 矛盾纠纷台账: disputes and their mediation sessions (u006)
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from triage.store.models.cases import (
     Feedback,
     Source,
 )
+from triage.store.models.disputes import Dispute, DisputeOutcome, MediationSession
 from triage.store.models.idempotency import IdempotencyKey
 from triage.store.models.notifications import AlertKind, DeadlineAlert, NotificationRead
 from triage.store.models.org import Department, Grid
@@ -70,6 +72,8 @@ __all__ = [
     "CaseWords",
     "DeadlineAlert",
     "Department",
+    "Dispute",
+    "DisputeOutcome",
     "Escalation",
     "Feedback",
     "FollowUp",
@@ -80,6 +84,7 @@ __all__ = [
     "IdempotencyKey",
     "JSONType",
     "LoginCounter",
+    "MediationSession",
     "ModelEvent",
     "ModelVersion",
     "NotificationRead",

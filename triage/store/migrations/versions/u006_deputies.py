@@ -3,7 +3,8 @@
 ``supervisions``: a requirement with a due date on a case; ``escalations``: a case moved up a level
 or to a named department, with the report-in (报到) the receiving department owes; ``followups``:
 one 回访 call on a resolved case (rating, outcome, the handling department); ``proposals`` and
-``proposal_cases``: 代表建议 and the cases they grew from.
+``proposal_cases``: 代表建议 and the cases they grew from; ``disputes`` and ``mediation_sessions``:
+矛盾纠纷台账.
 
 Revision ID: u006_deputies
 Revises: u004_case_words_sort
@@ -114,9 +115,48 @@ def upgrade() -> None:
         sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), primary_key=True),
         sa.Column("case_no", sa.String(20), nullable=False),
     )
+    op.create_table(
+        "disputes",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("case_id", sa.Integer, sa.ForeignKey("cases.id"), nullable=True),
+        sa.Column("case_no", sa.String(20), nullable=True),
+        sa.Column("title", sa.String(200), nullable=False),
+        sa.Column("parties", sa.Text, nullable=False),
+        sa.Column("summary", sa.Text, nullable=False),
+        sa.Column("grid_code", sa.String(64), nullable=True),
+        sa.Column("community", sa.String(128), nullable=True),
+        sa.Column("street", sa.String(128), nullable=True),
+        sa.Column("created_by", sa.String(64), nullable=False),
+        sa.Column("created_at", DT, nullable=False),
+        sa.Column("outcome", sa.String(16), nullable=True),
+        sa.Column("closed_at", DT, nullable=True),
+        sa.Column("sessions", sa.Integer, nullable=False),
+        sa.CheckConstraint(
+            "outcome IS NULL OR outcome IN ('resolved', 'failed', 'litigation')", name="ck_disputes_outcome"
+        ),
+    )
+    op.create_index("ix_disputes_street_created", "disputes", ["street", "created_at"])
+    op.create_index("ix_disputes_grid_created", "disputes", ["grid_code", "created_at"])
+    op.create_index("ix_disputes_created", "disputes", ["created_at"])
+    op.create_table(
+        "mediation_sessions",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("dispute_id", sa.Integer, sa.ForeignKey("disputes.id"), nullable=False),
+        sa.Column("held_at", DT, nullable=False),
+        sa.Column("mediator", sa.String(64), nullable=False),
+        sa.Column("note", sa.Text, nullable=False),
+        sa.Column("created_by", sa.String(64), nullable=False),
+    )
+    op.create_index("ix_mediation_sessions_dispute_id", "mediation_sessions", ["dispute_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_mediation_sessions_dispute_id", table_name="mediation_sessions")
+    op.drop_table("mediation_sessions")
+    op.drop_index("ix_disputes_created", table_name="disputes")
+    op.drop_index("ix_disputes_grid_created", table_name="disputes")
+    op.drop_index("ix_disputes_street_created", table_name="disputes")
+    op.drop_table("disputes")
     op.drop_table("proposal_cases")
     op.drop_index("ix_proposals_created_by", table_name="proposals")
     op.drop_index("ix_proposals_department_status", table_name="proposals")
