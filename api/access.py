@@ -2,7 +2,7 @@
 
 * operator (hotline): suggest, submit, read every case, record feedback (回访 calls);
 * grid_worker: suggest, submit, see the cases of their grids and those they submitted, feedback;
-* reviewer: the review queue, claim, accept/correct/merge/reject, any transition, read all;
+* reviewer: the review queue, claim, accept/correct/merge/reject, 回访, read all (not the department's steps);
 * department: only its own department's cases: start, resolve, return to review;
 * deputy: read and supervise (督办, 吹哨, feedback) the cases of their grids, submit constituents' matters;
 * admin: everything.
@@ -63,6 +63,7 @@ LEDGER_KINDS_BY_ROLE: dict[str, frozenset[str]] = {
 # department handling the case (its scope: only cases decided for it), operators (回访) and admins.
 REVEAL_CONTACT = frozenset({R.ADMIN, R.OPERATOR, R.DEPARTMENT})
 DEPARTMENT_TARGETS = frozenset({S.IN_PROGRESS, S.RESOLVED, S.PENDING_REVIEW})
+REVIEWER_TARGETS = frozenset({S.DISPATCHED, S.MERGED, S.REJECTED, S.CLOSED})
 DEFAULT_SOURCE: dict[str, str] = {R.OPERATOR: "hotline", R.GRID_WORKER: "grid", R.DEPUTY: "deputy"}
 # Channels a person records a matter from; ``open311`` and ``batch`` are set by those channels only.
 RECORDED_SOURCES = (Source.HOTLINE.value, Source.GRID.value, Source.DEPUTY.value, Source.WEB.value)
@@ -240,8 +241,15 @@ def submit_grid(user: Principal, requested: str | None) -> str | None:
 
 def check_transition(user: Principal, case: Case, to: str) -> None:
     """403 unless the role may move this case to ``to`` (the lifecycle itself is checked by the store)."""
-    if user.role in REVIEW:
+    if user.role == R.ADMIN:
         return
+    if user.role == R.REVIEWER:  # the review decisions and 回访; the handling is the department's
+        if to in REVIEWER_TARGETS:
+            return
+        raise forbidden(
+            f"a reviewer may only move cases to {', '.join(sorted(REVIEWER_TARGETS))}; "
+            "start, resolve, return and reopen are the handling department's steps"
+        )
     if user.role == R.DEPARTMENT:
         if to in DEPARTMENT_TARGETS:
             return

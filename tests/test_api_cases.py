@@ -286,9 +286,26 @@ def test_transition_details_are_checked_before_the_store(api: ApiEnv) -> None:
     assert r.status_code == 422 and r.json()["error"]["field"] == "into"
     r = api.post("reviewer", path, json={"to": "rejected"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "note"
-    r = api.post("reviewer", path, json={"to": "resolved", "result": "x"})
+    r = api.post(
+        "admin", path, json={"to": "resolved", "result": "x"}
+    )  # admins: every step, lifecycle checked
     assert r.status_code == 409 and set(r.json()["error"]["allowed"]) == {"dispatched", "merged", "rejected"}
     r = api.post("reviewer", path, json={"to": "dispatched", "requirement": "尽快处理"})
     assert (
         r.status_code == 200 and r.json()["status"] == "dispatched" and r.json()["requirement"] == "尽快处理"
     )
+
+
+@pytest.mark.parametrize(
+    ("to", "body"),
+    [("in_progress", {}), ("resolved", {"result": "已处理"}), ("pending_review", {"note": "退回"})],
+)
+def test_reviewers_cannot_take_the_departments_steps(api: ApiEnv, to: str, body: dict) -> None:
+    """Issue 13 item 4: the page hid 签收/办结/退回 from reviewers, but the API still let them through."""
+    case = _submit(api, "operator", PARKING + f"（{to}）")
+    path = f"/api/v1/cases/{case['case_no']}/transition"
+    assert api.post("reviewer", path, json={"to": "dispatched"}).status_code == 200
+    r = api.post("reviewer", path, json={"to": to, **body})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert "department" in r.json()["error"]["message"]
+    assert api.get("admin", f"/api/v1/cases/{case['case_no']}").json()["status"] == "dispatched"
