@@ -115,3 +115,87 @@ def test_words_and_keys() -> None:
     assert fulltext.contact_key("0086 138-0013-8000") == "13800138000"
     assert fulltext.contact_key("someone@example.org") is None
     assert fulltext.query_words("施工噪音！") == ["施工", "噪音"]
+
+
+def test_department_change_after_indexing_moves_the_case(case_service, cases) -> None:
+    """The word index's copy of the scope follows every write of ``cases`` (trigger, u004): a
+    correction at review and a later reassignment, even one made in plain SQL."""
+    noise = cases["noise"].case_no
+    case_service.correct(noise, "rev", department_code="street")
+    assert _nos(case_service, q="噪音", scope=CaseScope(department_code="street")) == {noise}
+    with case_service.db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE cases SET department_code = 'housing' WHERE case_no = :n"), {"n": noise})
+    assert _nos(case_service, q="噪音", scope=CaseScope(department_code="street")) == set()
+    assert _nos(case_service, q="噪音", scope=CaseScope(department_code="housing")) == {noise}
+    assert _nos(case_service, q="噪音") == {noise}  # the words stayed (no re-index on SQLite either)
+    with case_service.db.engine.connect() as conn:
+        copied = conn.execute(
+            sa.text(
+                "SELECT COUNT(*) FROM case_words w JOIN cases c ON c.id = w.case_id "
+                "WHERE w.created_at = c.created_at "
+                "AND w.department_code IS NOT DISTINCT FROM c.department_code "
+                "AND w.grid_code IS NOT DISTINCT FROM c.grid_code "
+                "AND w.submitted_by IS NOT DISTINCT FROM c.submitted_by"
+            )
+        ).scalar()
+    assert copied == len(cases)
+
+
+@pytest.mark.parametrize("plan", ["newest_probed", "few_matches", "walk"])
+def test_word_index_pages_equal_the_cases_table(case_service, monkeypatch, plan: str) -> None:
+    """Each plan of a q-only search (newest rows probed, sorted matches, full walk of case_words)
+    gives exactly the page the cases table gives (same rows, newest first, id breaking ties),
+    scoped and at every offset."""
+    from triage.store import search
+    from triage.store.lifecycle import CaseStatus
+
+    for i in range(7):
+        case_service.submit(f"第{i}号楼电梯故障，噪音很大。", address=f"幸福路{i}号", grid_code=f"G00{i % 2}")
+    with case_service.db.engine.begin() as conn:  # ties in created_at: the id decides
+        conn.execute(sa.text("UPDATE cases SET created_at = (SELECT MIN(created_at) FROM cases)"))
+    if plan != "newest_probed":
+        monkeypatch.setattr(search, "WALK_BUDGET", 0)
+    if plan == "walk":
+        monkeypatch.setattr(search, "FEW_MATCHES", 0)
+    every = [str(s) for s in CaseStatus]
+    for scope in (None, CaseScope(grids=("G001",)), CaseScope(grids=(), submitted_by="nobody")):
+        for offset in (0, 2, 5):
+            quick = case_service.search(CaseFilter(q="电梯", limit=3, offset=offset), scope)
+            table = case_service.search(CaseFilter(q="电梯", limit=3, offset=offset, status=every), scope)
+            assert [c.case_no for c in quick] == [c.case_no for c in table]
+    assert len(case_service.search(CaseFilter(q="电梯", limit=50))) == 7
+
+
+def test_walk_stays_inside_the_word_index(case_service, cases) -> None:
+    """The many-matches plan reads case_words only, along (department_code, created_at, case_id)."""
+    from triage.store.search import _walk_ids
+
+    db = case_service.db
+    stmt = _walk_ids(CaseFilter(q="噪音"), CaseScope(department_code="street"))
+    probed = _walk_ids(CaseFilter(q="噪音"), CaseScope(department_code="street"), 100, db.dialect)
+    for each in (stmt, probed):  # no join, no probe of the case rows
+        assert " cases" not in str(each.compile(db.engine)).replace("case_words", "")
+    with db.engine.connect() as conn:
+        if db.dialect == "postgresql":
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            conn.exec_driver_sql("SET enable_bitmapscan = off")
+        prefix = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN "
+        compiled = stmt.compile(db.engine)
+        rows = conn.exec_driver_sql(
+            prefix + str(compiled),
+            tuple(compiled.params.values()) if db.dialect == "sqlite" else compiled.params,
+        ).all()
+    plan = " ".join(str(r[-1]) for r in rows)
+    assert "ix_case_words_department_created" in plan, plan
+
+
+def test_probe_of_words_the_tokenizers_may_split(case_service) -> None:
+    """A word outside ASCII letters/digits and CJK (here with an accent) is probed through FTS5 on
+    SQLite, not by the token test: the newest-rows plan finds what the index finds."""
+    from triage.store.lifecycle import CaseStatus
+
+    case = case_service.submit("楼下café晚上噪音很大，影响休息。", address="幸福路3号")
+    every = [str(s) for s in CaseStatus]
+    table = {c.case_no for c in case_service.search(CaseFilter(q="café", status=every))}
+    assert table == {case.case_no}
+    assert {c.case_no for c in case_service.search(CaseFilter(q="café"))} == table

@@ -18,16 +18,18 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from triage.store import fulltext
 from triage.store.db import Database
 from triage.store.lifecycle import ACTIVE_STATUSES
 from triage.store.models import Case, utcnow
+from triage.store.models.search import CaseWords
 from triage.store.numbers import local_day_start
 
 FEW_MATCHES = 2000  # up to this many word matches, search sorts the matches instead of walking cases
+WALK_BUDGET = 1000  # a q search first probes this many newest cases in scope (a page of a common word)
 
 
 @dataclass(slots=True)
@@ -65,14 +67,15 @@ class CaseScope:
     submitted_by: str | None = None
 
 
-def scope_conditions(scope: ScopeLike | None) -> list[sa.ColumnElement[bool]]:
-    """WHERE conditions on ``Case`` for a caller's scope (shared by every scoped case list)."""
+def scope_conditions(scope: ScopeLike | None, table: Any = Case) -> list[sa.ColumnElement[bool]]:
+    """WHERE conditions on ``Case`` for a caller's scope (shared by every scoped case list);
+    ``table=CaseWords`` states the same scope on the word index's copies of those columns."""
     out: list[sa.ColumnElement[bool]] = []
     if scope is not None and scope.department_code is not None:
-        out.append(col(Case.department_code) == scope.department_code)
+        out.append(col(table.department_code) == scope.department_code)
     if scope is not None and scope.grids is not None:
-        in_grid = col(Case.grid_code).in_(scope.grids) if scope.grids else sa.false()
-        mine = col(Case.submitted_by) == scope.submitted_by if scope.submitted_by else None
+        in_grid = col(table.grid_code).in_(scope.grids) if scope.grids else sa.false()
+        mine = col(table.submitted_by) == scope.submitted_by if scope.submitted_by else None
         out.append(sa.or_(in_grid, mine) if mine is not None else in_grid)
     return out
 
@@ -84,19 +87,29 @@ class _IdsIn(sa.sql.expression.ColumnElement[bool]):
     type = sa.Boolean()
     inherit_cache = False
 
-    def __init__(self, ids: Sequence[int]) -> None:
+    def __init__(self, ids: Sequence[int], column: str = "cases.id") -> None:
         self.ids = list(ids)
+        self.column = column
 
 
 @compiles(_IdsIn, "postgresql")
 def _ids_any(element: _IdsIn, compiler: SQLCompiler, **kw: Any) -> str:
     ids = sa.bindparam(None, element.ids, type_=ARRAY(sa.Integer))
-    return f"cases.id = ANY({compiler.process(ids, **kw)})"
+    return f"{element.column} = ANY({compiler.process(ids, **kw)})"
 
 
-def ids_condition(ids: Sequence[int], dialect: str) -> sa.ColumnElement[bool]:
-    """``cases.id`` among ``ids``: a plain IN on SQLite (fast there), one array on PostgreSQL."""
-    return _IdsIn(ids) if dialect == "postgresql" else col(Case.id).in_(ids)
+def ids_condition(ids: Sequence[int], dialect: str, *, words: bool = False) -> sa.ColumnElement[bool]:
+    """``cases.id`` (``words``: ``case_words.case_id``) among ``ids``: a plain IN on SQLite (fast
+    there), one array on PostgreSQL."""
+    if dialect == "postgresql":
+        return _IdsIn(ids, "case_words.case_id" if words else "cases.id")
+    return col(CaseWords.case_id).in_(ids) if words else col(Case.id).in_(ids)
+
+
+def _words_only(f: CaseFilter) -> bool:
+    """Only ``q`` (and the scope): the page can be found in ``case_words`` alone (u004)."""
+    others = (f.status, f.category, f.department_code, f.grid_code, f.date_from, f.date_to, f.phone)
+    return bool(f.q) and not any(others) and f.overdue is None and not f.priority and not f.source
 
 
 def _conditions(
@@ -144,8 +157,53 @@ def search_statement(
     ``match_ids``: the cases ``f.q`` finds, when :func:`fulltext.matching_ids` listed them (few
     matches); without them ``q`` becomes a subquery on the full-text index (many matches).
     """
+    if _words_only(f) and match_ids is None:
+        return select(Case).where(ids_condition(_walk_ids(f, scope), "sqlite"))  # EXPLAIN: the walk
     stmt = select(Case).where(*_conditions(f, scope, now, match_ids))
     return stmt.order_by(col(Case.created_at).desc(), col(Case.id).desc()).limit(f.limit).offset(f.offset)
+
+
+def _walk_ids(f: CaseFilter, scope: ScopeLike | None, budget: int | None = None, dialect: str = "") -> Any:
+    """Walk ``case_words`` newest first along (department_code,) created_at, case_id, keeping the
+    rows that match, until the page is full; ``cases`` is not touched. ``budget``: look at the
+    newest ``budget`` rows in scope only, each probed on its own (cheap per row, bounded)."""
+    order = (col(CaseWords.case_id).desc(),)
+    if budget is None:
+        stmt = sa.select(col(CaseWords.case_id)).where(fulltext.row_matches(f.q or ""))
+        stmt = stmt.where(*scope_conditions(scope, CaseWords))
+        stmt = stmt.order_by(col(CaseWords.created_at).desc(), *order)
+        return stmt.limit(f.limit).offset(f.offset)
+    pg = dialect == "postgresql"  # the probe reads the stored tsvector there, the words on SQLite
+    words = sa.literal_column(f"case_words.{fulltext.PG_COLUMN}") if pg else col(CaseWords.words)
+    newest = sa.select(col(CaseWords.case_id), col(CaseWords.created_at), words)
+    newest = newest.where(*scope_conditions(scope, CaseWords))
+    top = newest.order_by(col(CaseWords.created_at).desc(), *order).limit(budget).subquery("case_words")
+    stmt = sa.select(top.c.case_id).where(fulltext.row_matches(f.q or "", probe=True))
+    stmt = stmt.order_by(top.c.created_at.desc(), top.c.case_id.desc())  # (alias: the probe's names)
+    return stmt.limit(f.limit).offset(f.offset)
+
+
+def _word_page(session: Session, f: CaseFilter, scope: ScopeLike | None, dialect: str) -> list[int]:
+    """Ids of the page of a ``q``-only search, from the word index alone (scope and order on the
+    copies u004 keeps in ``case_words``), by the cheapest of three plans:
+
+    1. the newest :data:`WALK_BUDGET` cases in scope, each probed: enough for a common word
+       (skipped for a case number: its matches are one case or one day, plan 2);
+    2. else the matches (up to :data:`FEW_MATCHES`) from the full-text index, sorted here;
+    3. else (many matches, few of them recent in this scope) the full walk, matched against the
+       index's result set (built once) rather than probing row by row.
+    """
+    if f.offset + f.limit <= WALK_BUDGET and not fulltext.is_case_number(f.q or ""):
+        page = [r[0] for r in session.execute(_walk_ids(f, scope, WALK_BUDGET, dialect))]
+        if len(page) == f.limit:
+            return page
+    ids = fulltext.matching_ids(session, f.q or "", FEW_MATCHES)
+    if ids is None:
+        return [r[0] for r in session.execute(_walk_ids(f, scope))]
+    keys = sa.select(col(CaseWords.case_id), col(CaseWords.created_at))
+    keys = keys.where(ids_condition(ids, dialect, words=True), *scope_conditions(scope, CaseWords))
+    newest = sorted(session.execute(keys).all(), key=lambda r: (r[1], r[0]), reverse=True)
+    return [r[0] for r in newest[f.offset : f.offset + f.limit]]
 
 
 def search_cases(
@@ -159,6 +217,10 @@ def search_cases(
     """
     now = now or utcnow()
     with db.session() as session:
+        if _words_only(f):
+            page = _word_page(session, f, scope, db.dialect)
+            rows = {c.id: c for c in session.exec(select(Case).where(ids_condition(page, db.dialect)))}
+            return [rows[i] for i in page if i in rows]
         ids = fulltext.matching_ids(session, f.q, FEW_MATCHES) if f.q else None
         if ids is None:
             return list(session.exec(search_statement(f, scope, now)))
