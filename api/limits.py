@@ -41,6 +41,7 @@ MAX_CHUNK_SIZE = 10_000
 LIST_LIMIT = 50  # JSON list endpoints: default page length (query ``limit``) …
 MAX_LIST_LIMIT = 200  # … and its maximum
 PAGE_SIZE = 25  # rows per page on the web pages
+BULK_REVIEW_MAX = 100  # cases one bulk accept / dispatch may name (a page of the queue, with room)
 
 # What the forms show as data-maxlength (render.page_context adds the text limit per request).
 FORM_LIMITS: dict[str, int] = {

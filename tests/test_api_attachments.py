@@ -130,7 +130,7 @@ def test_resolution_proof_only_for_who_may_resolve(api: ApiEnv) -> None:
     no = new_case(api)
     r = upload(api, "grid1", no, png(), "proof.png", "image/png", stage="resolution")
     assert r.status_code == 403
-    # resolving is the handling department's step (issue 13 item 4): a reviewer may not attach 办结 proof either
+    # resolving is the department's step (issue 13 item 4): a reviewer may not attach 办结 proof either
     assert upload(api, "reviewer", no, png(), "proof.png", "image/png", stage="resolution").status_code == 403
     assert upload(api, "admin", no, png(), "proof.png", "image/png", stage="resolution").status_code == 201
 

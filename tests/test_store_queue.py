@@ -51,6 +51,21 @@ def test_keyset_pages_match_offset_pages(store_db, store_clock) -> None:
     assert info.value.code == "unknown_filter"
 
 
+def test_category_and_overdue_filters(store_db, store_clock) -> None:
+    bulk_insert_pending(store_db, 200, now=store_clock.now)
+    svc = CaseService(store_db, clock=store_clock)
+    everything = svc.queue(limit=500)
+    category = everything[0].suggested_category
+    same = svc.queue(limit=500, category=category)
+    assert same and {c.suggested_category for c in same} == {category} and len(same) < len(everything)
+    now = store_clock.now
+    late = svc.queue(limit=500, overdue="1")
+    assert [c.case_no for c in late] == [c.case_no for c in everything if c.deadline < now]
+    assert len(svc.queue(limit=500, overdue="0")) == 200  # "0": no overdue filter
+    store_clock.advance(days=400)  # every deadline has passed now
+    assert len(svc.queue(limit=500, overdue="1")) == 200
+
+
 def test_claim_lease_blocks_others_until_it_expires(case_service, store_clock) -> None:
     a = case_service.submit(NOISE)
     b = case_service.submit(LITTER)

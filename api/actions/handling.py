@@ -16,6 +16,7 @@ from triage.store.deadlines import urgent_cases
 from triage.store.errors import IllegalTransitionError
 from triage.store.lifecycle import allowed_targets
 from triage.store.models import ACTIVE_STATUS_LIST, Case, CaseStatus, Role
+from triage.store.queue import OVERDUE
 from triage.store.search import CaseFilter
 from triage.store.service import CaseService
 
@@ -72,6 +73,9 @@ def desk_department(user: Principal, requested: str | None, known: set[str]) -> 
     return dept if dept and dept in known else None
 
 
+DESK_SEARCH_FIELDS = ("category", "grid_code", "priority", "source")  # CaseFilter fields of the desk filters
+
+
 def desk(
     service: CaseService,
     user: Principal,
@@ -81,23 +85,30 @@ def desk(
     department: str | None,
     limit: int,
     offset: int,
+    filters: dict[str, str] | None = None,
 ) -> list[Case]:
     """The department desk's rows: the given statuses, or the overdue cases (a department never
     sees its returned cases there: they are the reviewers' again). Open work comes by urgency
-    (overdue first, then least time left, priority on ties); finished work newest first."""
+    (overdue first, then least time left, priority on ties); finished work newest first.
+    ``filters``: :func:`triage.store.queue.filter_conditions` names (category, grid_code, …)."""
     access.require(user, access.DESK, "open the department desk")
+    only: dict[str, str | None] = dict(filters or {})
     if overdue:
-        rows = service.overdue(department_code=department, limit=limit, offset=offset)
-        return [c for c in rows if c.status != S.PENDING_REVIEW] if user.role == Role.DEPARTMENT else rows
+        only[OVERDUE] = "1"
+        returned = S.PENDING_REVIEW if user.role == Role.DEPARTMENT else None
+        statuses = [s for s in ACTIVE_STATUS_LIST if s != returned]
     if statuses and set(statuses) <= set(ACTIVE_STATUS_LIST):  # work to do: the most urgent first
         return urgent_cases(
             service.db,
             access.scope_of(user),
             statuses,
             department_code=department,
+            filters=only,
+            now=service.clock(),
             limit=limit,
             offset=offset,
         )
-    return search(
-        service, user, CaseFilter(status=statuses, department_code=department, limit=limit, offset=offset)
-    )
+    found = CaseFilter(status=statuses, department_code=department, limit=limit, offset=offset)
+    for name in DESK_SEARCH_FIELDS:
+        setattr(found, name, only.get(name) or None)
+    return search(service, user, found)

@@ -13,8 +13,11 @@ from typing import Any
 from api import access
 from api.errors import ApiError
 from api.schemas import ReviewAction, ReviewRequest
+from api.schemas_review import BulkAction, BulkReviewRequest, BulkRowError
 from api.security import Principal
 from api.validation import check_category, check_department, check_level, check_priority, check_subcategory
+from triage.errors import TriageError
+from triage.store.errors import CaseStateError
 from triage.store.models import Case
 from triage.store.service import CaseService
 
@@ -87,6 +90,45 @@ def decide(service: CaseService, user: Principal, case_no: str, body: ReviewRequ
     if not reason:
         raise ApiError(422, "reason_required", "reject needs a reason", field="reason")
     return service.reject(case_no, actor, reason, version=body.version)
+
+
+def bulk(
+    service: CaseService, user: Principal, body: BulkReviewRequest
+) -> tuple[list[Case], list[BulkRowError]]:
+    """Decide each selected case in turn (one transaction each, so one failure stops nothing):
+    accept takes only confident suggestions, dispatch corrects the department of every one."""
+    access.require(user, access.REVIEW, "review cases")
+    if body.action == BulkAction.DISPATCH:
+        if not body.department_code:
+            raise ApiError(
+                422, "department_required", "dispatch needs `department_code`", field="department_code"
+            )
+        check_department(service, body.department_code)
+    if len(set(body.case_nos)) != len(body.case_nos):
+        raise ApiError(422, "duplicate_case_no", "each case may be named once", field="case_nos")
+    done: list[Case] = []
+    failed: list[BulkRowError] = []
+    for case_no in body.case_nos:
+        try:
+            done.append(_bulk_one(service, user.username, case_no, body))
+        except TriageError as err:
+            failed.append(BulkRowError(case_no=case_no, code=err.code, message=str(err)))
+    return done, failed
+
+
+def _bulk_one(service: CaseService, actor: str, case_no: str, body: BulkReviewRequest) -> Case:
+    if body.action == BulkAction.DISPATCH:
+        return service.correct(
+            case_no, actor, department_code=body.department_code, requirement=body.requirement,
+            note="批量派单",
+        )  # fmt: skip
+    case = service.get(case_no)
+    if case.needs_review:
+        raise CaseStateError(
+            "this suggestion is not confident enough to accept in bulk: review it alone",
+            code="needs_review", field="case_nos",
+        )  # fmt: skip
+    return service.accept(case_no, actor, requirement=body.requirement, version=case.version)
 
 
 def _check_correction(service: CaseService, case_no: str, body: ReviewRequest) -> None:

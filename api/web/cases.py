@@ -18,6 +18,7 @@ from api.schemas import FeedbackRequest, TransitionRequest
 from api.security import Principal
 from api.views import display_names, is_overdue
 from api.web import attachments
+from api.web.filters import queue_filters, read_filters
 from api.web.forms import form_str, safe_next
 from api.web.render import PageRoute, describe, redirect, render
 from api.web.session import CsrfForm, PageError, PageUser, flash, require_role
@@ -38,6 +39,7 @@ DONE_MESSAGES = {
     "feedback": "已记录回访并结案",
 }
 DEPARTMENT_STEPS = frozenset({"start", "resolve", "return", "reopen"})
+DESK_FILTER_NAMES = ("category", "grid", "priority", "source")  # the 超期 tab is the overdue filter
 DESK_TABS = {
     "todo": ("待办", [S.DISPATCHED.value, S.IN_PROGRESS.value]),
     "overdue": ("超期", None),
@@ -196,11 +198,16 @@ def desk(
     tab = tab if tab in DESK_TABS else "todo"
     page = max(1, min(page, 10_000))
     now = service.clock()
+    chosen = read_filters(request, service, DESK_FILTER_NAMES)
     rows = handling.desk(
         service, user, DESK_TABS[tab][1], overdue=tab == "overdue", department=dept,
-        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, filters=queue_filters(chosen),
     )  # fmt: skip
+    keep = {"tab": tab, **({"department": dept} if dept and user.role == Role.ADMIN else {})}
     ctx = {
+        "filters": chosen,
+        "filter_action": "/desk",
+        "keep": keep,
         "rows": rows[:PAGE_SIZE],
         "has_next": len(rows) > PAGE_SIZE,
         "page": page,

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from triage.store.models import PRIORITY_RANK, Source
+from triage.store.queue import OVERDUE
 from triage.store.service import CaseService
 
 PRIORITY_LABELS = {"urgent": "紧急", "high": "较急", "normal": "一般"}
@@ -39,10 +40,11 @@ class Filters:
 
 
 def read_filters(request: Request, service: CaseService, names: tuple[str, ...]) -> Filters:
-    """The filters ``names`` (of department, grid, priority, source, overdue) from the URL."""
+    """The filters ``names`` (of category, department, grid, priority, source, overdue) from the URL."""
     params = request.query_params
     departments = [(d.code, d.name) for d in service.catalog.departments()]
     options: dict[str, list[tuple[str, str]]] = {
+        "category": [(c, c) for c in service.catalog.category_names()],
         "department": departments,
         "priority": [(p, PRIORITY_LABELS.get(p, p)) for p in PRIORITY_RANK],
         "source": [(s.value, SOURCE_LABELS.get(s.value, s.value)) for s in Source],
@@ -61,7 +63,16 @@ def read_filters(request: Request, service: CaseService, names: tuple[str, ...])
     return Filters(values, {k: v for k, v in options.items() if k in names})
 
 
+STORE_NAMES = {
+    "category": "category",
+    "department": "department_code",
+    "grid": "grid_code",
+    "priority": "priority",
+    "source": "source",
+    "overdue": OVERDUE,
+}
+
+
 def queue_filters(f: Filters) -> dict[str, Any]:
-    """The review queue's keyword filters (:data:`triage.store.queue.QUEUE_FILTERS` names)."""
-    names = {"department": "department_code", "grid": "grid_code", "priority": "priority", "source": "source"}
-    return {names[k]: v for k, v in f.values.items() if k in names}
+    """The chosen filters under the store's names (:func:`triage.store.queue.filter_conditions`)."""
+    return {STORE_NAMES[k]: v for k, v in f.values.items() if k in STORE_NAMES}

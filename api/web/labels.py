@@ -96,6 +96,8 @@ ERROR = {
     "unknown_priority": "请选择有效的优先级。",
     "category_required": "请选择分类。",
     "department_required": "请选择部门。",
+    "needs_review": "系统建议置信度不足，不能批量采纳，请逐件审核。",
+    "duplicate_case_no": "同一案件被重复勾选。",
     "correction_required": "请至少修改分类、部门、层级或优先级中的一项。",
     "nothing_to_accept": "系统建议不完整，请使用“修正”指定分类和部门。",
     "merge_into_self": "不能合并到自身。",

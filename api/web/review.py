@@ -17,13 +17,14 @@ from starlette.responses import Response
 from api.access import REVIEW
 from api.actions import review as actions
 from api.errors import ApiError
-from api.limits import PAGE_SIZE
+from api.limits import BULK_REVIEW_MAX, PAGE_SIZE
 from api.schemas import ReviewRequest
+from api.schemas_review import BulkAction, BulkReviewRequest
 from api.security import Principal
 from api.views import display_names
 from api.web import labels
 from api.web.filters import queue_filters, read_filters
-from api.web.forms import form_str
+from api.web.forms import form_str, safe_next
 from api.web.render import PageRoute, describe, redirect, render
 from api.web.session import CsrfForm, PageUser, flash, require_role
 from triage.errors import TriageError
@@ -32,6 +33,9 @@ from triage.store.errors import CaseNotFoundError
 from triage.store.models import PRIORITY_RANK, Case, CaseStatus
 from triage.store.queue import QueueCursor
 from triage.store.service import CaseService
+
+# What the review queue page can be narrowed by (api/web/filters.py names).
+QUEUE_FILTER_NAMES = ("category", "department", "grid", "priority", "source", "overdue")
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -47,7 +51,7 @@ def _service(request: Request) -> CaseService:
 def queue_page(request: Request, user: PageUser, after: str | None = None) -> Response:
     require_role(user, REVIEW)
     service = _service(request)
-    chosen = read_filters(request, service, ("department", "grid", "priority", "source"))
+    chosen = read_filters(request, service, QUEUE_FILTER_NAMES)
     only = queue_filters(chosen)
     try:
         rows = actions.queue(service, user, limit=PAGE_SIZE, after=after, include_claimed=True, filters=only)
@@ -64,6 +68,8 @@ def queue_page(request: Request, user: PageUser, after: str | None = None) -> Re
         "next_cursor": QueueCursor.after(rows[-1]).encode() if len(rows) == PAGE_SIZE else None,
         "first_page": after is None,
         "holders": {c.case_no: _holder(c, now) for c in rows},
+        "departments": service.catalog.departments(),
+        "back": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
     }
     return render(request, "queue.html", ctx)
 
@@ -81,6 +87,37 @@ def claim_next(request: Request, user: PageUser, form: CsrfForm) -> Response:
         flash(request, "审核队列中暂无可领取的案件。", "warn")
         return redirect("/review")
     return redirect(f"/review/{case.case_no}")
+
+
+@router.post("/review/bulk")
+def bulk(request: Request, user: PageUser, form: CsrfForm) -> Response:
+    """批量采纳 / 批量派单 from the queue page (the same action as ``POST /api/v1/review-queue/bulk``)."""
+    require_role(user, REVIEW)
+    back = safe_next(form_str(form, "back", 2000)) or "/review"
+    selected = [v.strip() for v in form.getlist("case_no") if isinstance(v, str) and v.strip()]
+    if not selected:
+        flash(request, "请先勾选要批量处理的案件。", "warn")
+        return redirect(back)
+    try:
+        body = BulkReviewRequest(
+            action=form_str(form, "action", 16),
+            case_nos=selected,
+            department_code=form_str(form, "department_code", 64) or None,
+        )
+        done, failed = actions.bulk(_service(request), user, body)
+    except PydanticValidationError:
+        message = f"批量处理未执行：每次最多 {BULK_REVIEW_MAX} 件，操作须为批量采纳或批量派单。"
+        flash(request, message, "error")
+        return redirect(back)
+    except (ApiError, TriageError) as exc:
+        flash(request, f"批量处理未执行：{describe(exc)[1]}", "error")
+        return redirect(back)
+    verb = "采纳" if body.action == BulkAction.ACCEPT else "派单"
+    if done:
+        flash(request, f"已批量{verb} {len(done)} 件。")
+    for row in failed:
+        flash(request, f"案件 {row.case_no} 未{verb}：{labels.error_message(row.code, row.message)}", "warn")
+    return redirect(back)
 
 
 @router.post("/review/{case_no}/claim")

@@ -188,7 +188,8 @@ def test_phone_width_and_role_navigation(open_browser, live_server) -> None:
     overflow = phone.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1, f"page is {overflow}px wider than the phone screen"
     nav = phone.page.locator("nav.nav a").all_inner_texts()
-    assert nav == ["受理", "督办回访", "网格与代表", "统计看板"]  # no review queue or desk; 回访 calls are theirs
+    # no review queue or desk for a grid worker; the 回访 calls are theirs
+    assert nav == ["受理", "督办回访", "网格与代表", "统计看板"]
     phone.shot("13-phone-intake")
     response = phone.goto("/review")
     assert response is not None and response.status == 403

@@ -10,9 +10,9 @@ itself does the first two, because an overdue deadline lies before every running
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from triage.config import DEFAULT_DEADLINE_WARN_RATIO
 from triage.store.db import Database
 from triage.store.models import ACTIVE_STATUS_LIST, Case
+from triage.store.queue import filter_conditions
 from triage.store.search import ScopeLike, scope_conditions
 
 # The desk's order: the soonest deadline (most overdue first), then priority (urgent first).
@@ -165,11 +166,15 @@ def urgent_cases(
     statuses: Sequence[str],
     *,
     department_code: str | None = None,
+    filters: Mapping[str, str | None] | None = None,
+    now: datetime | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[Case]:
-    """Cases in ``statuses`` inside ``scope``, by urgency (:data:`URGENCY_ORDER`): the desk's 待办."""
+    """Cases in ``statuses`` inside ``scope``, by urgency (:data:`URGENCY_ORDER`): the desk's 待办.
+    ``filters``: :func:`triage.store.queue.filter_conditions` names (``now`` for ``overdue``)."""
     stmt = select(Case).where(col(Case.status).in_(list(statuses)), *scope_conditions(scope))
+    stmt = stmt.where(*filter_conditions(filters, now or datetime.now(UTC)))
     if department_code:
         stmt = stmt.where(col(Case.department_code) == department_code)
     stmt = stmt.order_by(*URGENCY_ORDER).limit(limit).offset(offset)

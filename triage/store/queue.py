@@ -13,8 +13,10 @@ unchanged. An expired lease makes the case claimable again without any clean-up 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -29,15 +31,36 @@ _DEADLINE_TYPE = Case.__table__.c.deadline.type  # type: ignore[attr-defined]
 QUEUE_ORDER = (col(Case.priority_rank), col(Case.deadline), col(Case.confidence), col(Case.id))
 # Inlined literal (not a bound parameter): planners see the actual status when they choose an index.
 IN_QUEUE = col(Case.status) == sa.literal_column(f"'{QUEUE_STATUS}'")
-# What a queue page can be narrowed by; a pending case's department is the suggested one.
-QUEUE_FILTERS = {
-    "grid_code": Case.grid_code,
-    "community": Case.community,
-    "street": Case.street,
-    "source": Case.source,
-    "priority": Case.priority,
+# What a queue page or the desk can be narrowed by (equality), plus OVERDUE (deadline passed).
+# A pending case's department and category are the suggested ones until a reviewer decides.
+QUEUE_FILTERS: dict[str, Any] = {  # name → column expression
+    "grid_code": col(Case.grid_code),
+    "community": col(Case.community),
+    "street": col(Case.street),
+    "source": col(Case.source),
+    "priority": col(Case.priority),
     "department_code": sa.func.coalesce(Case.department_code, Case.suggested_department_code),
+    "category": sa.func.coalesce(Case.category, Case.suggested_category),
 }
+OVERDUE = "overdue"  # any value but "", "0" or None: only cases past their deadline
+
+
+def filter_conditions(
+    filters: Mapping[str, str | None] | None, now: datetime
+) -> list[sa.ColumnElement[bool]]:
+    """SQL conditions for ``filters`` (:data:`QUEUE_FILTERS` names and :data:`OVERDUE`); None values
+    are ignored, unknown names raise ValidationError (422, ``unknown_filter``)."""
+    out: list[sa.ColumnElement[bool]] = []
+    for name, value in (filters or {}).items():
+        if name == OVERDUE:
+            if value not in (None, "", "0"):
+                out.append(col(Case.deadline) < now)
+            continue
+        if name not in QUEUE_FILTERS:
+            raise unknown_value("filter", name, [*QUEUE_FILTERS, OVERDUE], code="unknown_filter")
+        if value is not None:
+            out.append(QUEUE_FILTERS[name] == value)
+    return out
 
 
 def lease_free(now: datetime, owner: str | None = None) -> sa.ColumnElement[bool]:
@@ -93,11 +116,7 @@ def queue_query(
     stmt = select(Case).where(IN_QUEUE)
     if not include_claimed:
         stmt = stmt.where(lease_free(now))
-    for name, value in (filters or {}).items():
-        if name not in QUEUE_FILTERS:
-            raise unknown_value("filter", name, QUEUE_FILTERS, code="unknown_filter")
-        if value is not None:
-            stmt = stmt.where(QUEUE_FILTERS[name] == value)
+    stmt = stmt.where(*filter_conditions(filters, now))
     if after is not None:
         stmt = stmt.where(
             sa.tuple_(*QUEUE_ORDER)

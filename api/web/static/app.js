@@ -359,6 +359,12 @@
 
   /* -- small conveniences ------------------------------------------------------------------------ */
   document.addEventListener("click", function (ev) {
+    if (ev.target.id === "select-confident") {  /* review queue: tick the suggestions that need no review */
+      Array.prototype.forEach.call(document.querySelectorAll('input[form="bulk"][name="case_no"]'), function (box) {
+        box.checked = box.hasAttribute("data-confident");
+      });
+      return;
+    }
     var back = ev.target.closest && ev.target.closest("[data-back]");
     if (back && window.history.length > 1) {
       ev.preventDefault();
