@@ -8,13 +8,20 @@ The last active administrator cannot be disabled (nobody could manage accounts a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from api.security import check_password_policy, hash_password
+from api.security import (
+    check_department_known,
+    check_password_policy,
+    check_role_scope,
+    hash_password,
+    join_grids,
+)
 from triage.store.db import Database
 from triage.store.errors import ValidationError
 from triage.store.models import ApiToken, GridMember, Role, User
@@ -108,22 +115,51 @@ def list_users(
     return out
 
 
+def _keep_an_admin(session: Session, user: User) -> None:
+    """Refuse to disable or demote the last active administrator (nobody could manage accounts)."""
+    if user.role != Role.ADMIN.value:
+        return
+    others = session.exec(
+        select(sa.func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMIN.value, User.active, User.id != user.id)  # type: ignore[arg-type]
+    ).one()
+    if not others:
+        raise ValidationError(
+            f"{user.username!r} is the last active admin; enable or create another admin first",
+            code="last_admin",
+            field="name",
+        )
+
+
+def set_role(
+    db: Database, username: str, role: str, *, department_code: str | None = None, grids: Sequence[str] = ()
+) -> User:
+    """Give a user another role and scope (department, grids). Their sessions end and cached
+    tokens are re-read, so the new rights apply to the very next request."""
+    check_role_scope(role, department_code, grids)
+    with db.session(write=True) as session:
+        user = _user(session, username)
+        if role != user.role:
+            _keep_an_admin(session, user)
+        check_department_known(session, department_code)
+        assert user.id is not None
+        user.role = role
+        user.department_code = department_code if role == Role.DEPARTMENT.value else None
+        user.auth_version += 1
+        session.add(user)
+        session.execute(sa.delete(GridMember).where(col(GridMember.user_id) == user.id))
+        join_grids(session, user.id, grids)
+        revoke_user_sessions(session, user.id)
+    return user
+
+
 def set_active(db: Database, username: str, active: bool) -> User:
     """Enable or disable a user; disabling ends their sessions and tokens at once."""
     with db.session(write=True) as session:
         user = _user(session, username)
-        if not active and user.active and user.role == Role.ADMIN.value:
-            others = session.exec(
-                select(sa.func.count())
-                .select_from(User)
-                .where(User.role == Role.ADMIN.value, User.active, User.id != user.id)  # type: ignore[arg-type]
-            ).one()
-            if not others:
-                raise ValidationError(
-                    f"{username!r} is the last active admin; enable or create another admin first",
-                    code="last_admin",
-                    field="name",
-                )
+        if not active and user.active:
+            _keep_an_admin(session, user)
         if user.active != active:
             user.active = active
             user.auth_version += 1

@@ -138,6 +138,22 @@ def users_list(
         )
 
 
+@users_app.command("role")
+def users_role(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[
+        str, typer.Option(help="operator | grid_worker | reviewer | department | deputy | admin")
+    ],
+    department: Annotated[str | None, typer.Option(help="Department code (role department).")] = None,
+    grid: Annotated[list[str] | None, typer.Option(help="Grid code; repeat for several grids.")] = None,
+) -> None:
+    """Give a user another role and scope (replacing their grids); their sessions end."""
+    from api.accounts import set_role
+
+    _accounts(set_role, name, role, department_code=department, grids=grid or ())
+    typer.echo(f"{name} is now {role}; sessions ended", err=True)
+
+
 @users_app.command("disable")
 def users_disable(name: Annotated[str, typer.Argument(help="Login name.")]) -> None:
     """Disable a user: their browser sessions and API tokens stop at once (reversible)."""

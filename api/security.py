@@ -267,6 +267,42 @@ def issue_token(session: Session, user: User, name: str = "") -> str:
 
 
 # -- accounts --------------------------------------------------------------------------------------
+def check_role_scope(role: str, department_code: str | None, grids: Sequence[str]) -> None:
+    """A known role with the scope it needs: a department user a department, grid workers and
+    deputies at least one grid (ValidationError naming the field otherwise)."""
+    if role not in {r.value for r in Role}:
+        raise ValidationError(
+            f"unknown role {role!r}; allowed: {', '.join(r.value for r in Role)}",
+            code="unknown_role",
+            field="role",
+        )
+    if role == Role.DEPARTMENT.value and not department_code:
+        raise ValidationError(
+            "a department user needs --department CODE", code="department_required", field="department"
+        )
+    if role in (Role.GRID_WORKER.value, Role.DEPUTY.value) and not grids:
+        raise ValidationError(f"a {role} needs at least one --grid", code="grid_required", field="grid")
+
+
+def check_department_known(session: Session, department_code: str | None) -> None:
+    if department_code and session.get(Department, department_code) is None:
+        known = sorted(session.exec(select(Department.code)).all())
+        raise ValidationError(
+            f"unknown department {department_code!r}; allowed: {', '.join(known)}",
+            code="unknown_department",
+            field="department",
+        )
+
+
+def join_grids(session: Session, user_id: int, grids: Sequence[str]) -> None:
+    """Make the user a member of ``grids`` (a grid not yet in the registry is added by its code)."""
+    for code in dict.fromkeys(grids):
+        if session.get(Grid, code) is None:
+            session.add(Grid(code=code, name=code, community="", street=""))
+            session.flush()
+        session.add(GridMember(grid_code=code, user_id=user_id))
+
+
 def create_user(
     db: Database,
     username: str,
@@ -291,30 +327,13 @@ def create_user(
     username = username.strip()
     if not username or len(username) > 64:
         raise ValidationError("the login name needs 1 to 64 characters", code="bad_username", field="name")
-    if role not in {r.value for r in Role}:
-        raise ValidationError(
-            f"unknown role {role!r}; allowed: {', '.join(r.value for r in Role)}",
-            code="unknown_role",
-            field="role",
-        )
-    if role == Role.DEPARTMENT.value and not department_code:
-        raise ValidationError(
-            "a department user needs --department CODE", code="department_required", field="department"
-        )
-    if role in (Role.GRID_WORKER.value, Role.DEPUTY.value) and not grids:
-        raise ValidationError(f"a {role} needs at least one --grid", code="grid_required", field="grid")
+    check_role_scope(role, department_code, grids)
     if password is not None:
         check_password_policy(password, min_password_length)
     with db.session(write=True) as session:
         if session.exec(select(User).where(User.username == username)).first() is not None:
             raise ValidationError(f"user {username!r} already exists", code="user_exists", field="name")
-        if department_code and session.get(Department, department_code) is None:
-            known = sorted(session.exec(select(Department.code)).all())
-            raise ValidationError(
-                f"unknown department {department_code!r}; allowed: {', '.join(known)}",
-                code="unknown_department",
-                field="department",
-            )
+        check_department_known(session, department_code)
         user = User(
             username=username,
             display_name=display_name or username,
@@ -326,11 +345,7 @@ def create_user(
         session.add(user)
         session.flush()
         assert user.id is not None
-        for code in dict.fromkeys(grids):
-            if session.get(Grid, code) is None:
-                session.add(Grid(code=code, name=code, community="", street=""))
-                session.flush()
-            session.add(GridMember(grid_code=code, user_id=user.id))
+        join_grids(session, user.id, grids)
         token = issue_token(session, user, name="cli")
     return user, token
 

@@ -1,5 +1,5 @@
-"""Accounts: what administrators do to users (disable, enable, reset a password, revoke API
-tokens) and the one thing every user does to their own account (change the password).
+"""Accounts: what administrators do to users (create, change the role, disable, enable, reset a
+password, revoke API tokens) and the one thing every user does to their own account (change the password).
 
 The same functions as ``triage users …`` (:mod:`api.accounts`), so a change made on a page
 stops the user's sessions and tokens at once, as from the CLI.
@@ -7,9 +7,11 @@ stops the user's sessions and tokens at once, as from the CLI.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from api import access
 from api import accounts as store
-from api.security import Principal
+from api.security import Principal, create_user
 from triage.store.db import Database
 from triage.store.models import User
 
@@ -23,6 +25,40 @@ def users(db: Database, user: Principal, *, user_id: int | None = None) -> list[
 def tokens(db: Database, user: Principal, username: str) -> list[store.TokenInfo]:
     access.require(user, access.ADMIN, "manage users")
     return store.list_tokens(db, username)
+
+
+def create(
+    db: Database,
+    user: Principal,
+    username: str,
+    role: str,
+    *,
+    department_code: str | None,
+    grids: Sequence[str],
+    password: str | None,
+    display_name: str,
+    min_length: int,
+) -> tuple[User, str]:
+    """A new account and its first API token (the caller shows the token once)."""
+    access.require(user, access.ADMIN, "manage users")
+    return create_user(
+        db, username, role, department_code=department_code, grids=grids, password=password,
+        display_name=display_name, min_password_length=min_length,
+    )  # fmt: skip
+
+
+def set_role(
+    db: Database,
+    user: Principal,
+    username: str,
+    role: str,
+    *,
+    department_code: str | None,
+    grids: Sequence[str],
+) -> User:
+    """Another role and scope for a user (never the last active admin's demotion)."""
+    access.require(user, access.ADMIN, "manage users")
+    return store.set_role(db, username, role, department_code=department_code, grids=grids)
 
 
 def set_active(db: Database, user: Principal, username: str, active: bool) -> User:
