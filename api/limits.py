@@ -41,6 +41,7 @@ MAX_CHUNK_SIZE = 10_000
 LIST_LIMIT = 50  # JSON list endpoints: default page length (query ``limit``) …
 MAX_LIST_LIMIT = 200  # … and its maximum
 PAGE_SIZE = 25  # rows per page on the web pages
+GRID_FILE_MAX_BYTES = 5 * 1024 * 1024  # an uploaded grid registry (a few thousand rows is ~200 KB)
 BULK_REVIEW_MAX = 100  # cases one bulk accept / dispatch may name (a page of the queue, with room)
 
 # What the forms show as data-maxlength (render.page_context adds the text limit per request).

@@ -124,3 +124,30 @@ def test_dashboard_ranks_hot_issues(env, users) -> None:
     assert "热点正在计算中" not in html
     table = html[html.index("热点诉求") :]
     assert re.search(r'data-label="案件数">[3-9]<', table), "the three similar reports form one hot issue"
+
+
+def test_assignment_and_completion_lists_carry_the_masked_text_and_title(users, cases) -> None:
+    text = "幸福路十号楼的路灯坏了半个月，晚上漆黑一片，联系电话13812345678，请尽快修复。"
+    no = users["grid1"].submit(text, title="幸福路路灯不亮")
+    untitled = users["grid1"].submit(SEWAGE + "三单元门口也在冒水")
+    for case_no in (no, untitled):
+        fix = {"category": "城乡建设", "department_code": "housing"}
+        assert users["reviewer"].post(f"/review/{case_no}/correct", fix).status_code == 303
+    page = users["admin"].get("/grids?view=assignments").text
+    assert "幸福路路灯不亮" in page and "13812345678" not in page
+    assert "新华村二组的下水道" in page  # no title: the text's opening stands in, not the category
+    for kind in ("assignments", "completions"):
+        sheet = load_workbook(io.BytesIO(users["admin"].get(f"/grids/export/{kind}.xlsx").content)).active
+        rows = list(sheet.iter_rows(values_only=True))
+        header = rows[0]
+        assert header.index("标题") < header.index("诉求内容")
+        if kind == "assignments":
+            row = next(r for r in rows[1:] if r[0] == no)
+            assert row[header.index("标题")] == "幸福路路灯不亮"
+            assert (
+                row[header.index("诉求内容")].startswith("幸福路十号楼")
+                and "13812345678" not in row[header.index("诉求内容")]
+            )
+        else:
+            row = next(r for r in rows[1:] if r[0] == cases["done"])
+            assert row[header.index("诉求内容")].startswith("新华村二组")

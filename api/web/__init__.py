@@ -21,6 +21,7 @@ from starlette.types import Scope
 
 from api.web import (
     account,
+    admin_grids,
     admin_users,
     attachments,
     cases,
@@ -54,6 +55,7 @@ _PAGES = (
     lists,
     dashboard,
     admin_users,
+    admin_grids,
 )
 for _module in (*_PAGES, account):
     router.include_router(_module.router)

@@ -1,4 +1,5 @@
-"""``triage db upgrade|current`` and ``triage export-training`` (registered from triage/cli.py)."""
+"""``triage db upgrade|current``, ``triage grids list|import`` and ``triage export-training``
+(registered from triage/cli.py)."""
 
 from __future__ import annotations
 
@@ -66,7 +67,49 @@ def export_training(
     typer.echo(f"wrote {n} reviewed cases to {out}")
 
 
+grids_app = typer.Typer(help="The city's grid registry (网格台账).", no_args_is_help=True)
+
+
+@grids_app.command("list")
+def grids_list(database_url: DatabaseUrl = None) -> None:
+    """Every grid: code, name, community, street and how many users work in it."""
+    from triage.store.grid_registry import list_grids
+
+    try:
+        grids = list_grids(open_database(database_url, at_head=True))
+    except TriageError as exc:
+        raise fail(str(exc), first_line=True) from None
+    typer.echo("code\tname\tcommunity\tstreet\tmembers")
+    for g in grids:
+        typer.echo(f"{g.code}\t{g.name}\t{g.community or '-'}\t{g.street or '-'}\t{g.members}")
+
+
+@grids_app.command("import")
+def grids_import(
+    path: Annotated[
+        Path, typer.Argument(help="CSV (UTF-8/GBK/GB18030) or XLSX: 网格编号, 网格名称, 社区, 街道.")
+    ],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create or update grids from the city's registry file; bad rows are listed, the rest load."""
+    from triage.store.grid_registry import import_grids
+
+    try:
+        report = import_grids(open_database(database_url, at_head=True), path)
+    except TriageError as exc:
+        raise fail(str(exc), first_line=True) from None
+    for e in report.errors:
+        typer.echo(f"row {e.row}: {e.field}: {e.message}", err=True)
+    typer.echo(
+        f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"failed {len(report.errors)}"
+    )
+    if report.errors:
+        raise typer.Exit(1)
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``db`` group and ``export-training`` to the triage CLI."""
+    """Add the ``db`` and ``grids`` groups and ``export-training`` to the triage CLI."""
     app.add_typer(db_app, name="db")
+    app.add_typer(grids_app, name="grids")
     app.command("export-training")(export_training)

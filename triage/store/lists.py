@@ -113,11 +113,12 @@ def problem_list(session: Session, f: ListFilter | None = None) -> list[dict[str
 
 
 def assignment_list(session: Session, f: ListFilter | None = None, *, now: datetime) -> list[dict[str, Any]]:
-    """交办清单: dispatched matters with department, level, deadline and handling requirement."""
+    """交办清单: dispatched matters (text PII-masked) with department, level, deadline and requirement."""
     f = f or ListFilter()
     overdue = sa.and_(is_active(), col(Case.deadline) < now)
     stmt = sa.select(
         *_COMMON,
+        col(Case.text_masked).label("text"),
         col(Case.category),
         col(Case.subcategory),
         col(Case.department_code),
@@ -143,7 +144,7 @@ def _is_completed(session: Session) -> sa.ColumnElement[bool]:
 
 
 def completion_list(session: Session, f: ListFilter | None = None) -> list[dict[str, Any]]:
-    """办结清单: completed matters with result, timeliness and the latest feedback."""
+    """办结清单: completed matters (text PII-masked) with result, timeliness and the latest feedback."""
     f = f or ListFilter()
     inner = aliased(Feedback)
     latest = (
@@ -155,6 +156,7 @@ def completion_list(session: Session, f: ListFilter | None = None) -> list[dict[
     stmt = (
         sa.select(
             *_COMMON,
+            col(Case.text_masked).label("text"),
             col(Case.category),
             col(Case.department_code),
             col(Case.department),
