@@ -116,7 +116,7 @@ def assignment_list(session: Session, f: ListFilter | None = None, *, now: datet
     """交办清单: dispatched matters (text PII-masked) with department, level, deadline and requirement."""
     f = f or ListFilter()
     overdue = sa.and_(is_active(), col(Case.deadline) < now)
-    stmt = sa.select(
+    stmt: sa.Select = sa.select(
         *_COMMON,
         col(Case.text_masked).label("text"),
         col(Case.category),
@@ -153,7 +153,7 @@ def completion_list(session: Session, f: ListFilter | None = None) -> list[dict[
         .correlate(Case)
         .scalar_subquery()
     )
-    stmt = (
+    stmt: sa.Select = (
         sa.select(
             *_COMMON,
             col(Case.text_masked).label("text"),
