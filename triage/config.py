@@ -82,7 +82,9 @@ class Settings(BaseSettings):
     # own files (errors CSV) only inside jobs_dir. Relative paths are from the working directory.
     request_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     import_dir: Path = Path("var/import")
-    jobs_dir: Path = Path("var/jobs")
+    jobs_dir: Path = Path("var/jobs")  # also where CLI reports go when no --output is given
+    # Where people reach the web UI: links in files opened outside the browser (reclassify report).
+    public_url: str = Field(default="http://127.0.0.1:8000", pattern=r"^https?://")
     # Deadlines (triage/store/deadlines.py, notifications.py, webhook.py): the warning share of the
     # allowed time, how often the service scans for new alerts, and an optional outgoing webhook
     # (JSON, HMAC-SHA256 signed with the secret) for a city's chat bots.

@@ -78,6 +78,25 @@ def show_cmd(
     typer.echo(json.dumps(info, ensure_ascii=False, indent=2))
 
 
+@profiles_app.command("departments")
+def departments_cmd(
+    name: Annotated[str | None, typer.Argument(help="Profile (default: the active one).")] = None,
+    profiles_dir: ProfilesDir = None,
+) -> None:
+    """The profile's departments: code (for `triage users add --department`), level and name."""
+    from triage.config import get_settings
+    from triage.profiles import resolve
+    from triage.route.router import Router
+
+    try:
+        router = Router.load(resolve(name or get_settings().profile, _dir(profiles_dir)).routing_path)
+    except TriageError as exc:
+        raise fail(str(exc)) from None
+    typer.echo("code\tlevel\tname")
+    for d in router.departments():
+        typer.echo(f"{d.code}\t{d.level}\t{d.name}")
+
+
 @profiles_app.command("routing")
 def routing_cmd(
     data: Annotated[Path, typer.Option(help="Historical work orders (.csv, .xlsx, .jsonl; any encoding).")],

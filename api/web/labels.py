@@ -3,15 +3,9 @@ for the store's and the API's error codes (the pages never show an English error
 
 from __future__ import annotations
 
-STATUS = {
-    "pending_review": "待审核",
-    "dispatched": "已交办",
-    "in_progress": "办理中",
-    "resolved": "已办结",
-    "closed": "已回访",
-    "merged": "已合并",
-    "rejected": "不予受理",
-}
+from triage.store.display import STATUS_LABELS
+
+STATUS = STATUS_LABELS
 ROLE = {
     "operator": "热线接线员",
     "grid_worker": "网格员",

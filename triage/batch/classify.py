@@ -23,7 +23,15 @@ from typing import Any
 from triage.batch.checkpoint import Checkpoint, fingerprint, fsync_dir, truncate_to
 from triage.batch.dupes import DEFAULT_MAX_GROUPS, FileDuplicates
 from triage.batch.engine import DEFAULT_CHUNK_SIZE, make_engine
-from triage.batch.progress import JobSummary, ProgressCallback, Ticker, default_errors_path
+from triage.batch.progress import (
+    JobSummary,
+    ProgressCallback,
+    Ticker,
+    chunk_sizes,
+    default_errors_path,
+    drop_unused_errors_file,
+    ramped_chunks,
+)
 from triage.batch.worker import (
     RESULT_COLUMNS,
     Chunk,
@@ -124,8 +132,9 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
         ckpt = _load_or_start(opts, paths, fp)
         dupes = FileDuplicates(opts.dedup_threshold, max_groups=opts.dedup_window) if opts.dedup else None
         records: Iterator[Record] = iter(reader)
+        sizes = chunk_sizes(opts.chunk_size)  # one sequence across resumes: chunks fall where they fell
         if ckpt.rows_read:
-            records = _replay(records, ckpt.rows_read, opts, dupes)
+            records = _replay(records, ckpt.rows_read, opts, sizes, dupes)
         summary.resumed_at_row = ckpt.rows_read
         resumed = f" (resumed after row {ckpt.rows_read})" if ckpt.rows_read else ""
         log.info("classify job started: %s -> %s%s", opts.input, paths.output, resumed)
@@ -163,7 +172,7 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
                 offset=ckpt.offsets.get("errors") if ckpt.rows_read else None,
             )
             try:
-                chunks = _chunked(records, opts.chunk_size)
+                chunks = ramped_chunks(records, opts.chunk_size, sizes)
                 for chunk, results in engine.map(classify_chunk, _texts(chunks, opts), spec):
                     if opts.stop is not None and opts.stop.is_set():
                         raise KeyboardInterrupt
@@ -192,6 +201,8 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
     )
     summary.seconds = ticker.elapsed()
     summary.outputs = {"output": str(paths.output), "errors": str(paths.errors)}
+    if opts.errors is None:
+        drop_unused_errors_file(summary, paths.errors)
     summary.details["model_version"] = ckpt.options.get("model_version", "")
     summary.details["main_process_cpu_s"] = round(_cpu_seconds() - cpu_start, 1)
     if dupes is not None:
@@ -228,17 +239,6 @@ def _load_or_start(opts: ClassifyOptions, paths: _Paths, fp: dict[str, Any]) -> 
     for stale in (paths.checkpoint, paths.part):
         stale.unlink(missing_ok=True)
     return Checkpoint("classify", fp, opts.resume_key())
-
-
-def _chunked(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    chunk: list[Record] = []
-    for rec in records:
-        chunk.append(rec)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _record_text(rec: Record, opts: ClassifyOptions) -> str | None:
@@ -316,7 +316,11 @@ def _error_row(rec: Record) -> dict[str, Any]:
 
 
 def _replay(
-    records: Iterator[Record], n: int, opts: ClassifyOptions, dupes: FileDuplicates | None
+    records: Iterator[Record],
+    n: int,
+    opts: ClassifyOptions,
+    sizes: Iterator[int],
+    dupes: FileDuplicates | None,
 ) -> Iterator[Record]:
     """Skip the ``n`` records an earlier run finished, rebuilding the duplicate groups they formed
     (chunk by chunk, exactly as the interrupted run saw them)."""
@@ -326,7 +330,7 @@ def _replay(
     max_chars = get_settings().max_text_chars
     done = 0
     while done < n:
-        chunk = [rec for rec in islice(records, min(opts.chunk_size, n - done))]
+        chunk = [rec for rec in islice(records, min(next(sizes), n - done))]
         if not chunk:
             raise InputError("the input has fewer rows than the checkpoint says", code="checkpoint_mismatch")
         done += len(chunk)

@@ -31,8 +31,10 @@ from triage.cli_options import (
     fail,
     open_database,
 )
+from triage.config import get_settings
 from triage.dedup.hot_issues import DEFAULT_THRESHOLD, MATTER_THRESHOLD
 from triage.errors import TriageError
+from triage.text.masking import mask_pii
 
 batch_app = typer.Typer(
     help="Batch jobs: classify files, reclassify and import cases, reports.", no_args_is_help=True
@@ -221,8 +223,8 @@ def import_cmd(
         Path | None,
         typer.Option(
             "--errors",
-            help="Bad rows CSV, replaced if it exists (default: a new <job id>.import-errors.csv in the "
-            "working directory, so no earlier report is overwritten).",
+            help="Bad rows CSV, replaced if it exists (default: <job id>.import-errors.csv in jobs_dir, "
+            "written only when a row failed).",
         ),
     ] = None,
     dedup: Annotated[bool, typer.Option("--dedup/--no-dedup", help="Mark near-duplicates.")] = True,
@@ -241,21 +243,27 @@ def import_cmd(
         default_status=default_status, database_url=database_url, workers=workers, chunk_size=chunk_size,
         resume=resume, engine=engine, scheduler=scheduler, model_path=model, routing_path=routing,
         triager_factory=factory,
-        errors=errors, dedup=dedup,
+        errors=errors, dedup=dedup, output_dir=get_settings().jobs_dir,
     )  # fmt: skip
     _run("import", run_import, opts, quiet, as_json)
 
 
 @batch_app.command("report")
 def report_cmd(
-    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path(
-        "reclassify.html"
-    ),
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="HTML file to write (default: reclassify-<job>.html in jobs_dir)."
+        ),
+    ] = None,
     job: Annotated[str | None, typer.Option("--job", help="Reclassify job id (default: the latest).")] = None,
     csv_path: Annotated[
         Path | None, typer.Option("--csv", help="CSV of changed cases (default: OUTPUT.csv).")
     ] = None,
-    link_base: Annotated[str, typer.Option(help="Case links are LINK_BASE + case number.")] = "/cases/",
+    link_base: Annotated[
+        str | None,
+        typer.Option(help="Case links are LINK_BASE + case number (default: TRIAGE_PUBLIC_URL/cases/)."),
+    ] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Change report of a reclassify run: old → new counts, chart, changed cases with links."""
@@ -305,8 +313,6 @@ def hot_issues_cmd(
     from triage.batch.hot import records_from_db, records_from_file, write_hot_issues
     from triage.dedup.hot_issues import cluster_hot_issues
 
-    if output is None and html is None:
-        output = Path("hot_issues.csv")
     start, end = _date(since, "--since"), _date(until, "--until")
     try:
         if input is not None:
@@ -344,7 +350,14 @@ def hot_issues_cmd(
     except TriageError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"{len(records)} records → {len(issues)} hot issues", err=True)
+    if not outputs:  # nothing asked for: the ranking goes to stdout, no file is left behind
+        typer.echo("rank\tsize\trecent\ttitle\tplace")
+        for h in issues:
+            typer.echo(f"{h.rank}\t{h.size}\t{h.recent}\t{mask_pii(h.title)}\t{h.place or ''}")
+        return
     for h in issues[:10]:
-        typer.echo(f"{h.rank:>3}. [{h.size}] {h.title}" + (f"（{h.place}）" if h.place else ""), err=True)
+        typer.echo(
+            f"{h.rank:>3}. [{h.size}] {mask_pii(h.title)}" + (f"（{h.place}）" if h.place else ""), err=True
+        )
     for role, path in outputs.items():
         typer.echo(f"{role}: {path}", err=True)

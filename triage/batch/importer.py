@@ -25,7 +25,7 @@ from triage.batch.checkpoint import fingerprint
 from triage.batch.dupes import FileDuplicates
 from triage.batch.engine import DEFAULT_CHUNK_SIZE, make_engine
 from triage.batch.jobs import CheckpointedRun, start_job
-from triage.batch.progress import JobSummary, ProgressCallback, Ticker
+from triage.batch.progress import JobSummary, ProgressCallback, Ticker, drop_unused_errors_file, ramped_chunks
 from triage.batch.worker import LocatedTexts, model_version, spec_of, suggest_chunk, warm
 from triage.config import LOCAL_TZ, get_settings
 from triage.errors import InputError
@@ -180,6 +180,7 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
     ckpt = dict(job.checkpoint or {})
     # Named after the job: unique, and the same file again when the job resumes.
     errors_path = opts.errors or (opts.output_dir or Path()) / f"{job.id}.import-errors.csv"
+    errors_path.parent.mkdir(parents=True, exist_ok=True)
     fp = fingerprint(opts.input)
     if ckpt.get("fingerprint") not in (None, fp):
         reader.close()
@@ -223,13 +224,7 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
 
         # (items, texts): bad records are reported here and not sent to workers
         def chunks() -> Iterator[_Chunk]:
-            chunk: list[Record] = []
-            for rec in records:
-                chunk.append(rec)
-                if len(chunk) >= opts.chunk_size:
-                    yield _split(chunk, opts, source_name)
-                    chunk = []
-            if chunk:
+            for chunk in ramped_chunks(records, opts.chunk_size):
                 yield _split(chunk, opts, source_name)
 
         for (items, bad), results in engine.map(suggest_chunk, chunks(), spec):
@@ -258,6 +253,8 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
                 new["rows_read"] += len(items) + len(bad)
                 new["rows_failed"] += len(items) - len(good) + len(bad)
                 new["rows_written"] = new["imported"]
+    if opts.errors is None:
+        drop_unused_errors_file(summary, errors_path)
     return summary
 
 

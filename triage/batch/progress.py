@@ -7,10 +7,13 @@ a bar and the HTTP API can store the latest snapshot for ``GET /api/v1/jobs/{id}
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -179,3 +182,35 @@ class RichProgress:
 
 def default_errors_path(output: Path) -> Path:
     return output.with_name(output.stem + ".errors.csv")
+
+
+def drop_unused_errors_file(summary: JobSummary, path: Path) -> None:
+    """A bad-rows file nobody named and no row went into is removed: a clean run leaves no
+    empty report behind in the working directory (an interrupted run keeps it for resume)."""
+    if summary.rows_failed == 0 and not summary.interrupted:
+        path.unlink(missing_ok=True)
+        summary.outputs.pop("errors", None)
+
+
+FIRST_CHUNK_ROWS = 8  # the first chunk of a job; each next one doubles up to the chunk size
+
+
+def chunk_sizes(size: int) -> Iterator[int]:
+    """8, 16, 32 … rows, then ``size`` for good: the progress bar moves from the first rows on
+    (a 457-row file in one 500-row chunk would jump from 0 to 100 %), and full chunks keep the
+    per-chunk cost (commit, checkpoint, worker round trip) low for the rest."""
+    n = min(FIRST_CHUNK_ROWS, size)
+    while True:
+        yield n
+        n = min(n * 2, size)
+
+
+def ramped_chunks(items: Iterable[T], size: int, sizes: Iterator[int] | None = None) -> Iterator[list[T]]:
+    """``items`` in lists of :func:`chunk_sizes` (the last one may be shorter). Pass ``sizes`` to
+    go on with a sequence a resumed job has partly used, so chunks fall where they fell before."""
+    it = iter(items)
+    for n in sizes if sizes is not None else chunk_sizes(size):
+        chunk = list(islice(it, n))
+        if not chunk:
+            return
+        yield chunk

@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 
 from triage.batch.engine import DEFAULT_CHUNK_SIZE, make_engine
 from triage.batch.jobs import CheckpointedRun, start_job
-from triage.batch.progress import JobSummary, ProgressCallback, Ticker
+from triage.batch.progress import JobSummary, ProgressCallback, Ticker, chunk_sizes
 from triage.batch.worker import LocatedTexts, model_version, spec_of, suggest_chunk, warm
 from triage.errors import InputError
 from triage.store.db import Database
@@ -99,14 +99,14 @@ def _pages(
     db: Database, filters: list[Any], after_id: int, size: int
 ) -> Iterator[tuple[list[Any], LocatedTexts]]:
     """(case ids and numbers, texts with the cases' location fields) for successive chunks,
-    keyset-paged by id."""
-    while True:
+    keyset-paged by id (:func:`chunk_sizes`: small pages first, so progress shows at once)."""
+    for limit in chunk_sizes(size):
         with db.session() as session:
             rows = session.execute(
                 sa.select(col(Case.id), col(Case.case_no), col(Case.title), col(Case.text), *_LOCATION)
                 .where(col(Case.id) > after_id, *filters)
                 .order_by(col(Case.id))
-                .limit(size)
+                .limit(limit)
             ).all()
         if not rows:
             return

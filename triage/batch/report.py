@@ -15,9 +15,11 @@ from pathlib import Path
 
 from sqlmodel import col, select
 
-from triage.batch.charts import bar_chart, render
+from triage.batch.charts import bar_chart, cjk_font, render
+from triage.config import get_settings
 from triage.errors import InputError
 from triage.store.db import Database
+from triage.store.display import STATUS_LABELS
 from triage.store.models import BatchJob, CaseSuggestion
 from triage.tabular.cells import csv_escape
 
@@ -28,37 +30,43 @@ CASE_COLUMNS = [
 ]  # fmt: skip
 
 TEMPLATE = """<!doctype html><html lang="zh-CN"><head><meta charset="utf-8">
-<title>Reclassification report {{ job.id }}</title><style>{{ css }}</style></head><body>
-<h1>Reclassification report</h1>
-<p class="meta">Job {{ job.id }} · model {{ job.model_version }} · {{ job.status }} ·
-{{ job.created_at.strftime('%Y-%m-%d %H:%M') }} UTC</p>
-<p>{{ r.total }} cases reclassified · <b>{{ r.changed }}</b> changed category ·
-{{ r.applied }} unreviewed cases got the new suggestion ·
-<span class="flag">{{ r.flagged }}</span> reviewed cases now disagree (flagged for re-review)</p>
-<h2>Shift per category</h2>
-{% if chart %}<img alt="cases per category before and after"
+<title>重新分类报告 {{ job.id }}</title><style>{{ css }}</style></head><body>
+<h1>重新分类报告</h1>
+<p class="meta">任务 {{ job.id }} · 模型 {{ job.model_version }} · {{ job_status }} ·
+{{ job.created_at.strftime('%Y-%m-%d %H:%M') }}（UTC）</p>
+<p>共重新分类 {{ r.total }} 件 · 分类改变 <b>{{ r.changed }}</b> 件 ·
+未审核案件采用新建议 {{ r.applied }} 件 ·
+已审核但与新模型不一致 <span class="flag">{{ r.flagged }}</span> 件（已标记待复核）</p>
+<h2>各分类数量变化</h2>
+{% if chart %}<img alt="重新分类前后各分类案件数"
 src="data:image/png;base64,{{ chart }}">{% endif %}
-<table><tr><th>Category</th><th class="n">Before</th><th class="n">After</th><th class="n">Shift</th></tr>
+<table><tr><th>分类</th><th class="n">之前</th><th class="n">之后</th><th class="n">变化</th></tr>
 {% for cat, b, a in r.shift %}<tr>
-<td>{% if code_of.get(cat) %}{{ code_of[cat] }} · {% endif %}{{ cat }}</td>
+<td>{% if code_of.get(cat) %}{{ code_of[cat] }} · {% endif %}{{ none_label if cat == none else cat }}</td>
 <td class="n">{{ b }}</td><td class="n">{{ a }}</td>
 <td class="n">{{ "%+d"|format(a - b) }}</td></tr>{% endfor %}</table>
-<h2>Old → new category</h2>
-<table><tr><th>Old suggestion</th><th>New suggestion</th><th class="n">Cases</th></tr>
-{% for (old, new), n in r.pairs %}<tr><td>{{ old }}</td><td>{{ new }}</td><td class="n">{{ n }}</td></tr>
+<h2>原分类 → 新分类</h2>
+<table><tr><th>原建议</th><th>新建议</th><th class="n">件数</th></tr>
+{% for (old, new), n in r.pairs %}<tr><td>{{ none_label if old == none else old }}</td>
+<td>{{ none_label if new == none else new }}</td><td class="n">{{ n }}</td></tr>
 {% endfor %}
 </table>
-<h2>Changed and flagged cases{% if r.listed > r.cases|length %} (first {{ r.cases|length }} of
-{{ r.listed }}; all are in the CSV){% endif %}</h2>
-<table><tr><th>Case</th><th>Status</th><th>Old</th><th>New</th><th class="n">Confidence</th>
-<th>Decision</th></tr>
-{% for c in r.cases %}<tr><td><a href="{{ c.link }}">{{ c.case_no }}</a></td><td>{{ c.status }}</td>
-<td>{{ c.old_category }}</td><td>{{ c.new_category }}</td>
+<h2>分类改变及待复核的案件{% if r.listed > r.cases|length %}（共 {{ r.listed }} 件，此处列出前
+{{ r.cases|length }} 件，完整名单见 CSV）{% endif %}</h2>
+<p class="meta">点击案件编号在系统中打开（{{ link_base }}…）。</p>
+<table><tr><th>案件编号</th><th>状态</th><th>原建议</th><th>新建议</th><th class="n">置信度</th>
+<th>审核结论</th></tr>
+{% for c in r.cases %}<tr><td><a href="{{ c.link }}">{{ c.case_no }}</a></td>
+<td>{{ status_labels.get(c.status, c.status) }}</td>
+<td>{{ none_label if c.old_category == none else c.old_category }}</td>
+<td>{{ none_label if c.new_category == none else c.new_category }}</td>
 <td class="n">{{ "%.2f"|format(c.new_confidence) }}</td>
 <td>{% if c.decision_category %}{{ c.decision_category }}{% if c.flagged %}
-<span class="flag">re-review</span>{% endif %}{% endif %}</td></tr>{% endfor %}
+<span class="flag">待复核</span>{% endif %}{% endif %}</td></tr>{% endfor %}
 </table></body></html>
 """
+JOB_STATUS = {"done": "已完成", "running": "运行中", "failed": "失败", "interrupted": "已中断"}
+NONE_LABEL = "（无）"
 
 
 @dataclass(slots=True)
@@ -89,14 +97,18 @@ def latest_reclassify_job(db: Database) -> BatchJob:
 
 def build_change_report(
     db: Database,
-    output: Path,
+    output: Path | None,
     *,
     job_id: str | None = None,
     csv_path: Path | None = None,
-    link_base: str = "/cases/",
+    link_base: str | None = None,
     max_html_rows: int = 2000,
 ) -> ChangeReport:
-    """Write the HTML report to ``output`` and the changed cases to CSV; return the figures."""
+    """Write the HTML report to ``output`` (default: ``reclassify-<job>.html`` in the jobs
+    directory) and the changed cases to CSV; return the figures. Case links are ``link_base`` +
+    case number, by default the service's public URL, so they work from a file opened anywhere."""
+    settings = get_settings()
+    link_base = link_base or f"{settings.public_url.rstrip('/')}/cases/"
     if job_id:
         with db.session() as session:
             job = session.get(BatchJob, job_id)
@@ -105,6 +117,7 @@ def build_change_report(
     else:
         job = latest_reclassify_job(db)
     report = ChangeReport(job.id)
+    output = output or settings.jobs_dir / f"reclassify-{job.id}.html"
     pairs: Counter[tuple[str, str]] = Counter()
     before: Counter[str] = Counter()
     after: Counter[str] = Counter()
@@ -145,14 +158,22 @@ def build_change_report(
     chart, legend = "", dict[str, str]()  # no chart without categories
     top = [c for c in cats[:20]]
     if top:
+        zh = cjk_font() is not None  # Chinese in the picture only where a font can draw it
+        before_name, after_name = ("之前", "之后") if zh else ("before", "after")
         chart, legend = bar_chart(
             top,
-            {"before": [before[c] for c in top], "after": [after[c] for c in top]},
-            title="Cases per category before and after reclassification",
-            xlabel="cases",
+            {before_name: [before[c] for c in top], after_name: [after[c] for c in top]},
+            title="重新分类前后各分类案件数"
+            if zh
+            else "Cases per category before and after reclassification",
+            xlabel="件数" if zh else "cases",
         )
     code_of = {name: code for code, name in legend.items()}  # chart codes, shown in the shift table
-    output.write_text(render(TEMPLATE, job=job, r=report, chart=chart, code_of=code_of), encoding="utf-8")
+    html = render(
+        TEMPLATE, job=job, r=report, chart=chart, code_of=code_of, link_base=link_base, none=NONE,
+        none_label=NONE_LABEL, status_labels=STATUS_LABELS, job_status=JOB_STATUS.get(job.status, job.status),
+    )  # fmt: skip
+    output.write_text(html, encoding="utf-8")
     report.outputs = {"html": str(output), "csv": str(csv_path)}
     return report
 
