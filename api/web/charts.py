@@ -100,7 +100,7 @@ def department_bars(items: Sequence[tuple[str, int, int]], label: str = "各部�
     left, row_h, top, width = 150, 26, 10, 760
     height = top + row_h * max(len(items), 1) + 44
     top_value, step = _nice_max(max((o for _, o, _ in items), default=0))
-    scale = (width - left - 50) / top_value
+    scale = (width - left - 110) / top_value  # room after the longest bar for "12（超期 3）"
     body: list[str] = []
     for i, (name, open_, late) in enumerate(items):
         y = top + i * row_h

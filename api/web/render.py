@@ -170,6 +170,15 @@ TEMPLATES.env.globals.update(
 )
 
 
+def _department_name(request: Request, code: str | None) -> str:
+    """The name of the user's department for the top bar (the code if the profile lacks it)."""
+    if not code:
+        return ""
+    service = getattr(request.app.state, "service", None)
+    known = {d.code: d.name for d in service.catalog.departments()} if service is not None else {}
+    return known.get(code, code)
+
+
 def page_context(request: Request) -> dict[str, Any]:
     """What every page shows: the user and their navigation, the CSRF token, flash messages, and the
     field limits its forms state."""
@@ -183,6 +192,7 @@ def page_context(request: Request) -> dict[str, Any]:
     return {
         "user": user,
         "user_name": getattr(request.state, "page_user_name", user.username if user else ""),
+        "user_department": _department_name(request, getattr(user, "department_code", None)),
         "nav": nav,
         "csrf_token": csrf_token(request),
         "flashes": pop_flashes(request),

@@ -382,12 +382,46 @@
     }, 0);
   });
 
+  /* filters on a phone: folded until opened, unless some are in use */
+  if (window.matchMedia && window.matchMedia("(max-width: 700px)").matches) {
+    Array.prototype.forEach.call(document.querySelectorAll('details[data-fold-on-phone="yes"]'), function (d) {
+      d.open = false;
+    });
+  }
+
   /* daily charts on a phone: show the latest days first (the chart scrolls inside its card) */
   Array.prototype.forEach.call(document.querySelectorAll(".chart-scroll.to-end"), function (box) {
     box.scrollLeft = box.scrollWidth;
   });
 
+  /* -- intake: a phone number inside the pasted message is offered for the contact field --------- */
+  function setupPhoneOffer() {
+    var text = document.getElementById("text");
+    var phone = document.getElementById("reporter_phone");
+    var offer = document.getElementById("phone-offer");
+    if (!text || !phone || !offer) return;
+    var button = document.getElementById("use-phone");
+    /* mainland mobiles (+86 optional) and landlines with an area code */
+    var pattern = /(?:\+?86[- ]?)?(1[3-9]\d[- ]?\d{4}[- ]?\d{4})|(0\d{2,3}-\d{7,8})/;
+    function check() {
+      var m = text.value.match(pattern);
+      var found = m ? (m[1] ? m[1].replace(/[- ]/g, "") : m[2]) : "";
+      offer.hidden = !found || phone.value.trim() !== "";  /* never over what was typed there */
+      button.querySelector("span").textContent = found;
+      button.setAttribute("data-phone", found);
+    }
+    text.addEventListener("input", check);
+    phone.addEventListener("input", check);
+    button.addEventListener("click", function () {
+      phone.value = button.getAttribute("data-phone") || "";
+      offer.hidden = true;
+      phone.dispatchEvent(new Event("input", { bubbles: true }));
+    });
+    check();
+  }
+
   setupLengthLimits();
+  setupPhoneOffer();
   setupSuggest();
   setupSubcategories();
   setupCountdowns();
