@@ -10,11 +10,11 @@ from support.api_env import ELEVATOR, NOISE, PARKING, SEWAGE, WAGES
 from test_web_support import WebUser, field_block, text_of, web_app
 
 ROLE_PAGES = {
-    "operator": {"/intake", "/supervision", "/grids", "/dashboard"},
-    "grid1": {"/intake", "/supervision", "/grids", "/dashboard"},
-    "reviewer": {"/intake", "/review", "/rereview", "/grids", "/dashboard"},
-    "dept_housing": {"/desk", "/supervision", "/proposals", "/grids", "/dashboard"},
-    "deputy": {"/intake", "/supervision", "/proposals", "/grids", "/dashboard"},
+    "operator": {"/intake", "/supervision", "/grids", "/ledgers", "/dashboard"},
+    "grid1": {"/intake", "/supervision", "/grids", "/ledgers", "/dashboard"},
+    "reviewer": {"/intake", "/review", "/rereview", "/grids", "/ledgers", "/dashboard"},
+    "dept_housing": {"/desk", "/supervision", "/proposals", "/grids", "/ledgers", "/dashboard"},
+    "deputy": {"/intake", "/supervision", "/proposals", "/grids", "/ledgers", "/dashboard"},
     "admin": {
         "/intake",
         "/review",
@@ -23,6 +23,7 @@ ROLE_PAGES = {
         "/supervision",
         "/proposals",
         "/grids",
+        "/ledgers",
         "/dashboard",
     },
 }

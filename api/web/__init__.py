@@ -28,6 +28,7 @@ from api.web import (
     contact,
     dashboard,
     intake,
+    ledgers,
     lists,
     login,
     notifications,
@@ -62,6 +63,7 @@ for _module in (*_PAGES, account):
 router.include_router(notifications.router)  # 通知 (deadline alerts)
 router.include_router(search.router)  # 搜索案件 (case search)
 router.include_router(proposals.router)  # 代表建议
+router.include_router(ledgers.router)  # 台账 and 矛盾纠纷
 
 # Paths that belong to the machine interfaces: their errors keep the JSON contract.
 MACHINE_PREFIXES = ("/api/", "/open311/", "/healthz", "/metrics", "/docs", "/redoc", "/openapi", "/static/")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,8 +26,10 @@ from api.security import Principal
 from api.web import charts
 from api.web.render import PageRoute, render
 from api.web.session import PageUser
+from triage.config import LOCAL_TZ
 from triage.dedup.hot_issues import HotIssue, cluster_hot_issues
 from triage.store import stats
+from triage.store.ledgers import LedgerFilter
 from triage.store.service import CaseService
 
 log = logging.getLogger(__name__)
@@ -121,7 +124,10 @@ def _figures(service: CaseService, user: Principal, scope: stats.StatsScope, day
     summary = stats.period_summary(db, now, days, scope)
     load = stats.department_load(db, now, scope)
     recent = lists.rows(service, user, ListKind.COMPLETIONS, limit=5, offset=0)
+    first_day = now.astimezone(LOCAL_TZ).date() - timedelta(days=days - 1)
+    headline = service.ledger_headline(LedgerFilter(date_from=first_day, scope=access.scope_of(user)))
     return {
+        "headline": headline,
         "volume": summary.volume,
         "res": summary.resolution,
         "load": load,
@@ -168,6 +174,7 @@ def dashboard(request: Request, user: PageUser, days: int = 30) -> Response:
         "chart_sat": charts.satisfaction_bars(sat.counts),
         "chart_hot": charts.hot_bars([(i.title, i.size, i.growth) for i in issues or []]),
         "scope_note": _scope_note(user),
+        "may_propose": user.role in access.PROPOSE,
     }
     return render(request, "dashboard.html", ctx)
 

@@ -6,12 +6,15 @@ values are dropped rather than refused, so an old bookmark still opens the (unfi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request
 
+from api.validation import DATE_MAX, DATE_MIN, in_date_range
 from triage.store.models import PRIORITY_RANK, Source
 from triage.store.queue import OVERDUE
 from triage.store.service import CaseService
@@ -76,3 +79,24 @@ STORE_NAMES = {
 def queue_filters(f: Filters) -> dict[str, Any]:
     """The chosen filters under the store's names (:func:`triage.store.queue.filter_conditions`)."""
     return {STORE_NAMES[k]: v for k, v in f.values.items() if k in STORE_NAMES}
+
+
+def read_period(params: Mapping[str, str], errors: dict[str, str]) -> tuple[date | None, date | None]:
+    """``date_from`` / ``date_to`` from the URL; a Chinese message per bad field goes into ``errors``."""
+    out: dict[str, date | None] = {"date_from": None, "date_to": None}
+    for name in out:
+        raw = (params.get(name) or "").strip()
+        if not raw:
+            continue
+        try:
+            day = date.fromisoformat(raw)
+        except ValueError:
+            errors[name] = "日期格式应为 2026-01-31。"
+            continue
+        if in_date_range(day):
+            out[name] = day
+        else:
+            errors[name] = f"日期应在 {DATE_MIN:%Y-%m-%d} 至 {DATE_MAX:%Y-%m-%d} 之间。"
+    if out["date_from"] and out["date_to"] and out["date_from"] > out["date_to"]:
+        errors["date_to"] = "结束日期不能早于开始日期。"
+    return out["date_from"], out["date_to"]

@@ -7,7 +7,7 @@ see their own, grid workers and deputies their grids), so page, export and API a
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -20,10 +20,10 @@ from api.errors import ApiError
 from api.limits import PAGE_SIZE
 from api.schemas import ListKind
 from api.security import Principal
-from api.validation import DATE_MAX, DATE_MIN, in_date_range
 from api.views import display_names, is_overdue
 from api.web import labels
-from api.web.render import PageRoute, describe, render
+from api.web.filters import read_period
+from api.web.render import PageRoute, describe, render, xlsx_download
 from api.web.session import PageUser
 from triage.config import LOCAL_TZ
 from triage.store.search import CaseFilter
@@ -70,20 +70,8 @@ def _service(request: Request) -> CaseService:
 def _parse_filters(params: dict[str, str], user: Principal) -> tuple[dict[str, Any], dict[str, str]]:
     """Filters from the query string, with a Chinese error per bad field."""
     errors: dict[str, str] = {}
-    out: dict[str, Any] = {"grid": None, "department": None, "date_from": None, "date_to": None}
-    for name in ("date_from", "date_to"):
-        raw = (params.get(name) or "").strip()
-        if raw:
-            try:
-                out[name] = date.fromisoformat(raw)
-            except ValueError:
-                errors[name] = "日期格式应为 2026-01-31。"
-                continue
-            if not in_date_range(out[name]):
-                errors[name] = f"日期应在 {DATE_MIN:%Y-%m-%d} 至 {DATE_MAX:%Y-%m-%d} 之间。"
-                out[name] = None
-    if out["date_from"] and out["date_to"] and out["date_from"] > out["date_to"]:
-        errors["date_to"] = "结束日期不能早于开始日期。"
+    out: dict[str, Any] = {"grid": None, "department": None}
+    out["date_from"], out["date_to"] = read_period(params, errors)
     grid = (params.get("grid") or "").strip()[:64] or None
     if grid and access.scope_of(user).grids is not None and grid not in user.grids:
         errors["grid"] = "只能查看您负责的网格。"
@@ -219,15 +207,4 @@ def export(request: Request, kind: str, user: PageUser) -> Response:
     if errors:
         return render(request, "error.html", {"status": 422, "message": next(iter(errors.values()))}, 422)
     data = build_xlsx(kind, export_rows(_service(request), user, kind, filters))
-    stamp = datetime.now(LOCAL_TZ).strftime("%Y%m%d-%H%M")
-    name = f"{labels.LIST_KINDS[kind]}-{stamp}.xlsx"
-    return Response(
-        data,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={
-            "Content-Disposition": (
-                f"attachment; filename=\"{kind}-{stamp}.xlsx\"; filename*=UTF-8''{quote(name)}"
-            ),
-            "Cache-Control": "no-store",
-        },
-    )
+    return xlsx_download(data, kind, labels.LIST_KINDS[kind])

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError as PydanticValidationError
@@ -21,7 +20,7 @@ from api.limits import PAGE_SIZE
 from api.schemas_deputies import ProposalCreate
 from api.security import Principal
 from api.web.forms import form_str
-from api.web.render import PageRoute, describe, redirect, render
+from api.web.render import PageRoute, describe, redirect, render, xlsx_download
 from api.web.session import CsrfForm, PageError, PageUser, flash
 from triage.config import LOCAL_TZ, PROPOSAL_TEXT_MAX_CHARS
 from triage.errors import TriageError
@@ -118,16 +117,7 @@ def export(request: Request, user: PageUser) -> Response:
     data = xlsx_bytes(
         "代表建议", COLUMNS, rows, widths={"title": 30, "problem": 50, "suggestion": 50, "answer": 50}
     )
-    stamp = datetime.now(LOCAL_TZ).strftime("%Y%m%d-%H%M")
-    return Response(
-        data,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={
-            "Content-Disposition": f"attachment; filename=\"proposals-{stamp}.xlsx\"; filename*=UTF-8''"
-            + quote(f"代表建议-{stamp}.xlsx"),
-            "Cache-Control": "no-store",
-        },
-    )
+    return xlsx_download(data, "proposals", "代表建议")
 
 
 def _local(value: datetime | None) -> str:

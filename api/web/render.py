@@ -64,6 +64,7 @@ NAV: list[tuple[str, str, frozenset[Role]]] = [
     ("/supervision", "督办回访", access.SUPERVISE | access.REPORT_IN | access.FOLLOWUP),
     ("/proposals", "代表建议", access.PROPOSE | access.ANSWER_PROPOSAL),
     ("/grids", "网格与代表", access.ALL_ROLES),
+    ("/ledgers", "台账", access.ALL_ROLES),
     ("/dashboard", "统计看板", access.ALL_ROLES),
     ("/admin/users", "用户管理", access.ADMIN),
 ]
@@ -270,3 +271,17 @@ class PageRoute(APIRoute):
                 return error_page(request, status, message)
 
         return page_handler
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_download(data: bytes, stem: str, chinese_stem: str) -> Response:
+    """An XLSX attachment named ``<stem>-<local time>.xlsx`` (the Chinese name for browsers that
+    read RFC 5987), never cached: every export of the pages goes out through here."""
+    stamp = datetime.now(LOCAL_TZ).strftime("%Y%m%d-%H%M")
+    chinese = quote(f"{chinese_stem}-{stamp}.xlsx")
+    disposition = f"attachment; filename=\"{stem}-{stamp}.xlsx\"; filename*=UTF-8''{chinese}"
+    return Response(
+        data, media_type=XLSX_TYPE, headers={"Content-Disposition": disposition, "Cache-Control": "no-store"}
+    )

@@ -189,7 +189,7 @@ def test_phone_width_and_role_navigation(open_browser, live_server) -> None:
     assert overflow <= 1, f"page is {overflow}px wider than the phone screen"
     nav = phone.page.locator("nav.nav a").all_inner_texts()
     # no review queue or desk for a grid worker; the 回访 calls are theirs
-    assert nav == ["受理", "督办回访", "网格与代表", "统计看板"]
+    assert nav == ["受理", "督办回访", "网格与代表", "台账", "统计看板"]
     phone.shot("13-phone-intake")
     response = phone.goto("/review")
     assert response is not None and response.status == 403

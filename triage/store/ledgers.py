@@ -268,12 +268,11 @@ def _per_department(session: Session, stmt: Any) -> dict[str, int]:
 # -- headline --------------------------------------------------------------------------------------------
 def headline(session: Session, f: LedgerFilter) -> dict[str, Any]:
     """化解矛盾纠纷 N 起 (mediated successfully), 办结民生实事 M 件 (cases resolved), 群众满意度 P %."""
+    where = [col(Dispute.outcome) == DisputeOutcome.RESOLVED.value, *f.place(Dispute)]
+    if f.scope is not None and f.scope.grids is not None:  # a grid worker's or deputy's own grids
+        where.append(col(Dispute.grid_code).in_(list(f.scope.grids)))
     mediated = session.execute(
-        sa.select(sa.func.count()).where(
-            col(Dispute.outcome) == DisputeOutcome.RESOLVED.value,
-            *f.place(Dispute),
-            *f.period(col(Dispute.created_at)),
-        )
+        sa.select(sa.func.count()).where(*where, *f.period(col(Dispute.created_at)))
     ).scalar_one()
     resolved, rated, satisfied = session.execute(
         sa.select(
