@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -112,6 +113,7 @@ def bench_pages(url: str, triager, samples: int, cold_samples: int) -> dict:
             app.state.web_hot.wait(600)
             return out
 
+        ninety = (date.today() - timedelta(days=89)).isoformat()
         pages = {
             "healthz (reference)": page(env.client, "/healthz"),
             "review queue": page(admin, "/review"),
@@ -121,6 +123,14 @@ def bench_pages(url: str, triager, samples: int, cold_samples: int) -> dict:
             "case page": lambda: page(admin, f"/cases/{next(it_no)}")(),
             "desk (dept todo)": page(dept, "/desk"),
             "desk (dept overdue)": page(dept, "/desk?tab=overdue"),
+            "review queue, filtered": page(admin, "/review?category=城乡建设&overdue=1"),
+            "ledger: requests": page(admin, "/ledgers?kind=requests"),
+            "ledger: requests, grid": page(admin, "/ledgers?kind=requests&grid=G001"),
+            "ledger: disputes": page(admin, "/ledgers?kind=disputes"),
+            "ledger: deputies": page(admin, "/ledgers?kind=deputies"),
+            "ledger: departments": page(admin, "/ledgers?kind=departments"),
+            "ledger: departments (dept)": page(dept, "/ledgers?kind=departments"),
+            "ledger: requests 90 d": page(admin, f"/ledgers?kind=requests&date_from={ninety}"),
         }
         res: dict[str, list[float]] = {}
         for name, fn in pages.items():

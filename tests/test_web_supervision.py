@@ -150,3 +150,28 @@ def test_supervision_page_per_role(env) -> None:
     assert WebUser(env.app, "reviewer").get("/supervision").status_code == 200  # reads all (READ_ALL)
     filtered = text_of(deputy.get("/supervision?state=overdue").text)
     assert "一周内根治" not in filtered
+
+
+def test_desk_lists_whistles_to_report_in_and_flags_supervised_cases(env, case_no: str) -> None:
+    deputy = WebUser(env.app, "deputy")
+    assert (
+        deputy.post(f"/cases/{case_no}/supervise", {"requirement": "三日内疏通", "due": _due()}).status_code
+        == 303
+    )
+    dept = WebUser(env.app, "dept_housing")
+    card = dept.get("/desk").text
+    assert "代表督办" in card[card.index(f'data-case="{case_no}"') :][:2000]
+    r = deputy.post(
+        f"/cases/{case_no}/escalate", {"reason": "社区协调不了", "target": "department:transport"}
+    )
+    assert r.status_code == 303, r.text[:1000]
+    transport = WebUser(env.app, "dept_other")
+    desk = transport.get("/desk").text
+    listed = desk[desk.index('id="desk-whistles"') :]
+    assert case_no in listed[: listed.index("</section>")] and "社区协调不了" in text_of(listed)
+    done = transport.post(f"/cases/{case_no}/report-in", {"next": "/desk"})
+    assert done.status_code == 303 and done.headers["location"] == "/desk"
+    after = transport.get("/desk").text
+    if 'id="desk-whistles"' in after:  # other tests' whistles may still wait
+        section = after[after.index('id="desk-whistles"') :]
+        assert case_no not in section[: section.index("</section>")]

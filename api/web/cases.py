@@ -220,6 +220,8 @@ def desk(
         "overdue": {c.case_no: is_overdue(c, now) for c in rows},
         "row_actions": {c.case_no: allowed_actions(user, c) for c in rows},
         "names": display_names(service, [c.grid_code for c in rows]),
+        "supervised": service.supervision.supervised_case_nos([c.case_no for c in rows]),
+        "whistles": supervision.open_whistles(service, user, limit=20) if tab == "todo" else [],
         "back": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
     }
     return render(request, "desk.html", ctx)

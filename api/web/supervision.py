@@ -109,7 +109,8 @@ def report_in(request: Request, case_no: str, user: PageUser, form: CsrfForm) ->
         supervision.report_in(service, user, case_no[:20])
         return "已报到"
 
-    return _act(request, user, case_no, form, "report_in", step)
+    back = safe_next(form_str(form, "next", 2000))  # from the desk's 吹哨待报到 list: back there
+    return _act(request, user, case_no, form, "report_in", step, back=back)
 
 
 @router.post("/cases/{case_no}/followup")
