@@ -40,7 +40,15 @@ from triage.store.models import (
 from triage.store.numbers import local_day_start
 from triage.store.search import ScopeLike, scope_conditions
 
-__all__ = ["LEDGERS", "SATISFIED_MIN", "LedgerFilter", "department_ledger", "deputy_ledger", "headline"]
+__all__ = [
+    "LEDGERS",
+    "SATISFIED_MIN",
+    "LedgerFilter",
+    "department_ledger",
+    "deputy_ledger",
+    "disputes_mediated",
+    "headline",
+]
 
 LEDGERS = ("requests", "disputes", "deputies", "departments")
 SATISFIED_MIN = 3  # 基本满意 (3), 满意 (4), 非常满意 (5) count as satisfied
@@ -266,14 +274,21 @@ def _per_department(session: Session, stmt: Any) -> dict[str, int]:
 
 
 # -- headline --------------------------------------------------------------------------------------------
-def headline(session: Session, f: LedgerFilter) -> dict[str, Any]:
-    """化解矛盾纠纷 N 起 (mediated successfully), 办结民生实事 M 件 (cases resolved), 群众满意度 P %."""
+def disputes_mediated(session: Session, f: LedgerFilter) -> int:
+    """化解矛盾纠纷 N 起: disputes in the place and period closed as 调解成功."""
     where = [col(Dispute.outcome) == DisputeOutcome.RESOLVED.value, *f.place(Dispute)]
     if f.scope is not None and f.scope.grids is not None:  # a grid worker's or deputy's own grids
         where.append(col(Dispute.grid_code).in_(list(f.scope.grids)))
-    mediated = session.execute(
-        sa.select(sa.func.count()).where(*where, *f.period(col(Dispute.created_at)))
-    ).scalar_one()
+    return int(
+        session.execute(
+            sa.select(sa.func.count()).where(*where, *f.period(col(Dispute.created_at)))
+        ).scalar_one()
+    )
+
+
+def headline(session: Session, f: LedgerFilter) -> dict[str, Any]:
+    """化解矛盾纠纷 N 起 (mediated successfully), 办结民生实事 M 件 (cases resolved), 群众满意度 P %."""
+    mediated = disputes_mediated(session, f)
     resolved, rated, satisfied = session.execute(
         sa.select(
             sa.func.sum(sa.case((col(Case.status).in_(DONE), 1), else_=0)),
