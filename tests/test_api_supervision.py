@@ -212,3 +212,22 @@ def test_followup_unsatisfied_and_bad_input(api: ApiEnv) -> None:
         and r.json()["case_status"] == "in_progress"
     )
     assert r.json()["department_code"] == "housing"
+
+
+def test_whistle_and_supervision_reach_the_departments_notifications(api: ApiEnv) -> None:
+    case_no = _dispatched(api)
+    sup = {"requirement": "三日内疏通", "due": _due()}
+    assert api.post("deputy", f"/api/v1/cases/{case_no}/supervise", json=sup).status_code == 201
+
+    def kinds(who: str) -> set[str]:
+        items = api.get(who, "/api/v1/notifications", params={"limit": 200}).json()["items"]
+        return {n["kind"] for n in items if n["case_no"] == case_no}
+
+    assert kinds("dept_housing") == {"supervision"} and kinds("dept_other") == set()
+    body = {"reason": "社区协调不了", "to_department": "transport"}
+    assert api.post("deputy", f"/api/v1/cases/{case_no}/escalate", json=body).status_code == 201
+    assert "whistle" in kinds("dept_other")  # the receiving department is told it owes a report-in
+    assert kinds("dept_housing") == set()  # the case is no longer theirs
+    again = api.post("deputy", f"/api/v1/cases/{case_no}/supervise", json=sup)
+    # one alert per (case, kind): the earlier 督办 alert follows the case to its new department
+    assert again.status_code == 201 and kinds("dept_other") == {"whistle", "supervision"}

@@ -31,7 +31,7 @@ from triage.store.service import CaseService
 log = logging.getLogger(__name__)
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 30
-KIND = {"warning": "预警", "overdue": "超时"}
+KIND = {"warning": "预警", "overdue": "超时", "whistle": "吹哨待报到", "supervision": "代表督办"}
 # The navigation's numbers are cached per user for a few seconds: every page shows them, and for an
 # unrestricted role they count over all active cases. The 通知 page and marking read bypass the cache.
 NAV_TTL_SECONDS = 10.0

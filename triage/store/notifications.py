@@ -19,7 +19,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col
+from sqlmodel import Session, col
 
 from triage.config import DEFAULT_DEADLINE_WARN_RATIO
 from triage.store.db import Database
@@ -120,6 +120,28 @@ def _scan_round(
                 created.append(DeadlineAlert(id=new_id, **values))
     return len(rows), created
     return created
+
+
+def raise_alert(session: Session, case: Case, kind: AlertKind, now: datetime) -> None:
+    """In the caller's transaction: tell whoever now owns ``case`` that ``kind`` happened (吹哨,
+    督办). Once per (case, kind), like the deadline alerts; read through the same scope rules."""
+    db_dialect = session.get_bind().dialect.name
+    table = DeadlineAlert.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert(table) if db_dialect == "postgresql" else sqlite.insert(table)
+    session.execute(
+        insert.on_conflict_do_nothing(index_elements=["case_id", "kind"]).values(
+            case_id=case.id,
+            case_no=case.case_no,
+            kind=kind.value,
+            status=case.status,
+            department_code=case.department_code,
+            priority=case.priority,
+            deadline=case.deadline,
+            created_at=now,
+            webhook_next_at=None,
+            webhook_attempts=0,
+        )  # fmt: skip
+    )
 
 
 # -- reading -------------------------------------------------------------------------------------

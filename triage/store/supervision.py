@@ -24,6 +24,8 @@ from triage.store.errors import CaseStateError, ValidationError, unknown_value
 from triage.store.lifecycle import ACTIVE_STATUSES, change, is_active, record
 from triage.store.models import Case, CaseStatus, Escalation, Supervision
 from triage.store.models.base import as_utc
+from triage.store.models.notifications import AlertKind
+from triage.store.notifications import raise_alert
 from triage.store.review import require_catalog
 from triage.store.search import ScopeLike, scope_conditions
 from triage.store.transaction import CaseTransaction
@@ -122,6 +124,7 @@ class SupervisionService:
             s.add(sup)
             after = {"requirement": requirement, "due": due.isoformat()}
             record(s, case, actor=actor, action="supervise", at=now, after=after, note=requirement)
+            raise_alert(s, case, AlertKind.SUPERVISION, now)  # the handling department's 通知
             s.flush()
             s.refresh(sup)
             return sup
@@ -187,6 +190,7 @@ class SupervisionService:
                 fields["started_at"] = None
             details = {"from_level": from_level, "to_level": target.level, "reason": reason}
             change(s, case, actor=actor, action="escalate", at=now, note=reason, details=details, **fields)
+            raise_alert(s, case, AlertKind.WHISTLE, now)  # the receiving department's 通知 (报到 owed)
             s.flush()
             s.refresh(esc)
             return esc

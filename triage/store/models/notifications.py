@@ -21,6 +21,8 @@ from triage.store.models.base import dt_field, in_values
 class AlertKind(StrEnum):
     WARNING = "warning"  # 预警: the warning share of the allowed time has passed
     OVERDUE = "overdue"  # 超时: the deadline has passed
+    WHISTLE = "whistle"  # 吹哨: the case was escalated to the department, which must report in (u008)
+    SUPERVISION = "supervision"  # 督办: a deputy put the case under supervision (u008)
 
 
 class DeadlineAlert(SQLModel, table=True):
