@@ -20,6 +20,7 @@ from starlette.responses import Response
 from api import accounts
 from api.access import ADMIN
 from api.actions import accounts as actions
+from api.actions.supervision import department_names
 from api.limits import DEPARTMENT_CODE_CHARS, GRID_CHARS
 from api.security import PASSWORD_MAX_CHARS, Principal
 from api.web.forms import form_str
@@ -74,10 +75,6 @@ def _store_error(request: Request, exc: TriageError, errors: dict[str, str]) -> 
     errors[field] = _messages(request).get(exc.code, "输入不符合要求。")
 
 
-def _department_names(request: Request) -> dict[str, str]:
-    return {d.code: d.name for d in request.app.state.service.catalog.departments()}
-
-
 def _find(request: Request, user: Principal, user_id: int) -> accounts.UserInfo:
     found = actions.users(request.app.state.db, user, user_id=user_id)
     if not found:
@@ -100,7 +97,7 @@ def _detail(
         "tokens": tokens,
         "roles": ROLE,
         "departments": request.app.state.service.catalog.departments(),
-        "department_names": _department_names(request),
+        "department_names": department_names(request.app.state.service),
         "new_token": new_token,
         "now": datetime.now(UTC),
         "errors": errors,
@@ -113,7 +110,7 @@ def _detail(
 def users_page(request: Request, user: PageUser) -> Response:
     require_role(user, ADMIN)
     rows = actions.users(request.app.state.db, user)
-    ctx = {"rows": rows, "me": user.id, "department_names": _department_names(request)}
+    ctx = {"rows": rows, "me": user.id, "department_names": department_names(request.app.state.service)}
     return render(request, "admin_users.html", ctx)
 
 

@@ -19,9 +19,8 @@ from api.security import Principal
 from api.views import display_names
 from api.web.filters import read_period
 from api.web.forms import form_str
-from api.web.render import PageRoute, describe, redirect, render, xlsx_download
+from api.web.render import PageRoute, describe, localtime, redirect, render, xlsx_download
 from api.web.session import CsrfForm, PageError, PageUser, flash
-from triage.config import LOCAL_TZ
 from triage.errors import TriageError
 from triage.store.ledgers import LEDGERS, LedgerFilter
 from triage.store.service import CaseService
@@ -99,15 +98,12 @@ def _rows(service: CaseService, user: Principal, kind: str, data: Any) -> tuple[
     rows = data["rows"] if isinstance(data, dict) else data
     totals = {k: v for k, v in data.items() if k != "rows"} if isinstance(data, dict) else {}
     names = display_names(service, [r.get("grid_code") for r in rows if r.get("grid_code")])
-    departments = {d.code: d.name for d in service.catalog.departments()}
     out = []
     for r in rows:
         row = dict(r)
         row["grid_name"] = names.grid(r["grid_code"]) if r.get("grid_code") else ""
         if "department_code" in r:
-            row["department_name"] = departments.get(
-                r["department_code"] or "", r.get("department_code") or ""
-            )
+            row["department_name"] = names.department(r.get("department_code"))
         if kind == "disputes":
             row["outcome"] = OUTCOMES.get(r.get("outcome") or "", "调解中")
         for rate in RATES & row.keys():
@@ -152,13 +148,9 @@ def export(request: Request, kind: str, user: PageUser) -> Response:
     service = _service(request)
     f = _filter(user, kind, values, EXPORT_ROWS, 0)
     rows, _ = _rows(service, user, kind, ledgers.read(service, user, kind, f))
-    rows = [{k: _local(v) for k, v in r.items()} for r in rows]
+    # Excel has no time zones: times go out as people read them, local, to the minute
+    rows = [{k: localtime(v) if isinstance(v, datetime) else v for k, v in r.items()} for r in rows]
     return xlsx_download(xlsx_bytes(TITLES[kind], COLUMNS[kind], rows), f"ledger-{kind}", TITLES[kind])
-
-
-def _local(value: Any) -> Any:
-    """Times as people read them in a spreadsheet: local, to the minute (Excel has no time zones)."""
-    return value.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if isinstance(value, datetime) else value
 
 
 @router.post("/disputes")

@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from api import access
+from api.actions.supervision import department_names
 from api.errors import ApiError, status_for
 from api.limits import FORM_LIMITS
 from api.views import model_view
@@ -173,11 +174,10 @@ TEMPLATES.env.globals.update(
 
 def _department_name(request: Request, code: str | None) -> str:
     """The name of the user's department for the top bar (the code if the profile lacks it)."""
-    if not code:
-        return ""
     service = getattr(request.app.state, "service", None)
-    known = {d.code: d.name for d in service.catalog.departments()} if service is not None else {}
-    return known.get(code, code)
+    if not code or service is None:
+        return code or ""
+    return department_names(service).get(code, code)
 
 
 def page_context(request: Request) -> dict[str, Any]:

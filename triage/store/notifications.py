@@ -49,9 +49,9 @@ class Notification:
     read_at: datetime | None
 
 
-def _insert_ignore(db: Database, table: sa.Table) -> sa.Insert:
+def _insert_ignore(dialect: str, table: sa.Table) -> sa.Insert:
     """INSERT … ON CONFLICT DO NOTHING on the (case, kind) key, in the database's own dialect."""
-    if db.dialect == "postgresql":
+    if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=["case_id", "kind"])
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=["case_id", "kind"])
 
@@ -114,7 +114,7 @@ def _scan_round(
                 "webhook_next_at": now if webhook else None,
                 "webhook_attempts": 0,
             }
-            result = session.execute(_insert_ignore(db, table).values(**values).returning(table.c.id))
+            result = session.execute(_insert_ignore(db.dialect, table).values(**values).returning(table.c.id))
             new_id = result.scalar_one_or_none()
             if new_id is not None:  # None: another scanner got there first
                 created.append(DeadlineAlert(id=new_id, **values))
@@ -125,11 +125,9 @@ def _scan_round(
 def raise_alert(session: Session, case: Case, kind: AlertKind, now: datetime) -> None:
     """In the caller's transaction: tell whoever now owns ``case`` that ``kind`` happened (吹哨,
     督办). Once per (case, kind), like the deadline alerts; read through the same scope rules."""
-    db_dialect = session.get_bind().dialect.name
     table = DeadlineAlert.__table__  # type: ignore[attr-defined]
-    insert = postgresql.insert(table) if db_dialect == "postgresql" else sqlite.insert(table)
     session.execute(
-        insert.on_conflict_do_nothing(index_elements=["case_id", "kind"]).values(
+        _insert_ignore(session.get_bind().dialect.name, table).values(
             case_id=case.id,
             case_no=case.case_no,
             kind=kind.value,
