@@ -53,7 +53,7 @@ def test_empty_to_head_and_back(empty_url: str) -> None:
         db.upgrade()
         assert db.current() == db.head() and _tables(db) >= TABLES
         indexes = {ix["name"] for ix in sa.inspect(db.engine).get_indexes("cases")}
-        assert {"ix_cases_queue", "ix_cases_overdue", "ix_cases_department_created"} <= indexes
+        assert {"ix_cases_queue", "ix_cases_overdue", "ix_cases_department_ledger"} <= indexes
         db.ensure_schema()  # at head: no error
         db.downgrade("base")
         assert db.current() is None and _tables(db) == set()

@@ -109,6 +109,34 @@ def test_escalate_to_level_and_department_and_chain(case_service, grid_case) -> 
     assert svc.open_whistles("street") == []
 
 
+def test_second_whistle_tells_the_new_department_afresh(case_service, grid_case, store_clock) -> None:
+    """Regression: the (case, whistle) alert stayed as first raised — old time, already read."""
+    from triage.store import notifications
+    from triage.store.search import CaseScope
+
+    def whistles(department: str, user: str) -> list[notifications.Notification]:
+        scope = CaseScope(department_code=department)
+        return [n for n in notifications.notifications(db, user, scope, None) if n.kind == "whistle"]
+
+    def read_all(department: str, user: str) -> None:
+        notifications.mark_read(db, user, CaseScope(department_code=department), None, store_clock())
+
+    db = case_service.db
+
+    svc = case_service.supervision
+    svc.escalate(grid_case.case_no, "deputy1", "需要街道统筹", to_level="街道")
+    first = whistles("street", "street_user")
+    assert len(first) == 1 and first[0].read_at is None
+    read_all("street", "street_user")
+    read_all("housing", "housing_user")
+    store_clock.advance(hours=2)
+    svc.escalate(grid_case.case_no, "deputy1", "街道也无法解决", to_department="housing")
+    now_theirs = whistles("housing", "housing_user")
+    assert len(now_theirs) == 1 and now_theirs[0].read_at is None  # unread for the new department
+    assert now_theirs[0].created_at == store_clock() and now_theirs[0].id == first[0].id
+    assert whistles("street", "street_user") == []  # the case left the street office
+
+
 @pytest.mark.parametrize(
     ("kwargs", "field", "code"),
     [

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -49,11 +50,17 @@ class Notification:
     read_at: datetime | None
 
 
+ALERT_KEY = ("case_id", "kind")  # uq_deadline_alerts_case_kind
+
+
+def _insert_dialect(dialect: str) -> Any:
+    """The dialect module whose ``insert`` has ON CONFLICT (PostgreSQL's or SQLite's)."""
+    return postgresql if dialect == "postgresql" else sqlite
+
+
 def _insert_ignore(dialect: str, table: sa.Table) -> sa.Insert:
     """INSERT … ON CONFLICT DO NOTHING on the (case, kind) key, in the database's own dialect."""
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["case_id", "kind"])
-    return sqlite.insert(table).on_conflict_do_nothing(index_elements=["case_id", "kind"])
+    return _insert_dialect(dialect).insert(table).on_conflict_do_nothing(index_elements=list(ALERT_KEY))
 
 
 def _candidates(db: Database, kind: AlertKind, now: datetime, ratio: float) -> sa.Select:
@@ -119,27 +126,32 @@ def _scan_round(
             if new_id is not None:  # None: another scanner got there first
                 created.append(DeadlineAlert(id=new_id, **values))
     return len(rows), created
-    return created
 
 
 def raise_alert(session: Session, case: Case, kind: AlertKind, now: datetime) -> None:
     """In the caller's transaction: tell whoever now owns ``case`` that ``kind`` happened (吹哨,
-    督办). Once per (case, kind), like the deadline alerts; read through the same scope rules."""
+    督办). One row per (case, kind), read through the same scope rules as the deadline alerts; a
+    second 吹哨 or 督办 of the case refreshes it (new time, owner, deadline) and makes it unread again."""
     table = DeadlineAlert.__table__  # type: ignore[attr-defined]
-    session.execute(
-        _insert_ignore(session.get_bind().dialect.name, table).values(
-            case_id=case.id,
-            case_no=case.case_no,
-            kind=kind.value,
-            status=case.status,
-            department_code=case.department_code,
-            priority=case.priority,
-            deadline=case.deadline,
-            created_at=now,
-            webhook_next_at=None,
-            webhook_attempts=0,
-        )  # fmt: skip
-    )
+    values = {
+        "case_id": case.id,
+        "case_no": case.case_no,
+        "kind": kind.value,
+        "status": case.status,
+        "department_code": case.department_code,
+        "priority": case.priority,
+        "deadline": case.deadline,
+        "created_at": now,
+        "webhook_next_at": None,
+        "webhook_attempts": 0,
+    }
+    insert = _insert_dialect(session.get_bind().dialect.name).insert(table).values(**values)
+    refreshed = ("status", "department_code", "priority", "deadline", "created_at")
+    fresh = {k: insert.excluded[k] for k in refreshed}
+    alert_id = session.execute(
+        insert.on_conflict_do_update(index_elements=list(ALERT_KEY), set_=fresh).returning(table.c.id)
+    ).scalar_one()
+    session.execute(sa.delete(NotificationRead).where(col(NotificationRead.alert_id) == alert_id))
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -186,7 +198,8 @@ def notifications(
     )
     if unread_only:
         stmt = stmt.where(col(NotificationRead.read_at).is_(None))
-    stmt = stmt.order_by(col(DeadlineAlert.id).desc()).limit(min(limit, MAX_LIST)).offset(offset)
+    newest = (col(DeadlineAlert.created_at).desc(), col(DeadlineAlert.id).desc())  # refreshed ones rise
+    stmt = stmt.order_by(*newest).limit(min(limit, MAX_LIST)).offset(offset)
     with db.session() as session:
         return [Notification(*row) for row in session.execute(stmt)]
 
@@ -226,7 +239,7 @@ def mark_read(
             return 0
         stmt = stmt.where(col(DeadlineAlert.id).in_(list(alert_ids)))
     table = NotificationRead.__table__  # type: ignore[attr-defined]
-    base = postgresql.insert(table) if db.dialect == "postgresql" else sqlite.insert(table)
+    base = _insert_dialect(db.dialect).insert(table)
     insert = base.on_conflict_do_nothing(index_elements=["alert_id", "username"]).returning(table.c.alert_id)
     with db.session(write=True) as session:
         ids = list(session.execute(stmt).scalars())
