@@ -56,12 +56,19 @@ class Catalog:
 
     def __init__(self, router: Any) -> None:
         self.router = router
+        self._converted: tuple[tuple[Any, ...], list[DepartmentInfo]] = ((), [])
 
     # -- departments ----------------------------------------------------------------------
     def departments(self) -> list[DepartmentInfo]:
+        """The router's departments as :class:`DepartmentInfo`; converted again only when the router
+        hands out other objects (pages ask several times per request)."""
         raw = self.router.departments()
-        items = raw.items() if isinstance(raw, dict) else ((None, d) for d in raw)
-        return [_as_department(code, obj, self.router) for code, obj in items]
+        items = list(raw.items() if isinstance(raw, dict) else ((None, d) for d in raw))
+        objs = tuple(obj for _, obj in items)  # kept alive, so "is" below cannot match a new object
+        seen = self._converted[0]
+        if not objs or len(objs) != len(seen) or any(a is not b for a, b in zip(objs, seen, strict=True)):
+            self._converted = (objs, [_as_department(code, obj, self.router) for code, obj in items])
+        return list(self._converted[1])
 
     def department(self, code: str, *, field: str = "department_code") -> DepartmentInfo:
         """The department with this code, or a ValidationError listing the known codes."""
