@@ -22,7 +22,8 @@ from triage.config import LOCAL_TZ
 from triage.dedup.hot_issues import HotRecord
 from triage.store.db import Database
 from triage.store.lifecycle import is_active
-from triage.store.models import AuditEvent, Case, CaseStatus, Department
+from triage.store.models import AuditEvent, Case, CaseDayCount, CaseStatus, Department
+from triage.store.models.rollups import UNCLASSIFIED
 from triage.store.numbers import local_day_start
 from triage.text.intake import mask_pii
 
@@ -33,7 +34,7 @@ OTHER = "其他"
 GROUPING_WORK_MEM = "32MB"  # PostgreSQL memory for the period summary's grouping
 
 category_expr: sa.ColumnElement[str] = sa.func.coalesce(
-    col(Case.category), col(Case.suggested_category), sa.literal_column("'未分类'")
+    col(Case.category), col(Case.suggested_category), sa.literal_column(f"'{UNCLASSIFIED}'")
 )
 department_expr: sa.ColumnElement[str | None] = sa.func.coalesce(
     col(Case.department_code), col(Case.suggested_department_code)
@@ -116,12 +117,13 @@ def _local_date(db: Database, column: sa.SQLColumnExpression[Any]) -> sa.ColumnE
     return sa.func.date(column, sa.literal_column("'+8 hours'"))  # SQLite stores naive UTC text
 
 
-def _hours_between(
+def _seconds_between(
     db: Database, start: sa.SQLColumnExpression[Any], end: sa.SQLColumnExpression[Any]
 ) -> sa.ColumnElement[Any]:
+    """Whole seconds from ``start`` to ``end``, rounded as the rollup's triggers round them."""
     if db.is_postgres:  # date_part is double precision; extract() is numeric (slower to sum)
-        return sa.func.date_part("epoch", end - start) / 3600.0
-    return (sa.func.julianday(end) - sa.func.julianday(start)) * 24.0
+        return sa.func.round(sa.func.date_part("epoch", end - start))
+    return sa.func.round((sa.func.julianday(end) - sa.func.julianday(start)) * 86400.0)
 
 
 def _as_date(value: object) -> date:
@@ -139,43 +141,23 @@ def period_summary(
 ) -> PeriodSummary:
     """Daily volume by category and the resolution figures of the cases received in the period.
 
-    One grouped scan of the period's cases (by day, category and status) feeds both, which
-    matters when the window holds tens of thousands of cases.
+    One grouped read feeds both: of ``case_day_counts`` (kept by triggers, u010) for all cases or
+    a department's; of the cases themselves for grids (a grid's cases are few, the table has no
+    grid key).
     """
-    start, end, day_list = period(now, days)
-    created, resolved_at = col(Case.created_at), col(Case.resolved_at)
-    day = _local_date(db, created).label("day")
-    # Status is a group key, so "resolved or closed" is applied below per group, not per row.
-    stmt = (scope or StatsScope()).apply(
-        sa.select(
-            day,
-            category_expr.label("category"),
-            col(Case.status),
-            sa.func.count(),
-            sa.func.count(resolved_at),
-            sa.func.sum(_hours_between(db, created, resolved_at)),
-            sa.func.count(sa.case((resolved_at <= col(Case.deadline), 1))),
-        )
-        .where(created >= start, created < end)
-        .group_by(day, category_expr, col(Case.status))
-    )
-    with db.session() as session:
-        if db.is_postgres:
-            # The planner cannot estimate how few (day, category, status) groups there are and
-            # would sort every case of the window (on disk); with room for a hash table it
-            # groups them in one pass instead. Only for this transaction.
-            session.execute(sa.text(f"SET LOCAL work_mem = '{GROUPING_WORK_MEM}'"))
-        rows = session.execute(stmt).all()
+    scope = scope or StatsScope()
+    rows = _day_groups(db, now, days, scope) if scope.grids is None else _case_groups(db, now, days, scope)
+    day_list = period(now, days)[2]
     by_day_cat: dict[tuple[date, str], int] = defaultdict(int)
     by_status: dict[str, int] = defaultdict(int)
     n_done = on_time = 0
     hours = 0.0
-    for d, cat, status, n, n_d, h, in_time in rows:
+    for d, cat, status, n, n_d, seconds, in_time in rows:
         by_day_cat[(_as_date(d), cat)] += int(n)
         by_status[str(status)] += int(n)
         if status in DONE:
             n_done += int(n_d or 0)
-            hours += float(h or 0.0)
+            hours += float(seconds or 0) / 3600.0
             on_time += int(in_time or 0)
     received = sum(by_status.values())
     actionable = received - sum(by_status.get(s, 0) for s in NOT_ACTIONABLE)
@@ -190,6 +172,51 @@ def period_summary(
         by_status=dict(by_status),
     )
     return PeriodSummary(_volume(day_list, by_day_cat, top), res)
+
+
+def _day_groups(db: Database, now: datetime, days: int, scope: StatsScope) -> list[Any]:
+    """(day, category, status, cases, resolved, seconds to resolve, on time) from the rollup."""
+    day_list = period(now, days)[2]
+    first, today = day_list[0], day_list[-1]
+    t = CaseDayCount
+    stmt = sa.select(
+        col(t.day),
+        col(t.category),
+        col(t.status),
+        *(sa.func.sum(col(c)) for c in (t.cases, t.resolved, t.resolve_seconds, t.on_time)),
+    ).where(col(t.day) >= first, col(t.day) <= today)
+    if scope.department_code is not None:
+        stmt = stmt.where(col(t.department_code) == scope.department_code)
+    with db.session() as session:
+        return list(session.execute(stmt.group_by(col(t.day), col(t.category), col(t.status))))
+
+
+def _case_groups(db: Database, now: datetime, days: int, scope: StatsScope) -> list[Any]:
+    """The same groups counted over the cases of the scope (grids)."""
+    start, end, _ = period(now, days)
+    created, resolved_at = col(Case.created_at), col(Case.resolved_at)
+    day = _local_date(db, created).label("day")
+    # Status is a group key, so "resolved or closed" is applied by the caller per group, not per row.
+    stmt = scope.apply(
+        sa.select(
+            day,
+            category_expr.label("category"),
+            col(Case.status),
+            sa.func.count(),
+            sa.func.count(resolved_at),
+            sa.func.sum(_seconds_between(db, created, resolved_at)),
+            sa.func.count(sa.case((resolved_at <= col(Case.deadline), 1))),
+        )
+        .where(created >= start, created < end)
+        .group_by(day, category_expr, col(Case.status))
+    )
+    with db.session() as session:
+        if db.is_postgres:
+            # The planner cannot estimate how few (day, category, status) groups there are and
+            # would sort every case of the window (on disk); with room for a hash table it
+            # groups them in one pass instead. Only for this transaction.
+            session.execute(sa.text(f"SET LOCAL work_mem = '{GROUPING_WORK_MEM}'"))
+        return list(session.execute(stmt))
 
 
 def _volume(day_list: list[date], counts: dict[tuple[date, str], int], top: int) -> DailyVolume:

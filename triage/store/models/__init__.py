@@ -18,6 +18,7 @@ modules are:
 * :mod:`.supervision` — deputies' 督办, 吹哨报到 escalations, 回访 calls (u006)
 * :mod:`.proposals` — 代表建议 and the cases they grew from (u006)
 * :mod:`.disputes` — 矛盾纠纷台账: disputes and their mediation sessions (u006)
+* :mod:`.rollups` — per-day case counts kept by database triggers, for the dashboard (u010)
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from triage.store.models.notifications import AlertKind, DeadlineAlert, Notifica
 from triage.store.models.org import Department, Grid
 from triage.store.models.proposals import Proposal, ProposalCase, ProposalRating, ProposalStatus
 from triage.store.models.registry import MODEL_STATUSES, ModelEvent, ModelVersion, ShadowSuggestion
+from triage.store.models.rollups import CaseDayCount
 from triage.store.models.search import CaseWords
 from triage.store.models.supervision import Escalation, FollowUp, FollowUpOutcome, FollowUpRating, Supervision
 
@@ -66,6 +68,7 @@ __all__ = [
     "BatchJob",
     "Case",
     "CaseCounter",
+    "CaseDayCount",
     "CaseImport",
     "CaseStatus",
     "CaseSuggestion",
