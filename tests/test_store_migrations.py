@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
 from triage.config import Settings
-from triage.store import fulltext
+from triage.store import fulltext_schema
 from triage.store.db import Database
 from triage.store.models import metadata
 
@@ -43,7 +43,7 @@ def empty_url(request, tmp_path):
 def _tables(db: Database) -> set[str]:
     """Tables of the schema, without SQLite's FTS5 search table of u002 (not a model: see fulltext)."""
     names = set(sa.inspect(db.engine).get_table_names()) - {"alembic_version"}
-    return {n for n in names if not fulltext.is_fulltext_table(n)}
+    return {n for n in names if not fulltext_schema.is_fulltext_table(n)}
 
 
 def test_empty_to_head_and_back(empty_url: str) -> None:
@@ -72,7 +72,7 @@ def test_models_match_migrations(empty_url: str) -> None:
         db.upgrade()
         assert _tables(db) == set(metadata.tables)  # the batch tables too (b001, r004)
         with db.engine.connect() as conn:
-            opts = {"compare_type": True, "include_object": fulltext.include_object}  # as env.py
+            opts = {"compare_type": True, "include_object": fulltext_schema.include_object}  # as env.py
             context = MigrationContext.configure(conn, opts=opts)
             diff = compare_metadata(context, metadata)
         assert diff == []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from triage.store import fulltext
+from triage.store import fulltext, fulltext_schema
 from triage.store.errors import ValidationError
 from triage.store.models import Case
 from triage.store.search import CaseFilter, CaseScope
@@ -97,7 +97,7 @@ def test_fulltext_objects_follow_inserts_updates_and_backfill(case_service, case
     assert _nos(case_service, q="幸福路") == set()
     with db.engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM case_words"))
-        assert fulltext.backfill(conn) == 3
+        assert fulltext_schema.backfill(conn) == 3
     assert _nos(case_service, q="锦绣花园") == {noise.case_no}
     assert _nos(case_service, q="垃圾桶") == {cases["garbage"].case_no}
 

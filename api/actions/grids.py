@@ -29,12 +29,10 @@ def save(db: Database, user: Principal, code: str, *, name: str, community: str,
     """Create or rename one grid (its members stay)."""
     access.require(user, access.ADMIN, "manage grids")
     values = {"code": code, "name": name or code, "community": community, "street": street}
-    for field, value in values.items():
-        limit = grid_registry.FIELD_CHARS[field]
-        if field == "code" and not value:
-            raise ValidationError("the grid code is empty", code="code_required", field="code")
-        if len(value) > limit:
-            raise ValidationError(f"{field} has more than {limit} characters", code="too_long", field=field)
+    problem = grid_registry.check_grid(values)
+    if problem is not None:
+        field, error_code, message = problem
+        raise ValidationError(message, code=error_code, field=field)
     return upsert_grid(db, code, name=values["name"], community=community, street=street)
 
 

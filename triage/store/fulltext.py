@@ -15,9 +15,9 @@ The words come from the title, the *masked* text and the address: what every rea
 see, so a word search never finds a case through a phone or ID number written in the message.
 The phone search is a separate, exact lookup on ``contact_key`` (the reporter's contact as digits).
 
-Everything dialect-specific lives here: the DDL (migration u002), the backfill, the match
-expression compiled per dialect, and the Alembic filter that hides the FTS5 objects from
-autogenerate.
+This module cuts the words, keeps them for new and changed cases and compiles the match
+expression per dialect; :mod:`triage.store.fulltext_schema` holds the DDL of migrations u002/u004,
+the backfill and the Alembic filter that hides the FTS5 objects from autogenerate.
 """
 
 from __future__ import annotations
@@ -39,62 +39,14 @@ from triage.text.tokenizer import get_tokenizer, stopwords
 
 FTS_TABLE = "case_fts"  # SQLite FTS5 table over case_words (plus its shadow tables case_fts_*)
 PG_COLUMN = "words_tsv"  # PostgreSQL: to_tsvector('simple', words), a stored generated column
-PG_INDEX = "ix_case_words_fts"  # PostgreSQL GIN index on it
-TRIGGERS = ("case_words_ai", "case_words_ad", "case_words_au")
 MAX_QUERY_CHARS = 100  # a search box, not a document: longer q is refused (422, field q)
 MAX_QUERY_WORDS = 12
 _CASE_NO_RE = re.compile(r"\d{8,20}")  # a case number or its first digits (YYYYMMDD…)
 _PHONE_RE = re.compile(r"\+?[\d\s\-()]{5,40}")
 _PLAIN_RE = re.compile(r"[0-9a-z\u4e00-\u9fff]+")  # a token FTS5's unicode61 keeps exactly as stored
 _TOKEN_RE = re.compile(r"\w+")  # a token keeps letters, digits or CJK; punctuation runs are dropped
-
-_SQLITE_DDL = (
-    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(words, content='case_words', content_rowid='case_id')",
-    f"CREATE TRIGGER case_words_ai AFTER INSERT ON case_words BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, words) VALUES (new.case_id, new.words); END",
-    f"CREATE TRIGGER case_words_ad AFTER DELETE ON case_words BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, words) VALUES ('delete', old.case_id, old.words); END",
-    f"CREATE TRIGGER case_words_au AFTER UPDATE ON case_words BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, words) VALUES ('delete', old.case_id, old.words); "
-    f"INSERT INTO {FTS_TABLE}(rowid, words) VALUES (new.case_id, new.words); END",
-)
-_PG_DDL = (  # stored: a probe of one case's words must not cut its text again (~25 µs a row)
-    f"ALTER TABLE case_words ADD COLUMN {PG_COLUMN} tsvector "
-    "GENERATED ALWAYS AS (to_tsvector('simple', words)) STORED",
-    f"CREATE INDEX {PG_INDEX} ON case_words USING gin ({PG_COLUMN})",
-)
-
-# u004: the case's sort key and scope columns copied into case_words, kept in step by a trigger on
-# cases (every write path: dispatch/reassign/correct change department_code, intake the grid, …)
+# the case's sort key and scope columns, copied into case_words (u004) so a search pages inside it
 SCOPE_COLUMNS = ("created_at", "department_code", "grid_code", "submitted_by")
-SCOPE_TRIGGER = "cases_scope_au"
-PG_SCOPE_FUNCTION = "case_words_scope_sync"
-_SET = ", ".join(f"{c} = NEW.{c}" for c in SCOPE_COLUMNS)
-_SQLITE_SCOPE_DDL = (
-    # the FTS5 update trigger only when the words change (a department change must not re-index)
-    "DROP TRIGGER IF EXISTS case_words_au",
-    f"CREATE TRIGGER case_words_au AFTER UPDATE OF words ON case_words BEGIN "
-    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, words) VALUES ('delete', old.case_id, old.words); "
-    f"INSERT INTO {FTS_TABLE}(rowid, words) VALUES (new.case_id, new.words); END",
-    f"CREATE TRIGGER {SCOPE_TRIGGER} AFTER UPDATE OF {', '.join(SCOPE_COLUMNS)} ON cases BEGIN "
-    f"UPDATE case_words SET {_SET} WHERE case_id = NEW.id; END",
-)
-_SQLITE_SCOPE_UNDO = (
-    f"DROP TRIGGER IF EXISTS {SCOPE_TRIGGER}",
-    "DROP TRIGGER IF EXISTS case_words_au",
-    _SQLITE_DDL[3],
-)
-_PG_SCOPE_DDL = (
-    f"CREATE OR REPLACE FUNCTION {PG_SCOPE_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$ "
-    f"BEGIN UPDATE case_words SET {_SET} WHERE case_id = NEW.id; RETURN NULL; END $$",
-    f"CREATE TRIGGER {SCOPE_TRIGGER} AFTER UPDATE OF {', '.join(SCOPE_COLUMNS)} ON cases FOR EACH ROW "
-    f"WHEN ({' OR '.join(f'OLD.{c} IS DISTINCT FROM NEW.{c}' for c in SCOPE_COLUMNS)}) "
-    f"EXECUTE FUNCTION {PG_SCOPE_FUNCTION}()",
-)
-_PG_SCOPE_UNDO = (
-    f"DROP TRIGGER IF EXISTS {SCOPE_TRIGGER} ON cases",
-    f"DROP FUNCTION IF EXISTS {PG_SCOPE_FUNCTION}()",
-)
 
 
 # -- words ------------------------------------------------------------------------------------------
@@ -331,7 +283,7 @@ def phone_matches(phone: str) -> sa.ColumnElement[bool]:
 
 
 # -- keeping the index ------------------------------------------------------------------------------
-def _row(case: Any, scope: bool = True) -> dict[str, Any]:
+def words_row(case: Any, scope: bool = True) -> dict[str, Any]:
     row = {"case_id": case.id, "words": case_words(case), "contact_key": contact_key(case.reporter_contact)}
     if scope:
         row.update({c: getattr(case, c) for c in SCOPE_COLUMNS})
@@ -344,104 +296,10 @@ def index_cases(session: Session, cases: Iterable[Case], *, replace: bool = Fals
     ``replace`` for cases indexed before (title, text, address or contact changed); new cases
     skip the delete. The FTS5 triggers / the GIN index follow on their own.
     """
-    rows = [_row(c) for c in cases if c.id is not None]
+    rows = [words_row(c) for c in cases if c.id is not None]
     if not rows:
         return
     table = CaseWords.__table__  # type: ignore[attr-defined]
     if replace:
         session.execute(sa.delete(table).where(table.c.case_id.in_([r["case_id"] for r in rows])))
     session.execute(sa.insert(table), rows)
-
-
-_SOURCE = sa.table(  # what the backfill reads; column names as of u002
-    "cases",
-    sa.column("id", sa.Integer),
-    sa.column("title", sa.String),
-    sa.column("text_masked", sa.Text),
-    sa.column("address", sa.String),
-    sa.column("reporter_contact", sa.String),
-)
-_WORDS = sa.table(
-    "case_words", sa.column("case_id", sa.Integer), sa.column("words", sa.Text), sa.column("contact_key")
-)
-
-
-def has_scope_columns(conn: sa.Connection) -> bool:
-    """Whether ``case_words`` has the columns of u004 (the backfill of u002 runs before them)."""
-    return "created_at" in {c["name"] for c in sa.inspect(conn).get_columns("case_words")}
-
-
-def copy_scope(conn: sa.Connection, lo: int | None = None, hi: int | None = None) -> None:
-    """Copy the scope columns from ``cases`` into ``case_words`` (ids lo..hi, or all) as stored,
-    byte for byte: the word table must sort and compare exactly like ``cases``."""
-    source = sa.table("cases", sa.column("id"), *(sa.column(c) for c in SCOPE_COLUMNS))
-    target = sa.table("case_words", sa.column("case_id"), *(sa.column(c) for c in SCOPE_COLUMNS))
-    stmt = sa.update(target).values({c: source.c[c] for c in SCOPE_COLUMNS})
-    stmt = stmt.where(target.c.case_id == source.c.id)
-    if lo is not None and hi is not None:
-        stmt = stmt.where(target.c.case_id.between(lo, hi))
-    conn.execute(stmt)
-
-
-def backfill(conn: sa.Connection, *, chunk: int = 2000) -> int:
-    """Index every case that has no words yet, in id order and chunks (migration u002, reindex)."""
-    done, last = 0, 0
-    scope = has_scope_columns(conn)
-    while True:
-        rows = conn.execute(
-            sa.select(_SOURCE)
-            .where(_SOURCE.c.id > last)
-            .where(~sa.exists().where(_WORDS.c.case_id == _SOURCE.c.id))
-            .order_by(_SOURCE.c.id)
-            .limit(chunk)
-        ).all()
-        if not rows:
-            return done
-        conn.execute(sa.insert(_WORDS), [_row(r, scope=False) for r in rows])
-        if scope:
-            copy_scope(conn, rows[0].id, rows[-1].id)
-        done, last = done + len(rows), rows[-1].id
-
-
-def create_objects(conn: sa.Connection) -> None:
-    """The dialect's full-text structure over ``case_words`` (after the table exists)."""
-    for statement in _SQLITE_DDL if conn.dialect.name == "sqlite" else _PG_DDL:
-        conn.exec_driver_sql(statement)
-
-
-def drop_objects(conn: sa.Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        for trigger in TRIGGERS:
-            conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {trigger}")
-        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {FTS_TABLE}")
-    else:
-        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {PG_INDEX}")
-        conn.exec_driver_sql(f"ALTER TABLE case_words DROP COLUMN IF EXISTS {PG_COLUMN}")
-
-
-def create_scope_sync(conn: sa.Connection) -> None:
-    """The trigger of u004 that keeps ``case_words``' scope columns equal to the case's."""
-    for statement in _SQLITE_SCOPE_DDL if conn.dialect.name == "sqlite" else _PG_SCOPE_DDL:
-        conn.exec_driver_sql(statement)
-
-
-def drop_scope_sync(conn: sa.Connection) -> None:
-    for statement in _SQLITE_SCOPE_UNDO if conn.dialect.name == "sqlite" else _PG_SCOPE_UNDO:
-        conn.exec_driver_sql(statement)
-
-
-def is_fulltext_table(name: str | None) -> bool:
-    """The FTS5 table and its shadow tables (case_fts_data, _idx, _docsize, _config)."""
-    return bool(name) and (name == FTS_TABLE or str(name).startswith(FTS_TABLE + "_"))
-
-
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Alembic autogenerate filter: the full-text objects made by u002 are not in the models'
-    metadata on purpose (SQLAlchemy cannot describe an FTS5 table; the tsvector column and its index
-    exist on PostgreSQL only), so never propose dropping them."""
-    if reflected and compare_to is None:
-        if type_ == "table" and is_fulltext_table(name):
-            return False
-        if (type_ == "index" and name == PG_INDEX) or (type_ == "column" and name == PG_COLUMN):
-            return False
-    return True

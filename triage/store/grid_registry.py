@@ -74,12 +74,21 @@ def grid_columns(available: Sequence[str]) -> dict[str, str]:
     return found
 
 
-def _check_row(row: int, values: dict[str, str], seen: dict[str, int]) -> GridRowError | None:
+def check_grid(values: dict[str, str]) -> tuple[str, str, str] | None:
+    """(field, code, message) of the first problem of one grid's values, else None: the import's
+    rows and the 网格管理 page's form are held to the same rules."""
     if not values["code"]:
-        return GridRowError(row, "code", "code_required", "the grid code is empty")
+        return "code", "code_required", "the grid code is empty"
     for name, value in values.items():
         if len(value) > FIELD_CHARS[name]:
-            return GridRowError(row, name, "too_long", f"{name} has more than {FIELD_CHARS[name]} characters")
+            return name, "too_long", f"{name} has more than {FIELD_CHARS[name]} characters"
+    return None
+
+
+def _check_row(row: int, values: dict[str, str], seen: dict[str, int]) -> GridRowError | None:
+    problem = check_grid(values)
+    if problem is not None:
+        return GridRowError(row, *problem)
     if values["code"] in seen:
         first = seen[values["code"]]
         return GridRowError(row, "code", "duplicate_code", f"grid {values['code']} is already on row {first}")

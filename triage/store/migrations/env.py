@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from triage.store import fulltext, models
+from triage.store import fulltext_schema, models
 
 config = context.config
 MIGRATION_LOCK_ID = 7_305_114_201  # arbitrary, constant: the advisory lock held while migrating
@@ -33,7 +33,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
-        include_object=fulltext.include_object,
+        include_object=fulltext_schema.include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -49,7 +49,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",  # SQLite needs table copies to ALTER
             compare_type=True,
-            include_object=fulltext.include_object,  # the FTS5 table / GIN index of u002 are not in metadata
+            include_object=fulltext_schema.include_object,  # u002's FTS5 table / GIN index: not in metadata
             # One transaction for the whole run on SQLite too (alembic's SQLite default is one per
             # revision): the version read and every revision then happen under one BEGIN IMMEDIATE,
             # so a second worker waits and finds the schema migrated instead of re-creating tables.

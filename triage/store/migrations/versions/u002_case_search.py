@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from triage.store import fulltext
+from triage.store import fulltext_schema
 
 revision = "u002_case_search"
 down_revision = "u001_attachments"
@@ -33,11 +33,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_case_words_contact_key", "case_words", ["contact_key"])
     conn = op.get_bind()
-    fulltext.create_objects(conn)
-    fulltext.backfill(conn)
+    fulltext_schema.create_objects(conn)
+    fulltext_schema.backfill(conn)
 
 
 def downgrade() -> None:
-    fulltext.drop_objects(op.get_bind())
+    fulltext_schema.drop_objects(op.get_bind())
     op.drop_index("ix_case_words_contact_key", table_name="case_words")
     op.drop_table("case_words")
