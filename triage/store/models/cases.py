@@ -108,6 +108,8 @@ class Case(SQLModel, table=True):
         # 台账 (issue #15): the headline and the departments ledger read these columns only (u007)
         sa.Index("ix_cases_ledger", *LEDGER_INDEX_COLUMNS),
         sa.Index("ix_cases_department_ledger", *DEPARTMENT_LEDGER_INDEX_COLUMNS),
+        # the desk's 待办: a department's open cases by time left, sorted in the index (u011)
+        sa.Index("ix_cases_department_urgency", "department_code", "status", "deadline", "priority_rank"),
     )
     __mapper_args__ = {"version_id_col": _CASE_VERSION}  # optimistic locking
 

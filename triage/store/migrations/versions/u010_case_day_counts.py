@@ -79,10 +79,16 @@ def _sqlite_triggers() -> list[str]:
 
 
 def _postgresql_triggers() -> list[str]:
+    # An update touches two rows of the table; taking them in key order means two transactions
+    # moving cases in opposite directions (dispatch vs return) wait for each other, never deadlock.
+    old_key, new_key = (f"ROW({', '.join(_values(r, 'postgresql')[:4])})" for r in ("OLD", "NEW"))
     body = f"""
     BEGIN
-      IF TG_OP IN ('UPDATE', 'DELETE') THEN {_subtract("OLD", "postgresql")}; END IF;
-      IF TG_OP IN ('INSERT', 'UPDATE') THEN {_add("NEW", "postgresql")}; END IF;
+      IF TG_OP = 'INSERT' THEN {_add("NEW", "postgresql")};
+      ELSIF TG_OP = 'DELETE' THEN {_subtract("OLD", "postgresql")};
+      ELSIF {old_key} <= {new_key} THEN {_subtract("OLD", "postgresql")}; {_add("NEW", "postgresql")};
+      ELSE {_add("NEW", "postgresql")}; {_subtract("OLD", "postgresql")};
+      END IF;
       RETURN NULL;
     END"""
     return [
