@@ -8,12 +8,15 @@ over the newest open cases and cached briefly, so reloading the page stays cheap
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -38,6 +41,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PERIODS = {7: "近 7 天", 30: "近 30 天", 90: "近 90 天"}
 HOT_RECORDS = 2000  # newest open cases clustered into hot issues
 HOT_MIN_AGE = 60.0  # seconds before a changed database triggers a new clustering
+HOT_CLUSTERING: dict[str, Any] = {"growth_days": 7, "top": 10, "min_size": 2}
 
 
 @dataclass(slots=True)
@@ -48,10 +52,12 @@ class _HotEntry:
 
 
 class HotIssueCache:
-    """Hot issues per (scope, period), clustered in a background thread.
+    """Hot issues per (scope, period), clustered in the background.
 
     The page never waits for the clustering: it shows the last result (or "计算中") and a
-    new clustering starts when the data changed and the result is older than a minute.
+    new clustering starts when the data changed and the result is older than a minute. A
+    picklable ``compute`` (the dashboard's) runs in a separate process, so its seconds of
+    Python do not slow the pages this worker serves meanwhile; anything else runs in the thread.
     """
 
     def __init__(self) -> None:
@@ -76,7 +82,7 @@ class HotIssueCache:
 
     def _run(self, key: tuple[Any, ...], version: int, compute: Callable[[], list[HotIssue]]) -> None:
         try:
-            issues = compute()
+            issues = _in_cluster_process(compute) if isinstance(compute, partial) else compute()
             with self._lock:
                 if len(self._entries) > 200:
                     self._entries.clear()
@@ -93,6 +99,27 @@ class HotIssueCache:
             running = list(self._running.values())
         for future in running:
             future.result(timeout=timeout)
+
+
+_process_lock = threading.Lock()
+_process: ProcessPoolExecutor | None = None
+
+
+def _in_cluster_process(compute: partial[list[HotIssue]]) -> list[HotIssue]:
+    """Run ``compute`` in the one clustering process of this worker (started on first use, by
+    spawning: forking a threaded server is unsafe); a crashed process is replaced next time."""
+    global _process
+    with _process_lock:
+        if _process is None:
+            _process = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        pool = _process
+    try:
+        return pool.submit(compute).result()
+    except BrokenProcessPool:
+        with _process_lock:
+            if _process is pool:
+                _process = None
+        raise
 
 
 class FigureCache:
@@ -153,10 +180,14 @@ def _headline(
     }
 
 
-def _cluster(service: CaseService, scope: stats.StatsScope, days: int) -> list[HotIssue]:
-    now = service.clock()
-    records = stats.hot_issue_records(service.db, now, days, scope, limit=HOT_RECORDS)
-    return cluster_hot_issues(records, now=now, growth_days=7, top=10, min_size=2)
+def hot_issues_job(service: CaseService, scope: stats.StatsScope, days: int) -> Callable[[], list[HotIssue]]:
+    """The dashboard's clustering as a picklable call (a file or server database: another process
+    can open it) or, for an in-memory database, a call on this process's own connection."""
+    now, db = service.clock(), service.db
+    if ":memory:" in db.url or db.url in ("sqlite://", "sqlite:///"):
+        records = partial(stats.hot_issue_records, db, now, days, scope, limit=HOT_RECORDS)
+        return lambda: cluster_hot_issues(records(), now=now, **HOT_CLUSTERING)
+    return partial(stats.clustered_hot_issues, db.url, now, days, scope, HOT_RECORDS, **HOT_CLUSTERING)
 
 
 @router.get("/dashboard")
@@ -171,7 +202,7 @@ def dashboard(request: Request, user: PageUser, days: int = 30) -> Response:
         (*key, version, minute, user.role, user.username if scope.grids is not None else None),
         lambda: _figures(service, user, scope, days),
     )
-    issues, computing = request.app.state.web_hot.get(key, version, lambda: _cluster(service, scope, days))
+    issues, computing = request.app.state.web_hot.get(key, version, hot_issues_job(service, scope, days))
     citizens = stats.citizens_of(service.db, [no for i in issues or [] for no in i.record_ids])
     volume, load, res, sat = figures["volume"], figures["load"], figures["res"], figures["sat"]
     ctx = {

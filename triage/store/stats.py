@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import col
 
 from triage.config import LOCAL_TZ
-from triage.dedup.hot_issues import HotRecord
+from triage.dedup.hot_issues import HotIssue, HotRecord, cluster_hot_issues
 from triage.store.db import Database
 from triage.store.lifecycle import is_active
 from triage.store.models import AuditEvent, Case, CaseDayCount, CaseStatus, Department
@@ -318,6 +318,23 @@ def hot_issue_records(
         HotRecord(id=no, text=text, title=mask_pii(title) if title else None, time=at, likes=0, category=cat)
         for no, title, text, at, cat in reversed(rows)
     ]
+
+
+def clustered_hot_issues(
+    url: str, now: datetime, days: int, scope: StatsScope, limit: int, **cluster: Any
+) -> list[HotIssue]:
+    """Read the period's open cases from the database at ``url`` and cluster them into hot issues.
+
+    Takes a URL, not a :class:`Database`, so that a separate process can run it: the clustering
+    is seconds of Python (a jieba cut per case) that must not hold a web worker's GIL.
+    ``cluster``: keyword arguments of :func:`cluster_hot_issues`.
+    """
+    db = Database(url)
+    try:
+        records = hot_issue_records(db, now, days, scope, limit=limit)
+    finally:
+        db.dispose()
+    return cluster_hot_issues(records, now=now, **cluster)
 
 
 def citizens_of(db: Database, case_nos: list[str]) -> dict[str, int]:
