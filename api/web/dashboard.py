@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +43,7 @@ PERIODS = {7: "近 7 天", 30: "近 30 天", 90: "近 90 天"}
 HOT_RECORDS = 2000  # newest open cases clustered into hot issues
 HOT_MIN_AGE = 60.0  # seconds before a changed database triggers a new clustering
 HOT_CLUSTERING: dict[str, Any] = {"growth_days": 7, "top": 10, "min_size": 2}
+CLUSTER_NICENESS = 10  # the clustering process yields the CPU to the web worker and the database
 
 
 @dataclass(slots=True)
@@ -107,11 +109,17 @@ _process: ProcessPoolExecutor | None = None
 
 def _in_cluster_process(compute: partial[list[HotIssue]]) -> list[HotIssue]:
     """Run ``compute`` in the one clustering process of this worker (started on first use, by
-    spawning: forking a threaded server is unsafe); a crashed process is replaced next time."""
+    spawning: forking a threaded server is unsafe; at lower priority, so on a 2-core machine the
+    pages are not slowed while it runs); a crashed process is replaced next time."""
     global _process
     with _process_lock:
         if _process is None:
-            _process = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            _process = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=os.nice,  # background work: the pages get the CPU first
+                initargs=(CLUSTER_NICENESS,),
+            )
         pool = _process
     try:
         return pool.submit(compute).result()
