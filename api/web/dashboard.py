@@ -122,7 +122,15 @@ def _in_cluster_process(compute: partial[list[HotIssue]]) -> list[HotIssue]:
             )
         pool = _process
     try:
-        return pool.submit(compute).result()
+        future = pool.submit(compute)
+    except (BrokenProcessPool, RuntimeError, OSError):  # cannot start one here (e.g. an unguarded script)
+        log.warning("hot-issue clustering runs in the web worker: no separate process", exc_info=True)
+        with _process_lock:
+            if _process is pool:
+                _process = None
+        return compute()
+    try:
+        return future.result()
     except BrokenProcessPool:
         with _process_lock:
             if _process is pool:
