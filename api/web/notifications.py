@@ -2,8 +2,10 @@
 the navigation's count of 预警/超时 cases and the countdown next to a case.
 
 Each page load may trigger a deadline scan (``DeadlineMonitor.maybe_scan``: at most one per process
-every few seconds, idempotent per case and kind), so the count and the list are current even
-between the monitor's periodic ticks; the webhook is posted from the monitor's thread, never here.
+every few seconds, idempotent per case and kind, run by the monitor's thread so the page does not
+wait; the 通知 list scans inline), so the list is current even between the monitor's periodic
+ticks (the 预警/超时 count is counted from the deadlines themselves); the webhook is posted from the
+monitor's thread, never here.
 The template globals are registered on import (``api.web`` imports this module for its router).
 """
 
