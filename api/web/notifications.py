@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -34,12 +35,15 @@ log = logging.getLogger(__name__)
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 PAGE_SIZE = 30
 KIND = {"warning": "预警", "overdue": "超时", "whistle": "吹哨待报到", "supervision": "代表督办"}
-# The navigation's numbers are cached per user for a few seconds: every page shows them, and for an
-# unrestricted role they count over all active cases. The 通知 page and marking read bypass the cache.
+# The navigation's numbers are cached per user for a few seconds (then recounted in the background):
+# every page shows them, and for an unrestricted role they count over all active cases. The 通知 page
+# and marking read bypass the cache.
 NAV_TTL_SECONDS = 10.0
 NAV_CACHE_MAX = 2_000
 _nav_cache: dict[tuple[object, ...], tuple[float, dict[str, Any]]] = {}
 _nav_lock = threading.Lock()
+_nav_recounting: set[tuple[object, ...]] = set()  # keys a background recount is running for
+_nav_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nav-counts")
 
 
 def _service(request: Request) -> CaseService:
@@ -74,14 +78,36 @@ def clear_nav_cache() -> None:
 
 def deadline_nav(request: Request, user: Principal | None, *, fresh: bool = False) -> dict[str, Any] | None:
     """The navigation's numbers (template global, called by base.html); None when there is no user
-    or the database is unreachable: the page itself must still render."""
+    or the database is unreachable: the page itself must still render.
+
+    Counted on the page when this user has no numbers yet (or ``fresh``); numbers older than
+    :data:`NAV_TTL_SECONDS` are shown once more while a background thread recounts them, so the
+    page that happens to find them stale does not wait for a count over every open case."""
     if user is None or getattr(request.app.state, "service", None) is None:
         return None
     key = _nav_key(request, user)
     with _nav_lock:
         hit = _nav_cache.get(key)
-    if hit is not None and not fresh and time.monotonic() - hit[0] < NAV_TTL_SECONDS:
+        stale = hit is not None and time.monotonic() - hit[0] >= NAV_TTL_SECONDS
+        recount = stale and key not in _nav_recounting
+        if recount:
+            _nav_recounting.add(key)
+    if hit is not None and not fresh:
+        if recount:
+            _nav_pool.submit(_recount, request, user, key)
         return hit[1]
+    return _count_nav(request, user, key)
+
+
+def _recount(request: Request, user: Principal, key: tuple[object, ...]) -> None:
+    try:
+        _count_nav(request, user, key)
+    finally:
+        with _nav_lock:
+            _nav_recounting.discard(key)
+
+
+def _count_nav(request: Request, user: Principal, key: tuple[object, ...]) -> dict[str, Any] | None:
     try:
         _scan(request)
         service = _service(request)
