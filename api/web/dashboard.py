@@ -125,17 +125,21 @@ def _in_cluster_process(compute: partial[list[HotIssue]]) -> list[HotIssue]:
         future = pool.submit(compute)
     except (BrokenProcessPool, RuntimeError, OSError):  # cannot start one here (e.g. an unguarded script)
         log.warning("hot-issue clustering runs in the web worker: no separate process", exc_info=True)
-        with _process_lock:
-            if _process is pool:
-                _process = None
+        _forget_process(pool)
         return compute()
     try:
         return future.result()
     except BrokenProcessPool:
-        with _process_lock:
-            if _process is pool:
-                _process = None
+        _forget_process(pool)
         raise
+
+
+def _forget_process(pool: ProcessPoolExecutor) -> None:
+    """A broken or unstartable clustering process: the next clustering starts a new one."""
+    global _process
+    with _process_lock:
+        if _process is pool:
+            _process = None
 
 
 class FigureCache:

@@ -114,6 +114,22 @@ def _analyze_alerts(db: Database) -> None:
         conn.exec_driver_sql("ANALYZE deadline_alerts")
 
 
+def _alert_row(case: Any, kind: AlertKind, now: datetime, *, webhook_due: datetime | None) -> dict[str, Any]:
+    """The ``deadline_alerts`` row for ``case`` (a Case, or a row of :func:`_candidates`)."""
+    return {
+        "case_id": case.id,
+        "case_no": case.case_no,
+        "kind": kind.value,
+        "status": case.status,
+        "department_code": case.department_code,
+        "priority": case.priority,
+        "deadline": case.deadline,
+        "created_at": now,
+        "webhook_next_at": webhook_due,
+        "webhook_attempts": 0,
+    }
+
+
 def _scan_round(
     db: Database, kind: AlertKind, now: datetime, ratio: float, webhook: bool
 ) -> tuple[int, list[DeadlineAlert]]:
@@ -122,19 +138,8 @@ def _scan_round(
     table = DeadlineAlert.__table__  # type: ignore[attr-defined]
     with db.session(write=True) as session:
         rows = session.execute(_candidates(db, kind, now, ratio)).all()
-        for case_id, case_no, status, dept, priority, deadline in rows:
-            values = {
-                "case_id": case_id,
-                "case_no": case_no,
-                "kind": kind.value,
-                "status": status,
-                "department_code": dept,
-                "priority": priority,
-                "deadline": deadline,
-                "created_at": now,
-                "webhook_next_at": now if webhook else None,
-                "webhook_attempts": 0,
-            }
+        for row in rows:
+            values = _alert_row(row, kind, now, webhook_due=now if webhook else None)
             result = session.execute(_insert_ignore(db.dialect, table).values(**values).returning(table.c.id))
             new_id = result.scalar_one_or_none()
             if new_id is not None:  # None: another scanner got there first
@@ -147,18 +152,7 @@ def raise_alert(session: Session, case: Case, kind: AlertKind, now: datetime) ->
     督办). One row per (case, kind), read through the same scope rules as the deadline alerts; a
     second 吹哨 or 督办 of the case refreshes it (new time, owner, deadline) and makes it unread again."""
     table = DeadlineAlert.__table__  # type: ignore[attr-defined]
-    values = {
-        "case_id": case.id,
-        "case_no": case.case_no,
-        "kind": kind.value,
-        "status": case.status,
-        "department_code": case.department_code,
-        "priority": case.priority,
-        "deadline": case.deadline,
-        "created_at": now,
-        "webhook_next_at": None,
-        "webhook_attempts": 0,
-    }
+    values = _alert_row(case, kind, now, webhook_due=None)
     insert = _insert_dialect(session.get_bind().dialect.name).insert(table).values(**values)
     refreshed = ("status", "department_code", "priority", "deadline", "created_at")
     fresh = {k: insert.excluded[k] for k in refreshed}
