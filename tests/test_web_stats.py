@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlsplit
 
 from support.api_env import ELEVATOR, NOISE, PARKING, SEWAGE, WAGES
 
 from api.web import charts
+from api.web.dashboard import propose_link
 from api.web.render import deadline_text, highlight, reason_text
+from triage.dedup.hot_issues import HotIssue
 from triage.store import stats
+from triage.store.proposals import MAX_PROPOSAL_CASES
 
 
 def _through(service, clock, text: str, dept: str, *, resolve: bool = False, score: int | None = None) -> str:
@@ -77,7 +81,29 @@ def test_hot_issue_records_are_recent_open_cases(case_service, store_clock) -> N
     assert [r.id for r in records] == [late.case_no]
     records = stats.hot_issue_records(case_service.db, store_clock(), 90)
     assert len(records) == 3 and records[0].id == a.case_no  # oldest first
-    assert stats.citizens_of(case_service.db, [a.case_no]) == {a.case_no: 1}
+    assert [r.likes for r in records] == [0, 0, 0]
+
+
+def test_hot_issue_records_count_merged_citizens_as_likes(case_service, store_clock) -> None:
+    parent = case_service.submit(SEWAGE, actor="op")
+    for extra in ("请尽快处理", "已经好几天了"):
+        child = case_service.submit(SEWAGE + extra, actor="op")
+        case_service.merge(child.case_no, parent.case_no, "rev")
+    records = stats.hot_issue_records(case_service.db, store_clock(), 30)
+    assert [(r.id, r.likes) for r in records] == [(parent.case_no, 2)]  # merged cases are not records
+
+
+def test_propose_link_links_at_most_a_proposals_cases() -> None:
+    ids = [f"C{n:04d}" for n in range(MAX_PROPOSAL_CASES + 50)]
+    issue = HotIssue(1, "广场舞噪音", "C0007", len(ids), ids, 9.0, keywords=["噪音"], place="南门广场")
+    query = parse_qs(urlsplit(propose_link(issue)).query)
+    linked = query["case_nos"][0].split(",")
+    assert len(linked) == MAX_PROPOSAL_CASES and linked[:2] == ["C0007", ids[-1]]  # representative, newest
+    assert query["title"] == ["关于南门广场广场舞噪音的建议"]
+    problem = query["problem"][0]
+    assert f"{len(ids)} 件诉求" in problem and f"所附为其中 {MAX_PROPOSAL_CASES} 件" in problem
+    small = HotIssue(2, "路灯不亮", "C1", 2, ["C1", "C2"], 3.0)
+    assert parse_qs(urlsplit(propose_link(small)).query)["case_nos"] == ["C1,C2"]
 
 
 def test_charts_are_escaped_svg_with_tooltips() -> None:

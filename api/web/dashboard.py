@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
@@ -34,6 +35,7 @@ from triage.config import LOCAL_TZ
 from triage.dedup.hot_issues import HotIssue, cluster_hot_issues
 from triage.store import stats
 from triage.store.ledgers import SATISFIED_MIN, LedgerFilter, disputes_mediated
+from triage.store.proposals import MAX_PROPOSAL_CASES
 from triage.store.service import CaseService
 
 log = logging.getLogger(__name__)
@@ -223,7 +225,7 @@ def dashboard(request: Request, user: PageUser, days: int = 30) -> Response:
         lambda: _figures(service, user, scope, days),
     )
     issues, computing = request.app.state.web_hot.get(key, version, hot_issues_job(service, scope, days))
-    citizens = stats.citizens_of(service.db, [no for i in issues or [] for no in i.record_ids])
+    may_propose = user.role in access.PROPOSE
     volume, load, res, sat = figures["volume"], figures["load"], figures["res"], figures["sat"]
     ctx = {
         "days": days,
@@ -232,7 +234,8 @@ def dashboard(request: Request, user: PageUser, days: int = 30) -> Response:
         "issues": issues or [],
         "hot_pending": issues is None,
         "hot_computing": computing,
-        "issue_citizens": {i.rank: sum(citizens.get(no, 1) for no in i.record_ids) for i in issues or []},
+        "issue_citizens": {i.rank: i.size + i.likes for i in issues or []},  # likes: merged citizens
+        "propose_links": {i.rank: propose_link(i) for i in issues or []} if may_propose else {},
         "open_total": sum(d.open for d in load),
         "overdue_total": sum(d.overdue for d in load),
         "chart_volume": charts.stacked_daily(volume.days, volume.series),
@@ -242,9 +245,22 @@ def dashboard(request: Request, user: PageUser, days: int = 30) -> Response:
         "chart_sat": charts.satisfaction_bars(sat.counts),
         "chart_hot": charts.hot_bars([(i.title, i.size, i.growth) for i in issues or []]),
         "scope_note": _scope_note(user),
-        "may_propose": user.role in access.PROPOSE,
+        "may_propose": may_propose,
     }
     return render(request, "dashboard.html", ctx)
+
+
+def propose_link(issue: HotIssue) -> str:
+    """The 转为代表建议 form, filled from a hot issue. It links at most a proposal's number of cases
+    (the representative first, then the newest), and says how many reported it in all."""
+    rest = [no for no in reversed(issue.record_ids) if no != issue.representative_id]
+    linked = [issue.representative_id, *rest][:MAX_PROPOSAL_CASES]
+    place = issue.place or ""
+    problem = f"{issue.title}：{issue.size} 件诉求反映同一事项（{'、'.join(issue.keywords)}）。"
+    if len(linked) < issue.size:
+        problem += f"所附为其中 {len(linked)} 件。"
+    query = {"title": f"关于{place}{issue.title}的建议", "problem": problem, "case_nos": ",".join(linked)}
+    return "/proposals/new?" + urlencode(query, safe=",")  # case numbers stay readable (and cheap)
 
 
 def _scope_note(user: Principal) -> str:

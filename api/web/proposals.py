@@ -141,7 +141,9 @@ def new_page(request: Request, user: PageUser) -> Response:
     if user.role not in access.PROPOSE:
         raise PageError(403, "只有人大代表可以提出代表建议。")
     q = request.query_params
-    values = {k: (q.get(k) or "")[:PROPOSAL_TEXT_MAX_CHARS] for k in ("title", "problem", "case_nos")}
+    values = {k: (q.get(k) or "")[:PROPOSAL_TEXT_MAX_CHARS] for k in ("title", "problem")}
+    numbers = [n.strip() for n in (q.get("case_nos") or "").split(",") if n.strip()]
+    values["case_nos"] = ",".join(numbers)  # whole numbers only: over the limit, the form says so
     return render(request, "proposal_new.html", _new_context(request, values, {}))
 
 

@@ -141,27 +141,30 @@ def period_summary(
 ) -> PeriodSummary:
     """Daily volume by category and the resolution figures of the cases received in the period.
 
-    One grouped read feeds both: of ``case_day_counts`` (kept by triggers, u010) for all cases or
-    a department's; of the cases themselves for grids (a grid's cases are few, the table has no
-    grid key).
+    Read from ``case_day_counts`` (kept by triggers, u010) for all cases or a department's,
+    grouped twice (per day and category, per status) so that few rows come back; from the cases
+    themselves for grids (a grid's cases are few, the table has no grid key).
     """
     scope = scope or StatsScope()
-    rows = _day_groups(db, now, days, scope) if scope.grids is None else _case_groups(db, now, days, scope)
-    day_list = period(now, days)[2]
+    if scope.grids is None:
+        by_day, by_status = _day_groups(db, now, days, scope)
+    else:
+        by_day, by_status = _split_groups(_case_groups(db, now, days, scope))
     by_day_cat: dict[tuple[date, str], int] = defaultdict(int)
-    by_status: dict[str, int] = defaultdict(int)
+    for d, cat, n in by_day:
+        by_day_cat[(_as_date(d), cat)] += int(n)
+    counts: dict[str, int] = defaultdict(int)
     n_done = on_time = 0
     hours = 0.0
-    for d, cat, status, n, n_d, seconds, in_time in rows:
-        by_day_cat[(_as_date(d), cat)] += int(n)
-        by_status[str(status)] += int(n)
+    for status, n, n_d, seconds, in_time in by_status:
+        counts[str(status)] += int(n)
         if status in DONE:
             n_done += int(n_d or 0)
             hours += float(seconds or 0) / 3600.0
             on_time += int(in_time or 0)
-    received = sum(by_status.values())
-    actionable = received - sum(by_status.get(s, 0) for s in NOT_ACTIONABLE)
-    resolved = sum(by_status.get(s, 0) for s in DONE)
+    received = sum(counts.values())
+    actionable = received - sum(counts.get(s, 0) for s in NOT_ACTIONABLE)
+    resolved = sum(counts.get(s, 0) for s in DONE)
     res = Resolution(
         received=received,
         actionable=actionable,
@@ -169,26 +172,36 @@ def period_summary(
         rate=resolved / actionable if actionable else None,
         avg_hours=hours / n_done if n_done else None,
         on_time_rate=on_time / n_done if n_done else None,
-        by_status=dict(by_status),
+        by_status=dict(counts),
     )
-    return PeriodSummary(_volume(day_list, by_day_cat, top), res)
+    return PeriodSummary(_volume(period(now, days)[2], by_day_cat, top), res)
 
 
-def _day_groups(db: Database, now: datetime, days: int, scope: StatsScope) -> list[Any]:
-    """(day, category, status, cases, resolved, seconds to resolve, on time) from the rollup."""
+def _day_groups(db: Database, now: datetime, days: int, scope: StatsScope) -> tuple[list[Any], list[Any]]:
+    """(day, category, cases) and (status, cases, resolved, seconds to resolve, on time) from the rollup."""
     day_list = period(now, days)[2]
-    first, today = day_list[0], day_list[-1]
     t = CaseDayCount
-    stmt = sa.select(
-        col(t.day),
-        col(t.category),
-        col(t.status),
-        *(sa.func.sum(col(c)) for c in (t.cases, t.resolved, t.resolve_seconds, t.on_time)),
-    ).where(col(t.day) >= first, col(t.day) <= today)
+    where = [col(t.day) >= day_list[0], col(t.day) <= day_list[-1]]
     if scope.department_code is not None:
-        stmt = stmt.where(col(t.department_code) == scope.department_code)
-    with db.session() as session:
-        return list(session.execute(stmt.group_by(col(t.day), col(t.category), col(t.status))))
+        where.append(col(t.department_code) == scope.department_code)
+    sums = (sa.func.sum(col(c)) for c in (t.resolved, t.resolve_seconds, t.on_time))
+    per_day = sa.select(col(t.day), col(t.category), sa.func.sum(col(t.cases))).where(*where)
+    per_status = sa.select(col(t.status), sa.func.sum(col(t.cases)), *sums).where(*where)
+    with db.session() as session:  # Core reads on the connection: no ORM row processing
+        conn = session.connection()
+        by_day = list(conn.execute(per_day.group_by(col(t.day), col(t.category))))
+        by_status = list(conn.execute(per_status.group_by(col(t.status))))
+    return by_day, by_status
+
+
+def _split_groups(rows: list[Any]) -> tuple[list[Any], list[Any]]:
+    """(day, category, status, …) groups of the cases as the rollup's two groupings."""
+    by_status: dict[str, list[int]] = {}
+    for _, _, status, *figures in rows:
+        into = by_status.setdefault(status, [0, 0, 0, 0])
+        for i, value in enumerate(figures):
+            into[i] += int(value or 0)
+    return [(d, cat, n) for d, cat, _, n, *_ in rows], [(s, *f) for s, f in by_status.items()]
 
 
 def _case_groups(db: Database, now: datetime, days: int, scope: StatsScope) -> list[Any]:
@@ -299,14 +312,19 @@ def hot_issue_records(
 ) -> list[HotRecord]:
     """The newest open cases of the period, as input for :func:`triage.dedup.hot_issues.cluster_hot_issues`.
 
-    Merged duplicates are left out: their parent already counts them (``citizens``), which
-    the dashboard shows next to each issue.
+    Merged duplicates are left out: their parent counts them in ``duplicate_count``, passed as
+    the record's ``likes`` (citizens beyond the first), so an issue's citizens are ``size + likes``.
     """
     start, _, _ = period(now, days)
     open_statuses = [s.value for s in (S.PENDING_REVIEW, S.DISPATCHED, S.IN_PROGRESS, S.RESOLVED)]
     stmt = (scope or StatsScope()).apply(
         sa.select(
-            col(Case.case_no), col(Case.title), col(Case.text_masked), col(Case.created_at), category_expr
+            col(Case.case_no),
+            col(Case.title),
+            col(Case.text_masked),
+            col(Case.created_at),
+            category_expr,
+            col(Case.duplicate_count),
         )
         .where(col(Case.created_at) >= start, col(Case.status).in_(open_statuses))
         .order_by(col(Case.created_at).desc(), col(Case.id).desc())
@@ -315,8 +333,8 @@ def hot_issue_records(
     with db.session() as session:
         rows = session.execute(stmt).all()
     return [
-        HotRecord(id=no, text=text, title=mask_pii(title) if title else None, time=at, likes=0, category=cat)
-        for no, title, text, at, cat in reversed(rows)
+        HotRecord(no, text, mask_pii(title) if title else None, at, likes=int(merged or 0), category=cat)
+        for no, title, text, at, cat, merged in reversed(rows)
     ]
 
 
@@ -335,12 +353,3 @@ def clustered_hot_issues(
     finally:
         db.dispose()
     return cluster_hot_issues(records, now=now, **cluster)
-
-
-def citizens_of(db: Database, case_nos: list[str]) -> dict[str, int]:
-    """How many citizens raised each case (1 + merged duplicates), for hot-issue sizes."""
-    if not case_nos:
-        return {}
-    stmt = sa.select(col(Case.case_no), col(Case.duplicate_count)).where(col(Case.case_no).in_(case_nos))
-    with db.session() as session:
-        return {no: 1 + int(n or 0) for no, n in session.execute(stmt)}
