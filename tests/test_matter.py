@@ -116,8 +116,18 @@ def test_scorer_artifact_and_reason_text(tmp_path) -> None:
     same = np.array([[0.4, 1, 0.5, 0, 0.5, 1, np.log1p(3), 0, 0.6, 0.6]])
     other = np.array([[0.05, 0, 0, 0, 0, 0, np.log1p(40), 0, 0.0, 0.0]])
     assert scorer.predict(same)[0] > scorer.predict(other)[0]
+    copy = np.array([[0.95, 0, 0, 0, 0.9, 0.5, 0.0, 0.75, 0.0, 0.0]])  # an edited copy, no place named
+    assert scorer.model is not None and scorer.predict(copy)[0] >= scorer.threshold
+    assert scorer.predict(np.empty((0, len(FEATURES)))).shape == (0,)
     scorer.save(tmp_path / "s.json")
-    assert MatterScorer.load(tmp_path / "s.json").version == scorer.version
+    assert (tmp_path / "s.joblib").exists()
+    loaded = MatterScorer.load(tmp_path / "s.json")
+    assert loaded.version == scorer.version and loaded.threshold == scorer.threshold
+    assert np.allclose(loaded.predict(np.vstack([same, other])), scorer.predict(np.vstack([same, other])))
+    logistic = MatterScorer(np.arange(len(FEATURES), dtype=float), -1.0, "lr")  # the fallback form
+    logistic.save(tmp_path / "lr.json")
+    again = MatterScorer.load(tmp_path / "lr.json")
+    assert again.model is None and np.allclose(again.predict(same), logistic.predict(same))
     text = reason_text(place="南门广场", area=None, terms=["噪音"], category=None, word=0.3, days=3.2)
     assert text == "同一地点：南门广场；同类问题：噪音；3 天前"
 
@@ -182,3 +192,16 @@ def test_merge_then_unmerge_is_counted_back_and_audited(case_service) -> None:
     with pytest.raises(Exception) as exc:
         case_service.unmerge(second.case_no, "rev", "  ")
     assert getattr(exc.value, "code", None) == "reason_required"
+
+
+def test_scorer_threshold_is_chosen_on_out_of_fold_scores() -> None:
+    from training.matter_pairs import fit_model, out_of_fold
+
+    rng = np.random.default_rng(0)
+    X = rng.random((200, len(FEATURES)))
+    y = (X[:, 0] + 0.3 * rng.random(200) > 0.7).astype(int)
+    oof = out_of_fold(X, y)
+    assert oof.shape == (200,) and ((oof >= 0) & (oof <= 1)).all()
+    assert fit_model(X, y).predict_proba(X[:3]).shape == (3, 2)
+    # held-out scores are less certain than the trees' scores on their own training rows
+    assert np.abs(oof - y).mean() > np.abs(fit_model(X, y).predict_proba(X)[:, 1] - y).mean()

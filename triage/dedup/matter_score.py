@@ -13,8 +13,11 @@ Features of a (new message, indexed case) pair, all computed by :class:`triage.d
 * ``lead``   — idf-weighted cosine of the two title / first-line word sets (what each is about)
 * ``place_lead`` — place × lead: the same place *and* the same subject
 
-The weights are fitted with scikit-learn's ``LogisticRegression`` on the labelled pairs built by
-``python -m training.matter_pairs`` and shipped as ``models/matter/scorer.json`` (see the card next to it).
+The shipped scorer is scikit-learn's ``GradientBoostingClassifier`` (depth-2 trees: pairs of features
+interact — the same place matters only with the same problem), fitted on the labelled pairs built by
+``python -m training.matter_pairs`` and shipped as ``models/matter/scorer.json`` (threshold, figures,
+versions) beside ``scorer.joblib`` (the trees); see the card next to them. A scorer without a model
+file is a logistic one (``coef``, ``intercept`` in the JSON): the hand-set fallback and older files.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import joblib
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -42,12 +47,14 @@ def copy_feature(word: NDArray[np.float64]) -> NDArray[np.float64]:
 
 @dataclass(slots=True)
 class MatterScorer:
-    """p(same matter | features) = sigmoid(features · coef + intercept)."""
+    """p(same matter | features): a fitted classifier's ``predict_proba``, or a logistic
+    sigmoid(features · coef + intercept) when there is none."""
 
     coef: NDArray[np.float64]
     intercept: float
     version: str = "unfitted"
     threshold: float = 0.6  # the default threshold fitted with the weights (see the card)
+    model: Any = None  # a fitted scikit-learn classifier over FEATURES (predict_proba)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> MatterScorer:
@@ -55,8 +62,10 @@ class MatterScorer:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         if list(data["features"]) != list(FEATURES):
             raise ValueError(f"{path}: features {data['features']} do not match {list(FEATURES)}")
-        coef = np.asarray(data["coef"], dtype=np.float64)
-        return cls(coef, float(data["intercept"]), str(data["version"]), float(data.get("threshold", 0.6)))
+        model = joblib.load(path.parent / data["model_file"]) if data.get("model_file") else None
+        coef = np.asarray(data.get("coef") or np.zeros(len(FEATURES)), dtype=np.float64)
+        threshold = float(data.get("threshold", 0.6))
+        return cls(coef, float(data.get("intercept", 0.0)), str(data["version"]), threshold, model)
 
     @classmethod
     def default(cls) -> MatterScorer:
@@ -66,18 +75,26 @@ class MatterScorer:
         return cls(np.array([6.0, 2.0, 1.0, 0.3, 3.0, 1.0, -0.8, 3.0, 3.0, 2.0]), -5.0, "hand-set")
 
     def save(self, path: str | Path, **card: object) -> None:
-        data = {
-            "features": list(FEATURES),
-            "coef": [round(float(c), 6) for c in self.coef],
-            "intercept": round(float(self.intercept), 6),
-            "version": self.version,
-            "threshold": round(float(self.threshold), 4),
-            **card,
-        }
-        Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        """The JSON (threshold, version, ``card``) and, for a fitted model, ``<stem>.joblib`` beside it."""
+        path = Path(path)
+        data: dict[str, object] = {"features": list(FEATURES), "version": self.version}
+        if self.model is not None:
+            model_file = path.with_suffix(".joblib")
+            joblib.dump(self.model, model_file, compress=3)
+            data["model_file"] = model_file.name
+        else:
+            data["coef"] = [round(float(c), 6) for c in self.coef]
+            data["intercept"] = round(float(self.intercept), 6)
+        data = {**data, "threshold": round(float(self.threshold), 4), **card}
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     def predict(self, features: ArrayLike) -> NDArray[np.float64]:
-        z = np.asarray(features, dtype=np.float64) @ self.coef + self.intercept
+        x = np.asarray(features, dtype=np.float64)
+        if self.model is not None:
+            if len(x) == 0:
+                return np.zeros(0)
+            return np.asarray(self.model.predict_proba(x.reshape(-1, len(FEATURES)))[:, 1], dtype=np.float64)
+        z = x @ self.coef + self.intercept
         probability: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-z))
         return probability
 
