@@ -78,3 +78,39 @@ def test_batch_hot_issues_command_shows_place(tmp_path) -> None:
     with open(out, encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert rows and rows[0]["place"] == "南门广场" and rows[0]["size"] == "3"
+
+
+def _links(n: int, pairs: dict[tuple[int, int], float]) -> list[dict[int, float]]:
+    scores: list[dict[int, float]] = [{} for _ in range(n)]
+    for (a, b), s in pairs.items():
+        scores[a][b] = scores[b][a] = s
+    return scores
+
+
+def test_star_clusters_do_not_chain_and_join_dense_stars() -> None:
+    from triage.dedup.hot_issues import star_clusters
+
+    # a chain 0–1–2–3–4, each only similar to the next: no centre links them all
+    chain = star_clusters(_links(5, {(0, 1): 0.8, (1, 2): 0.8, (2, 3): 0.8, (3, 4): 0.8}))
+    assert max(len(c) for c in chain) < 5
+    # one matter, many reports: every pair links
+    dense = {(a, b): 0.9 for a in range(4) for b in range(a + 1, 4)}
+    assert sorted(map(sorted, star_clusters(_links(4, dense)))) == [[0, 1, 2, 3]]
+    # two stars (centres 0 and 3) whose members mostly link across: one issue
+    two = {
+        (0, 1): 0.9,
+        (0, 2): 0.9,
+        (3, 4): 0.9,
+        (3, 5): 0.9,
+        (1, 4): 0.8,
+        (2, 5): 0.8,
+        (1, 5): 0.8,
+        (2, 4): 0.8,
+    }
+    two |= {(1, 2): 0.8, (4, 5): 0.8, (0, 4): 0.8}
+    assert sorted(map(sorted, star_clusters(_links(6, two)))) == [[0, 1, 2, 3, 4, 5]]
+    # a record linked to two centres joins the one it links to most strongly
+    split = star_clusters(
+        _links(7, {(0, 1): 0.9, (0, 2): 0.9, (0, 3): 0.76, (4, 5): 0.9, (4, 6): 0.9, (4, 3): 0.95})
+    )
+    assert [3, 4, 5, 6] in map(sorted, split)

@@ -113,10 +113,10 @@ def test_bad_input_is_refused() -> None:
 def test_scorer_artifact_and_reason_text(tmp_path) -> None:
     scorer = MatterScorer.default()
     assert scorer.coef.shape == (len(FEATURES),)
-    same = np.array([[0.4, 1, 0.5, 0, 0.5, 1, np.log1p(3), 0, 0.6, 0.6]])
-    other = np.array([[0.05, 0, 0, 0, 0, 0, np.log1p(40), 0, 0.0, 0.0]])
+    same = np.array([[0.4, 1, 0.5, 0, 0.5, 1, np.log1p(3), 0, 0.6, 0.6, 0]])
+    other = np.array([[0.05, 0, 0, 0, 0, 0, np.log1p(40), 0, 0.0, 0.0, 1]])
     assert scorer.predict(same)[0] > scorer.predict(other)[0]
-    copy = np.array([[0.95, 0, 0, 0, 0.9, 0.5, 0.0, 0.75, 0.0, 0.0]])  # an edited copy, no place named
+    copy = np.array([[0.95, 0, 0, 0, 0.9, 0.5, 0.0, 0.75, 0.0, 0.0, 0]])  # an edited copy, no place named
     assert scorer.model is not None and scorer.predict(copy)[0] >= scorer.threshold
     assert scorer.predict(np.empty((0, len(FEATURES)))).shape == (0,)
     scorer.save(tmp_path / "s.json")

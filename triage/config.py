@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     # Duplicate stage (triage/dedup/matter.py): "matter" finds the same matter in other words, kept when
     # the fitted scorer's probability reaches matter_threshold (models/matter); "lexical" finds copies
     # only, by char-trigram cosine >= duplicate_threshold. The lexical source adds the LSH (~3 KB/case).
-    # Default "lexical" until the matter matcher meets its targets (issue 14: recall 0.77 at P 0.92 today,
+    # Default "lexical" until the matter matcher meets its targets (issue 14: recall 0.78 at P 0.92 today,
     # and its place extraction costs ~2 ms per message, which would take triage_many from 0.85x to ~0.2x
     # jieba); opt in with TRIAGE_DUPLICATE_MATCHER=matter.
     duplicate_matcher: Literal["matter", "lexical"] = "lexical"

@@ -2,8 +2,9 @@
 
 One row per candidate, columns as in :data:`triage.dedup.matter_score.FEATURES`: idf-weighted word
 cosine, shared fine place (and how specific its name is), shared area, share of the message's
-problem words (not place words) the case has, category agreement, the time gap, and the cosine of
-the two titles. The :class:`Detail` kept beside them explains a match in Chinese.
+problem words (not place words) the case has, category agreement, the time gap, the cosine of
+the two titles, and whether both name places but none in common. The :class:`Detail` kept beside
+them explains a match in Chinese.
 """
 
 from __future__ import annotations
@@ -101,6 +102,7 @@ def features(
         hit = (d_places == p).any(axis=1) & (place_hit < 0)
         place_hit[hit] = p
     place = (place_hit >= 0).astype(float)
+    conflict = ((d_places >= 0).any(axis=1) & (place_hit < 0)).astype(float) if query.places else np.zeros(n)
     place_len = np.array(
         [min(1.0, len(vocab.place_names[p]) / 8.0) if p >= 0 else 0.0 for p in place_hit.tolist()]
     )
@@ -112,8 +114,9 @@ def features(
     days_signed = (ref - rows.created) / _DAY
     days = np.log1p(np.abs(np.nan_to_num(days_signed, nan=0.0)))
     lead = _lead_cosine(vocab, doc, rows.lead)
+    copy = copy_feature(word)
     feats = np.column_stack(
-        [word, place, place_len, area, problem, category, days, copy_feature(word), lead, place * lead]
+        [word, place, place_len, area, problem, category, days, copy, lead, place * lead, conflict]
     )
     detail: Detail = {
         "word": word,

@@ -12,6 +12,8 @@ Features of a (new message, indexed case) pair, all computed by :class:`triage.d
 * ``copy``   — max(0, word − 0.8) · 5: lets near-copies pass whatever their place or category
 * ``lead``   — idf-weighted cosine of the two title / first-line word sets (what each is about)
 * ``place_lead`` — place × lead: the same place *and* the same subject
+* ``place_conflict`` — 1 if both name fine places and share none (东风路 vs 实验小学), else 0: without
+  it "no shared place" cannot tell two other places from two texts that name none
 
 The shipped scorer is scikit-learn's ``GradientBoostingClassifier`` (depth-2 trees: pairs of features
 interact — the same place matters only with the same problem), fitted on the labelled pairs built by
@@ -33,7 +35,10 @@ from numpy.typing import ArrayLike, NDArray
 
 from triage.profiles import shipped_models_dir
 
-FEATURES = ("word", "place", "place_len", "area", "problem", "category", "days", "copy", "lead", "place_lead")
+FEATURES = (
+    "word", "place", "place_len", "area", "problem", "category", "days", "copy", "lead", "place_lead",
+    "place_conflict",
+)  # fmt: skip
 SCORER_FILE = "matter/scorer.json"  # inside the shipped models directory (triage/profiles.py)
 
 
@@ -72,7 +77,12 @@ class MatterScorer:
         """The shipped scorer, or hand-set weights when it is missing (a fresh checkout before fitting)."""
         if default_scorer_path().exists():
             return cls.load(default_scorer_path())
-        return cls(np.array([6.0, 2.0, 1.0, 0.3, 3.0, 1.0, -0.8, 3.0, 3.0, 2.0]), -5.0, "hand-set")
+        return cls.hand_set()
+
+    @classmethod
+    def hand_set(cls) -> MatterScorer:
+        """Weights set by hand: for refitting (the shipped file may predate a change of FEATURES)."""
+        return cls(np.array([6.0, 2.0, 1.0, 0.3, 3.0, 1.0, -0.8, 3.0, 3.0, 2.0, -2.0]), -5.0, "hand-set")
 
     def save(self, path: str | Path, **card: object) -> None:
         """The JSON (threshold, version, ``card``) and, for a fitted model, ``<stem>.joblib`` beside it."""
