@@ -134,8 +134,8 @@ def _merge_dense(cluster_of: list[int], scores: list[dict[int, float]], n: int) 
             k = root[k]
         return k
 
-    for (a, b), links in sorted(cross.items(), key=lambda kv: -kv[1] / (size[kv[0][0]] * size[kv[0][1]])):
-        if links >= MERGE_DENSITY * size[a] * size[b]:
+    for (a, b), linked in sorted(cross.items(), key=lambda kv: -kv[1] / (size[kv[0][0]] * size[kv[0][1]])):
+        if linked >= MERGE_DENSITY * size[a] * size[b]:
             ra, rb = find(a), find(b)
             root[max(ra, rb)] = min(ra, rb)
     members: dict[int, list[int]] = {}
