@@ -126,22 +126,32 @@ def _merge_dense(cluster_of: list[int], scores: list[dict[int, float]], n: int) 
             a, b = cluster_of[i], cluster_of[j]
             if a < b:
                 cross[(a, b)] += 1
-    root = list(range(n))
-
-    def find(k: int) -> int:
-        while root[k] != k:
-            root[k] = root[root[k]]
-            k = root[k]
-        return k
-
+    stars = _UnionFind(n)
     for (a, b), linked in sorted(cross.items(), key=lambda kv: -kv[1] / (size[kv[0][0]] * size[kv[0][1]])):
         if linked >= MERGE_DENSITY * size[a] * size[b]:
-            ra, rb = find(a), find(b)
-            root[max(ra, rb)] = min(ra, rb)
+            stars.union(a, b)
     members: dict[int, list[int]] = {}
     for i, k in enumerate(cluster_of):
-        members.setdefault(find(k), []).append(i)
+        members.setdefault(stars.find(k), []).append(i)
     return list(members.values())
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        root = i
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[i] != root:
+            self.parent[i], i = root, self.parent[i]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)  # lowest index (earliest star) is the root
 
 
 def as_record(obj: HotRecord | Mapping[str, Any]) -> HotRecord:
