@@ -3,6 +3,7 @@ whole city and for one grid and period; disputes and mediation sessions are reco
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
@@ -143,3 +144,37 @@ def test_disputes_ledger(case_service, world, store_clock) -> None:
     assert "dispute_create" in trail and trail.count("mediation_session") == 2
     with case_service.db.session() as s:
         assert s.execute(sa.select(sa.func.count()).select_from(Case)).scalar_one() == len(world)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    department_code: str | None = None
+    grids: tuple[str, ...] | None = None
+    submitted_by: str | None = None
+
+
+def test_rollup_figures_equal_the_count_over_cases(case_service, world, store_clock) -> None:
+    """The departments ledger, headline and requests total read ``case_ledger_counts`` for the city
+    or a department; naming every grid counts the same cases directly: the figures must agree."""
+    every_grid = ("G001", "G002")
+    today = store_clock().date()
+    for period in (
+        {},
+        {"date_from": today},
+        {"date_to": today - timedelta(days=1)},
+        {"date_from": today - timedelta(days=3), "date_to": today},
+    ):
+        for department in (None, "street", "housing"):
+            rollup = LedgerFilter(scope=_Scope(department_code=department), limit=500, **period)
+            counted = LedgerFilter(
+                scope=_Scope(department_code=department, grids=every_grid), limit=500, **period
+            )
+            assert case_service.ledger("departments", rollup) == case_service.ledger("departments", counted)
+            assert case_service.ledger_headline(rollup) == case_service.ledger_headline(counted)
+            assert (
+                case_service.ledger("requests", rollup)["total"]
+                == case_service.ledger("requests", counted)["total"]
+            )
+    city = case_service.ledger("departments")
+    assert {r["department_code"] for r in city} >= {"street", "housing"}
+    assert sum(r["received"] for r in city) == len(world)

@@ -1,4 +1,4 @@
-"""``case_day_counts`` (u010) stays equal to a count over the cases, on SQLite and PostgreSQL,
+"""``case_day_counts`` (u010) and ``case_ledger_counts`` (u012) stay equal to a count over the cases, on SQLite and PostgreSQL,
 whatever writes the cases: the service's lifecycle steps, a raw SQL update, a delete; and the
 dashboard's figures read from it equal the ones counted over the cases."""
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from triage.config import LOCAL_TZ
 from triage.store import stats
-from triage.store.models import Case, CaseDayCount
-from triage.store.models.rollups import NO_DEPARTMENT, UNCLASSIFIED
+from triage.store.models import Case, CaseDayCount, CaseLedgerCount
+from triage.store.models.rollups import NO_DEPARTMENT, NOT_RATED, UNCLASSIFIED
 
 TEXTS = [
     "幸福小区3栋楼下的井盖松动了，踩上去会翻，请尽快更换。",
@@ -40,6 +40,37 @@ def _expected(db) -> Counter:
                 out[(*key, "seconds")] += round((case.resolved_at - case.created_at).total_seconds())
                 out[(*key, "on_time")] += int(case.resolved_at <= case.deadline)
     return +out
+
+
+def _expected_ledger(db) -> Counter:
+    out: Counter = Counter()
+    with db.session() as session:
+        for case in session.execute(sa.select(Case)).scalars():
+            key = (
+                case.created_at.astimezone(LOCAL_TZ).date(),
+                case.department_code or NO_DEPARTMENT,
+                case.status,
+                NOT_RATED if case.satisfaction is None else case.satisfaction,
+            )
+            out[(*key, "cases")] += 1
+            out[(*key, "on_time")] += int(case.resolved_at is not None and case.resolved_at <= case.deadline)
+    return +out
+
+
+def _stored_ledger(db) -> Counter:
+    out: Counter = Counter()
+    with db.session() as session:
+        for row in session.execute(sa.select(CaseLedgerCount)).scalars():
+            key = (row.day, row.department_code, row.status, row.satisfaction)
+            out[(*key, "cases")] += row.cases
+            out[(*key, "on_time")] += row.on_time
+            assert row.cases > 0, "emptied groups are removed"
+    return +out
+
+
+def _in_step(db) -> bool:
+    """Both rollups equal their count over the cases."""
+    return _stored(db) == _expected(db) and _stored_ledger(db) == _expected_ledger(db)
 
 
 def _stored(db) -> Counter:
@@ -82,19 +113,19 @@ def _lifecycle(case_service, store_clock) -> list[str]:
 
 
 def test_rollup_follows_every_write(case_service, store_clock) -> None:
-    assert _stored(case_service.db) == Counter()
+    assert _stored(case_service.db) == _stored_ledger(case_service.db) == Counter()
     g, h = _lifecycle(case_service, store_clock)
     db = case_service.db
-    assert _stored(db) == _expected(db)
+    assert _in_step(db)
     with db.session(write=True) as session:  # a hand-made fix outside the service
         unclassified = {"category": None, "suggested_category": None}
         session.execute(sa.update(Case).where(Case.case_no == g).values(**unclassified))
         session.execute(
             sa.update(Case)
             .where(Case.case_no == h)
-            .values(created_at=store_clock() - timedelta(days=40), department_code=None)
+            .values(created_at=store_clock() - timedelta(days=40), department_code=None, satisfaction=2)
         )
-    assert _stored(db) == _expected(db)
+    assert _in_step(db)
     table = Case.__table__
     with db.session(write=True) as session:  # an imported row (raw insert, no audit), then removed
         row = dict(session.execute(sa.select(table).where(table.c.case_no == g)).mappings().one())
@@ -102,10 +133,10 @@ def test_rollup_follows_every_write(case_service, store_clock) -> None:
         row.update(case_no="IMPORTED0001", status="closed", resolved_at=resolved_at)
         del row["id"]
         session.execute(sa.insert(table).values(**row))
-    assert _stored(db) == _expected(db)
+    assert _in_step(db)
     with db.session(write=True) as session:
         session.execute(sa.delete(table).where(table.c.case_no == "IMPORTED0001"))
-    assert _stored(db) == _expected(db)
+    assert _in_step(db)
 
 
 def test_dashboard_figures_from_rollup_equal_a_count_over_cases(case_service, store_clock) -> None:

@@ -47,7 +47,7 @@ from triage.store.models.notifications import AlertKind, DeadlineAlert, Notifica
 from triage.store.models.org import Department, Grid
 from triage.store.models.proposals import Proposal, ProposalCase, ProposalRating, ProposalStatus
 from triage.store.models.registry import MODEL_STATUSES, ModelEvent, ModelVersion, ShadowSuggestion
-from triage.store.models.rollups import CaseDayCount
+from triage.store.models.rollups import CaseDayCount, CaseLedgerCount
 from triage.store.models.search import CaseWords
 from triage.store.models.supervision import Escalation, FollowUp, FollowUpOutcome, FollowUpRating, Supervision
 
@@ -69,6 +69,7 @@ __all__ = [
     "Case",
     "CaseCounter",
     "CaseDayCount",
+    "CaseLedgerCount",
     "CaseImport",
     "CaseStatus",
     "CaseSuggestion",

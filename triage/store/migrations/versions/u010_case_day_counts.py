@@ -21,29 +21,27 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from triage.store.rollup_sql import Rollup, local_day
+
 revision = "u010_case_day_counts"
 down_revision = "u009_department_ledger_index"
 branch_labels = None
 depends_on = None
 
 TABLE = "case_day_counts"
-KEY = "day, department_code, category, status"
-SUMS = ("cases", "resolved", "resolve_seconds", "on_time")
 COUNTED = "created_at, status, category, suggested_category, department_code, suggested_department_code, resolved_at, deadline"  # noqa: E501
 
 
 def _values(row: str, dialect: str) -> list[str]:
     """The key and the four counts one case row (``NEW``, ``OLD`` or ``cases``) contributes."""
     if dialect == "postgresql":
-        day = f"(timezone('Asia/Shanghai', {row}.created_at))::date"
         seconds = f"round(extract(epoch FROM {row}.resolved_at - {row}.created_at))::bigint"
-    else:  # SQLite keeps naive UTC text; China has no daylight saving time
-        day = f"date({row}.created_at, '+8 hours')"
+    else:
         seconds = (
             f"CAST(round((julianday({row}.resolved_at) - julianday({row}.created_at)) * 86400) AS INTEGER)"
         )
     return [
-        day,
+        local_day(row, dialect),
         f"coalesce({row}.department_code, {row}.suggested_department_code, '')",
         f"coalesce({row}.category, {row}.suggested_category, '未分类')",
         f"{row}.status",
@@ -54,48 +52,13 @@ def _values(row: str, dialect: str) -> list[str]:
     ]
 
 
-def _add(row: str, dialect: str) -> str:
-    added = ", ".join(f"{s} = {TABLE}.{s} + excluded.{s}" for s in SUMS)
-    return (
-        f"INSERT INTO {TABLE} ({KEY}, {', '.join(SUMS)}) VALUES ({', '.join(_values(row, dialect))}) "
-        f"ON CONFLICT ({KEY}) DO UPDATE SET {added}"
-    )
-
-
-def _subtract(row: str, dialect: str) -> str:
-    v = _values(row, dialect)
-    where = " AND ".join(f"{k.strip()} = {e}" for k, e in zip(KEY.split(","), v[:4], strict=True))
-    less = ", ".join(f"{s} = {s} - {e}" for s, e in zip(SUMS, v[4:], strict=True))
-    return f"UPDATE {TABLE} SET {less} WHERE {where}; DELETE FROM {TABLE} WHERE {where} AND cases <= 0"
-
-
-def _sqlite_triggers() -> list[str]:
-    return [
-        f"CREATE TRIGGER trg_{TABLE}_insert AFTER INSERT ON cases BEGIN {_add('NEW', 'sqlite')}; END",
-        f"CREATE TRIGGER trg_{TABLE}_update AFTER UPDATE OF {COUNTED} ON cases "
-        f"BEGIN {_subtract('OLD', 'sqlite')}; {_add('NEW', 'sqlite')}; END",
-        f"CREATE TRIGGER trg_{TABLE}_delete AFTER DELETE ON cases BEGIN {_subtract('OLD', 'sqlite')}; END",
-    ]
-
-
-def _postgresql_triggers() -> list[str]:
-    # An update touches two rows of the table; taking them in key order means two transactions
-    # moving cases in opposite directions (dispatch vs return) wait for each other, never deadlock.
-    old_key, new_key = (f"ROW({', '.join(_values(r, 'postgresql')[:4])})" for r in ("OLD", "NEW"))
-    body = f"""
-    BEGIN
-      IF TG_OP = 'INSERT' THEN {_add("NEW", "postgresql")};
-      ELSIF TG_OP = 'DELETE' THEN {_subtract("OLD", "postgresql")};
-      ELSIF {old_key} <= {new_key} THEN {_subtract("OLD", "postgresql")}; {_add("NEW", "postgresql")};
-      ELSE {_add("NEW", "postgresql")}; {_subtract("OLD", "postgresql")};
-      END IF;
-      RETURN NULL;
-    END"""
-    return [
-        f"CREATE FUNCTION {TABLE}_apply() RETURNS trigger LANGUAGE plpgsql AS $fn${body}$fn$",
-        f"CREATE TRIGGER trg_{TABLE} AFTER INSERT OR UPDATE OF {COUNTED} OR DELETE ON cases "
-        f"FOR EACH ROW EXECUTE FUNCTION {TABLE}_apply()",
-    ]
+ROLLUP = Rollup(
+    TABLE,
+    keys=("day", "department_code", "category", "status"),
+    sums=("cases", "resolved", "resolve_seconds", "on_time"),
+    counted=COUNTED,
+    values=_values,
+)
 
 
 def upgrade() -> None:
@@ -112,21 +75,12 @@ def upgrade() -> None:
         sa.Column("on_time", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("day", "department_code", "category", "status"),
     )
-    v = _values("cases", dialect)
-    sums = ", ".join(f"sum({e})" for e in v[4:])
-    op.execute(
-        f"INSERT INTO {TABLE} ({KEY}, {', '.join(SUMS)}) "
-        f"SELECT {', '.join(v[:4])}, {sums} FROM cases GROUP BY {', '.join(v[:4])}"
-    )
-    for statement in _postgresql_triggers() if dialect == "postgresql" else _sqlite_triggers():
+    op.execute(ROLLUP.fill(dialect))
+    for statement in ROLLUP.triggers(dialect):
         op.execute(statement)
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(f"DROP TRIGGER IF EXISTS trg_{TABLE} ON cases")
-        op.execute(f"DROP FUNCTION IF EXISTS {TABLE}_apply()")
-    else:
-        for event in ("insert", "update", "delete"):
-            op.execute(f"DROP TRIGGER IF EXISTS trg_{TABLE}_{event}")
+    for statement in ROLLUP.drop_triggers(op.get_bind().dialect.name):
+        op.execute(statement)
     op.drop_table(TABLE)
