@@ -1,6 +1,7 @@
-"""``case_day_counts`` (u010) and ``case_ledger_counts`` (u012) stay equal to a count over the cases, on SQLite and PostgreSQL,
-whatever writes the cases: the service's lifecycle steps, a raw SQL update, a delete; and the
-dashboard's figures read from it equal the ones counted over the cases."""
+"""``case_day_counts`` (u010) and ``case_ledger_counts`` (u012) stay equal to a count over the
+cases, on SQLite and PostgreSQL, whatever writes the cases: the service's lifecycle steps, a raw
+SQL update, a delete; and the dashboard's figures read from it equal the ones counted over the
+cases."""
 
 from __future__ import annotations
 

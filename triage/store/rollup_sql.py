@@ -60,18 +60,18 @@ class Rollup:
 
     def triggers(self, dialect: str) -> list[str]:
         t = self.table
+        add_new, subtract_old = self._add("NEW", dialect), self._subtract("OLD", dialect)
         if dialect != "postgresql":
             return [
-                f"CREATE TRIGGER trg_{t}_insert AFTER INSERT ON cases BEGIN {self._add('NEW', dialect)}; END",
+                f"CREATE TRIGGER trg_{t}_insert AFTER INSERT ON cases BEGIN {add_new}; END",
                 f"CREATE TRIGGER trg_{t}_update AFTER UPDATE OF {self.counted} ON cases "
-                f"BEGIN {self._subtract('OLD', dialect)}; {self._add('NEW', dialect)}; END",
-                f"CREATE TRIGGER trg_{t}_delete AFTER DELETE ON cases BEGIN {self._subtract('OLD', dialect)}; END",
+                f"BEGIN {subtract_old}; {add_new}; END",
+                f"CREATE TRIGGER trg_{t}_delete AFTER DELETE ON cases BEGIN {subtract_old}; END",
             ]
         # An update touches two rows of the table; taking them in key order means two transactions
         # moving cases in opposite directions (dispatch vs return) wait for each other, never deadlock.
         n = len(self.keys)
         old_key, new_key = (f"ROW({', '.join(self.values(r, dialect)[:n])})" for r in ("OLD", "NEW"))
-        add_new, subtract_old = self._add("NEW", dialect), self._subtract("OLD", dialect)
         body = f"""
     BEGIN
       IF TG_OP = 'INSERT' THEN {add_new};
