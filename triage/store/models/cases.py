@@ -97,10 +97,12 @@ class Case(SQLModel, table=True):
         sa.Index(
             "ix_cases_status_department", "status", "department_code", "suggested_department_code", "deadline"
         ),
-        sa.Index(
+        sa.Index(  # 回访 scores of the period, for the city or a department (u013)
             "ix_cases_closed_satisfaction",
             "closed_at",
             "satisfaction",
+            "department_code",
+            "suggested_department_code",
             sqlite_where=sa.text("satisfaction IS NOT NULL"),
             postgresql_where=sa.text("satisfaction IS NOT NULL"),
         ),
