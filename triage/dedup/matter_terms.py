@@ -93,7 +93,7 @@ class MatterVocabulary:
         counts = Counter(tokens)
         vocab = self.word_id
         if learn:
-            for word in counts.keys() - vocab.keys():
+            for word in [w for w in counts if w not in vocab]:  # not keys() - keys(): walks vocab
                 vocab[word] = len(self.words)
                 self.words.append(word)
             if len(self.words) > len(self.df):
