@@ -205,13 +205,13 @@ class MatterIndex:
         self._ids.append(None)
         if slot >= len(self._created):
             cap = int(len(self._created) * 1.5) + 1024
-            self._created = grow(self._created, cap, np.nan)
-            self._cat = grow(self._cat, cap, -1)
-            self._area = grow(self._area, cap, -1)
-            self._terms = grow(self._terms, cap, NONE)
-            self._tf = grow(self._tf, cap, 0)
-            self._places = grow(self._places, cap, -1)
-            self._lead = grow(self._lead, cap, NONE)
+            self._created = grow(self._created, cap)
+            self._cat = grow(self._cat, cap)
+            self._area = grow(self._area, cap)
+            self._terms = grow(self._terms, cap)
+            self._tf = grow(self._tf, cap)
+            self._places = grow(self._places, cap)
+            self._lead = grow(self._lead, cap)
         return slot
 
     def remove(self, case_id: str) -> bool:
