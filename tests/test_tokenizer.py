@@ -61,3 +61,21 @@ def test_cached_runs_are_not_shared_between_results() -> None:
     first = tokenize("请相关部门处理")
     first.append("mutated")
     assert "mutated" not in tokenize("请相关部门处理")
+
+
+def test_cut_words_is_the_whole_cut_and_reuses_what_tokenize_cut() -> None:
+    """Place extraction reads every word (stopwords and numbers included) from the cut tokenizing
+    just made: the same words as cutting the whole text, and no second jieba cut."""
+    from triage.text import tokenizer
+    from triage.text.places import PlaceExtractor
+
+    extractor = PlaceExtractor()
+    tokenizer.clear_block_cache()
+    for text in BLOCK_CACHE_CASES:
+        tokenize(text)
+        _, misses = tokenizer.block_cache_info()
+        assert tokenizer.cut_words(text) == tokenizer.get_tokenizer().lcut(text, HMM=tokenizer.USE_HMM), text
+        extractor.extract(text)
+        assert tokenizer.block_cache_info()[1] == misses, "extracting places cut the text again"
+    words = tokenizer.cut_words("幸福小区3栋楼下的井盖松动了")
+    assert "3" in words and "的" in words and "幸福" in "".join(words)

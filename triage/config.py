@@ -54,8 +54,8 @@ class Settings(BaseSettings):
     # the fitted scorer's probability reaches matter_threshold (models/matter); "lexical" finds copies
     # only, by char-trigram cosine >= duplicate_threshold. The lexical source adds the LSH (~3 KB/case).
     # Default "lexical" until the matter matcher meets its targets (issue 14: recall 0.78 at P 0.92 today,
-    # and its place extraction costs ~2 ms per message, which would take triage_many from 0.85x to ~0.2x
-    # jieba); opt in with TRIAGE_DUPLICATE_MATCHER=matter.
+    # and its lookup costs ~2 ms per message — features, the boosted trees, places from the tokenizer's
+    # cut — which takes triage_many from 0.83x to 0.31x jieba); opt in with TRIAGE_DUPLICATE_MATCHER=matter.
     duplicate_matcher: Literal["matter", "lexical"] = "lexical"
     duplicate_lexical_source: bool = False
     matter_threshold: float | None = Field(default=None, gt=0, le=1)  # None: the scorer's fitted one
