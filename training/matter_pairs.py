@@ -286,7 +286,24 @@ def _annotate(docs: list[Doc]) -> list[dict]:
     return metas
 
 
-def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
+@dataclass(slots=True)
+class PairSet:
+    """The labelled pairs as the scorer sees them: one feature row per pair, and how to look it up."""
+
+    docs: list[Doc]
+    pairs: list[tuple[int, int, int, str, str]]
+    index: MatterIndex  # every document added, in time order
+    X: np.ndarray
+    y: np.ndarray
+    fold: np.ndarray  # 0: fitting half, 1: test half (by subject)
+    kinds: list[str]
+    subjects: list[str]  # what a pair is about (its half is a hash of it)
+    lookups: list[Lookup]
+
+
+def featurize(data: Path, seed: int) -> PairSet:
+    """Build the pairs, index every document and compute each pair's features (the later one is
+    looked up, as a service would meet it)."""
     docs, pairs = build(data, seed)
     metas = _annotate(docs)
     # features only until the scorer is fitted (the shipped one may predate a change of FEATURES)
@@ -296,23 +313,31 @@ def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
     # added in time order, as a service adds them (lookups read the most recent postings first)
     order = sorted(range(len(docs)), key=lambda i: docs[i].time or datetime.min)
     index.add_many((ids[i], docs[i].text, docs[i].time, _meta(mdocs[i])) for i in order)
-    rows, labels, folds, kinds, lookups = [], [], [], [], []
+    rows, labels, kinds, subjects, lookups = [], [], [], [], []
     for a, b, label, kind, subject in pairs:
         if (docs[a].time or datetime.min) < (docs[b].time or datetime.min):
             a, b = b, a  # look the later one up
         rows.append(index.pair_features(mdocs[a], ids[b], now=docs[a].time))
         labels.append(label)
-        folds.append(_fold(subject.split(":")[0]))
+        subjects.append(subject.split(":")[0])
         kinds.append(kind)
         lookups.append(Lookup(docs[a].text, docs[a].time, ids[a], _meta(mdocs[a]), ids[b]))
     for i, text in copy_pairs(docs, random.Random(seed)):
         md = index.doc(text, {"category": metas[i]["category"], "fields": metas[i]["fields"]})
         rows.append(index.pair_features(md, ids[i], now=docs[i].time))
         labels.append(1)
-        folds.append(_fold(docs[i].subject))
+        subjects.append(docs[i].subject)
         kinds.append("copy")
         lookups.append(Lookup(text, docs[i].time, None, _meta(md), ids[i]))
-    X, y, fold = np.array(rows), np.array(labels), np.array(folds)
+    fold = np.array([_fold(s) for s in subjects])
+    return PairSet(docs, pairs, index, np.array(rows), np.array(labels), fold, kinds, subjects, lookups)
+
+
+def run(data: Path, seed: int, out_dir: Path | None, show: int = 0) -> dict:
+    ps = featurize(data, seed)
+    docs, pairs, index, X, y, fold, kinds, lookups = (
+        ps.docs, ps.pairs, ps.index, ps.X, ps.y, ps.fold, ps.kinds, ps.lookups
+    )  # fmt: skip
     fit = fold == 0
     model = fit_model(X[fit], y[fit])
     scorer = MatterScorer(np.zeros(X.shape[1]), 0.0, f"matter-gb-{seed}", model=model)
