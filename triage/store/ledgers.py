@@ -112,7 +112,7 @@ def _rate(part: int, whole: int) -> float | None:
 
 # -- 民意诉求台账 ----------------------------------------------------------------------------------------
 def requests_ledger(session: Session, f: LedgerFilter) -> dict[str, Any]:
-    total = _figures(session, f, by_department=False)[0][0]
+    total = _figures(session, f, by_department=False, total_only=True)[0][0]
     return {"total": int(total or 0), "rows": problem_list(session, f.as_list_filter())}
 
 
@@ -204,14 +204,18 @@ def _count_by(
 
 
 # -- 部门 --------------------------------------------------------------------------------------------------
-def _figures(session: Session, f: LedgerFilter, *, by_department: bool) -> list[Any]:
-    """(department,) received, resolved, on time, rated, satisfied of the cases of ``f``.
+def _figures(
+    session: Session, f: LedgerFilter, *, by_department: bool, total_only: bool = False
+) -> list[Any]:
+    """(department,) received, resolved, on time, rated, satisfied of the cases of ``f``
+    (``total_only``: received alone — a plain count reads an index, the other figures need rows).
 
     From ``case_ledger_counts`` (kept by triggers, u012) unless ``f`` names a place or the caller's
     grids — the rollup has neither key; a place's or a grid's cases are few and counted directly.
     """
     from_rollup = not f.place(Case) and (f.scope is None or f.scope.grids is None)
     dept, figures, where = (_rollup_sums if from_rollup else _case_sums)(f, by_department)
+    figures = figures[:1] if total_only else figures
     stmt = sa.select(*([dept] if by_department else []), *figures).where(*where)
     return list(session.execute(stmt.group_by(dept) if by_department else stmt))
 
