@@ -56,11 +56,13 @@ ACTIVE_SQL = f"status IN ({', '.join(repr(s) for s in ACTIVE_STATUS_LIST)})"
 
 # The columns the ledgers' figures need (period, scope, status, timeliness, 回访 score): covering
 # indexes, so counting 100,000 cases reads an index, not the wide rows — one led by the period
-# (headline, u007), one by the department (departments ledger and a department's lists, u009).
+# (headline, u007), one by the department (departments ledger and a department's lists, u009), one
+# by the grid (a grid's figures and lists, u014).
 LEDGER_INDEX_COLUMNS = (
     "created_at", "department_code", "status", "satisfaction", "resolved_at", "deadline", "grid_code",
 )  # fmt: skip
 DEPARTMENT_LEDGER_INDEX_COLUMNS = ("department_code", "created_at", *LEDGER_INDEX_COLUMNS[2:])
+GRID_LEDGER_INDEX_COLUMNS = ("grid_code", "created_at", *LEDGER_INDEX_COLUMNS[2:6], "department_code")
 
 
 class Case(SQLModel, table=True):
@@ -78,7 +80,7 @@ class Case(SQLModel, table=True):
             sqlite_where=sa.text(ACTIVE_SQL),
             postgresql_where=sa.text(ACTIVE_SQL),
         ),
-        sa.Index("ix_cases_grid_created", "grid_code", "created_at"),
+        sa.Index("ix_cases_grid_ledger", *GRID_LEDGER_INDEX_COLUMNS),  # a grid's lists and figures (u014)
         sa.Index("ix_cases_community_created", "community", "created_at"),
         sa.Index("ix_cases_street_created", "street", "created_at"),
         sa.Index("ix_cases_status_created", "status", "created_at"),  # admin desk: all departments
