@@ -15,7 +15,7 @@ Every candidate is then scored by :class:`triage.dedup.matter_score.MatterScorer
 place, problem terms, category and the time gap (:mod:`triage.dedup.matter_features`), and explained
 in Chinese. Word, place and category ids come from :mod:`triage.dedup.matter_terms`.
 
-Memory: ~300-400 bytes per case in each worker (see docs/benchmarks.md); idf is a corpus
+Memory: ~480 bytes per case in each worker at 1,000,000 cases (docs/benchmarks.md); idf is a corpus
 statistic over every case ever added since the last rebuild (removals do not change it).
 """
 
