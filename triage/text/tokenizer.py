@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 import threading
 from collections.abc import Iterable
 from functools import cache, lru_cache
@@ -84,7 +85,8 @@ _BLOCKS = jieba.re_han_default  # the same split jieba.Tokenizer.cut applies (cu
 def _block_cut(block: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(every word, content tokens) of one run, exactly as they come out of segmenting the whole text."""
     keep = _KEEP.get
-    words = tuple(get_tokenizer().lcut(block, HMM=USE_HMM))
+    # interned: the same few thousand words recur in every run, one string object each
+    words = tuple(map(sys.intern, get_tokenizer().lcut(block, HMM=USE_HMM)))
     out = []
     for word in words:
         k = keep(word)
