@@ -76,7 +76,7 @@ def _keep(word: str) -> bool:
 # repeat runs a lot ("来电人反映", "请相关部门处理", addresses): 39 % of the characters of the Haikou
 # export are in runs seen before in it. Each entry holds the run's words and its content tokens
 # (the same string objects), so place extraction reads the cut that tokenizing made instead of
-# cutting again. Bounded so that its memory stays ~20 MB.
+# cutting again. Bounded so that its memory stays ~15 MB.
 BLOCK_CACHE_SIZE = 32_768
 _BLOCKS = jieba.re_han_default  # the same split jieba.Tokenizer.cut applies (cut_all=False)
 
