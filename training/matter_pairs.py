@@ -376,11 +376,13 @@ def _new_model():
     )
 
 
-def fit_model(X: np.ndarray, y: np.ndarray):
-    """The scorer's trees; both labels weigh the same in total (there are fewer positives)."""
+def fit_model(X: np.ndarray, y: np.ndarray, model=None):
+    """The scorer's trees (``model``: other, unfitted ones — training.matter_study); both labels
+    weigh the same in total (there are fewer positives)."""
     from sklearn.utils.class_weight import compute_sample_weight
 
-    return _new_model().fit(X, y, sample_weight=compute_sample_weight("balanced", y))
+    model = _new_model() if model is None else model
+    return model.fit(X, y, sample_weight=compute_sample_weight("balanced", y))
 
 
 def out_of_fold(X: np.ndarray, y: np.ndarray, folds: int = 5) -> np.ndarray:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.matter_pairs import DEFAULT_DATA, TARGET_PRECISION, _threshold, featurize
+from training.matter_pairs import DEFAULT_DATA, TARGET_PRECISION, _threshold, featurize, fit_model
 
 CONFIGS = {  # name: (max_depth, n_estimators, min_samples_leaf)
     "depth 2 x 200 (shipped)": (2, 200, 1),
@@ -35,12 +35,6 @@ def _model(depth: int, trees: int, leaf: int):
         max_depth=depth, n_estimators=trees, learning_rate=0.05, subsample=0.8,
         min_samples_leaf=leaf, random_state=0,
     )  # fmt: skip
-
-
-def _fit(model, X: np.ndarray, y: np.ndarray):
-    from sklearn.utils.class_weight import compute_sample_weight
-
-    return model.fit(X, y, sample_weight=compute_sample_weight("balanced", y))
 
 
 def _pr(scores: np.ndarray, y: np.ndarray, threshold: float) -> tuple[float, float]:
@@ -63,11 +57,11 @@ def study(data: Path, seed: int) -> list[dict]:
     out = []
     for name, params in CONFIGS.items():
         row: dict = {"config": name}
-        test_scores = _fit(_model(*params), X, y).predict_proba(test_X)[:, 1]
+        test_scores = fit_model(X, y, _model(*params)).predict_proba(test_X)[:, 1]
         for split, folds in splits.items():
             oof = np.zeros(len(y))
             for train, held in folds:
-                oof[held] = _fit(_model(*params), X[train], y[train]).predict_proba(X[held])[:, 1]
+                oof[held] = fit_model(X[train], y[train], _model(*params)).predict_proba(X[held])[:, 1]
             t = _threshold(oof[real[fit]], y[real[fit]], TARGET_PRECISION)
             row[split] = {
                 "threshold": t,

@@ -11,6 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
+from alembic import op
+
 # (row alias: NEW, OLD or cases; dialect) -> key expressions, then sum expressions
 Contribution = Callable[[str, str], list[str]]
 
@@ -92,3 +95,18 @@ class Rollup:
         if dialect == "postgresql":
             return [f"DROP TRIGGER IF EXISTS trg_{t} ON cases", f"DROP FUNCTION IF EXISTS {t}_apply()"]
         return [f"DROP TRIGGER IF EXISTS trg_{t}_{event}" for event in ("insert", "update", "delete")]
+
+    def install(self, *columns: sa.Column[object]) -> None:
+        """In a migration: create the table (``columns``; the keys are its primary key), fill it from
+        the existing cases and start the triggers."""
+        dialect = op.get_bind().dialect.name
+        op.create_table(self.table, *columns, sa.PrimaryKeyConstraint(*self.keys))
+        op.execute(self.fill(dialect))
+        for statement in self.triggers(dialect):
+            op.execute(statement)
+
+    def uninstall(self) -> None:
+        """In a migration: stop the triggers and drop the table."""
+        for statement in self.drop_triggers(op.get_bind().dialect.name):
+            op.execute(statement)
+        op.drop_table(self.table)

@@ -108,27 +108,30 @@ def block_cache_info() -> tuple[int, int]:
     return info.hits, info.misses
 
 
+_WORDS, _TOKENS = 0, 1  # the two halves of a block-cache entry
+
+
+def _from_blocks(text: str, half: int) -> list[str]:
+    out: list[str] = []
+    for block in _BLOCKS.split(text):
+        if block:
+            out.extend(_block_cut(block)[half])
+    return out
+
+
 def tokenize(text: str) -> list[str]:
     """Content tokens of ``text``: jieba words without stopwords, punctuation or numbers.
 
     Identical to filtering ``get_tokenizer().lcut(text, HMM=USE_HMM)``; runs seen before come from
     the block cache.
     """
-    out: list[str] = []
-    for block in _BLOCKS.split(text):
-        if block:
-            out.extend(_block_cut(block)[1])
-    return out
+    return _from_blocks(text, _TOKENS)
 
 
 def cut_words(text: str) -> list[str]:
     """Every jieba word of ``text``, stopwords and punctuation included: ``lcut(text, HMM=USE_HMM)``
     from the block cache (what :func:`tokenize` just cut costs nothing here)."""
-    out: list[str] = []
-    for block in _BLOCKS.split(text):
-        if block:
-            out.extend(_block_cut(block)[0])
-    return out
+    return _from_blocks(text, _WORDS)
 
 
 def tokenize_many(texts: Iterable[str]) -> list[list[str]]:

@@ -19,7 +19,6 @@ Create Date: 2026-12-03
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
 from triage.store.rollup_sql import Rollup, local_day
 
@@ -62,9 +61,7 @@ ROLLUP = Rollup(
 
 
 def upgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    op.create_table(
-        TABLE,
+    ROLLUP.install(
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("department_code", sa.String(64), nullable=False),
         sa.Column("category", sa.String(64), nullable=False),
@@ -73,14 +70,8 @@ def upgrade() -> None:
         sa.Column("resolved", sa.Integer(), nullable=False),
         sa.Column("resolve_seconds", sa.BigInteger(), nullable=False),
         sa.Column("on_time", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("day", "department_code", "category", "status"),
     )
-    op.execute(ROLLUP.fill(dialect))
-    for statement in ROLLUP.triggers(dialect):
-        op.execute(statement)
 
 
 def downgrade() -> None:
-    for statement in ROLLUP.drop_triggers(op.get_bind().dialect.name):
-        op.execute(statement)
-    op.drop_table(TABLE)
+    ROLLUP.uninstall()

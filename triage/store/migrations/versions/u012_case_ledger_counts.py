@@ -17,7 +17,6 @@ Create Date: 2026-12-07
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
 from triage.store.rollup_sql import Rollup, local_day
 
@@ -52,23 +51,15 @@ ROLLUP = Rollup(
 
 
 def upgrade() -> None:
-    dialect = op.get_bind().dialect.name
-    op.create_table(
-        TABLE,
+    ROLLUP.install(
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("department_code", sa.String(64), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("satisfaction", sa.SmallInteger(), nullable=False),
         sa.Column("cases", sa.Integer(), nullable=False),
         sa.Column("on_time", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint(*ROLLUP.keys),
     )
-    op.execute(ROLLUP.fill(dialect))
-    for statement in ROLLUP.triggers(dialect):
-        op.execute(statement)
 
 
 def downgrade() -> None:
-    for statement in ROLLUP.drop_triggers(op.get_bind().dialect.name):
-        op.execute(statement)
-    op.drop_table(TABLE)
+    ROLLUP.uninstall()
