@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import gc
 import importlib
 import logging
 from collections.abc import AsyncIterator
@@ -31,6 +30,7 @@ from api.metrics import Metrics, MetricsMiddleware
 from api.security import TokenCache
 from api.timeouts import BodyTimeoutMiddleware
 from triage.config import Settings, get_settings
+from triage.heap import freeze_loaded_objects, thaw_loaded_objects
 from triage.pipeline import Triager
 from triage.store.db import PG_MAX_OVERFLOW, PG_POOL_SIZE, Database
 from triage.store.model_registry import live_model_path
@@ -87,11 +87,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             app.state.triager.model_version,
             app.state.db.dialect,
         )
-        # The model, the jieba dictionary and the duplicate index live as long as the service:
-        # frozen, a full collection no longer walks them. Unfrozen, each one took ~200 ms (web
-        # bench, 100,000 cases), spent inside whichever request happened to trigger it.
-        gc.collect()
-        gc.freeze()
+        freeze_loaded_objects()  # the model, the dictionary and the index live as long as we do
     if app.state.lifespans == 0:  # deadline alerts and their webhook, while the app runs
         store = cast(CaseService, app.state.service)
         app.state.deadline_monitor = DeadlineMonitor(store.db, app.state.settings, store.clock)
@@ -106,7 +102,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if app.state.lifespans == 0 and app.state.owns_db:
             app.state.db.dispose()
         if app.state.lifespans == 0:
-            gc.unfreeze()  # what the service kept can be collected once it stops
+            thaw_loaded_objects()  # what the service kept can be collected once it stops
 
 
 def create_app(

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage.errors import InputError
+from triage.heap import freeze_loaded_objects
 from triage.result import plain
 from triage.route.explain import reason_text
 
@@ -75,6 +76,7 @@ def get_triager(spec: ModelSpec) -> Any:
                 if "duplicates" in triager.stage_names:
                     triager.remove_stage("duplicates")
                 _TRIAGERS[spec] = triager
+                freeze_loaded_objects()
     return triager
 
 
