@@ -12,7 +12,8 @@ Reports: triage_many throughput vs jieba.lcut throughput on the same texts (targ
 single ``triage()`` latency p50/p99 (target p99 ≤ 15 ms), and cold model load time in a fresh
 process (target ≤ 3 s). The duplicate index is filled with half of the texts so the duplicate
 stage does real work. What is loaded (model, dictionary, index) is then frozen out of the garbage
-collector's reach, as the service and the batch workers do (:mod:`triage.heap`). Every timed triage run starts from a cold tokenizer block cache
+collector's reach, as the service and the batch workers do (:mod:`triage.heap`).
+Every timed triage run starts from a cold tokenizer block cache
 (``block_cache_hit_rate`` is the share of text runs found within the run itself). ``--clock cpu``
 times with this process's CPU time instead of the wall clock: on a shared, overloaded machine the
 ratio to jieba then measures the code, not the queue.

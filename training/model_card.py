@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from triage.dedup.sketch import TEMPLATE_MIN_SHARE, TEMPLATES_KEY
+
 INTENDED_USE = (
     "Suggests the first-level category of a Chinese citizen message (petition / 12345-style "
     "request) so that a human dispatcher can route it faster. Every suggestion comes with "
@@ -191,6 +193,11 @@ def _heads_lines(metadata: dict) -> list[str]:
         lines += ["## Labels that are not departments", "",
                   "Never suggested and left out of department figures: "
                   + ", ".join(f"`{x}`" for x in metadata["not_a_department"]), ""]  # fmt: skip
+    if templates := metadata.get(TEMPLATES_KEY):
+        lines += ["## Template text", "",
+                  f"{len(templates)} character trigrams occur in at least {TEMPLATE_MIN_SHARE:.0%} of the "
+                  "training rows (the export's template wording); the duplicate index leaves them out, so "
+                  "that orders sharing only the template are not suggested as copies.", ""]  # fmt: skip
     merged = metadata.get("merged_classes") or {}
     if merged:
         lines += ["## Rare classes", "",

@@ -32,7 +32,9 @@ from triage.classify.classifier import CategoryClassifier
 from triage.classify.department import DepartmentModel, learn_jurisdiction, unit_family
 from triage.classify.dispatch import DEFAULT_TARGET_PRECISION, METADATA_KEY, threshold_at_precision
 from triage.classify.heads import HierarchyHead, LinearHead, RequestTypeHead, merge_rare_paths, path_label
+from triage.dedup.sketch import TEMPLATES_KEY, template_keys
 from triage.errors import InputError
+from triage.text.intake import normalize_text
 
 Echo = Callable[[str], None]
 REVIEW = "(left to human review)"
@@ -344,6 +346,9 @@ def run_training(opts: TrainOptions, echo: Echo = print, warn: Echo = print) -> 
         }
         if auto_dispatch is not None:
             metadata[METADATA_KEY] = auto_dispatch
+    templates = template_keys([normalize_text(t) for t in data.texts])
+    if len(templates):  # the duplicate index leaves the export's template trigrams out
+        metadata[TEMPLATES_KEY] = templates.tolist()
     if heads.request_type is not None:
         metadata["urgent_types"] = sorted(heads.request_type.urgent_labels)
     bundle = ModelBundle(

@@ -22,6 +22,7 @@ from triage.classify.department import DepartmentModel
 from triage.config import DEFAULT_REVIEW_THRESHOLD, DEFAULT_TOP_K, Settings, get_settings
 from triage.dedup.lexical import DuplicateIndex
 from triage.dedup.matter import MatterIndex, build_duplicate_index
+from triage.dedup.sketch import TEMPLATES_KEY
 from triage.errors import InputError
 from triage.result import CategoryScore, TriageResult, probability_of
 from triage.route.router import Router
@@ -269,7 +270,8 @@ class Triager:
         settings = settings or get_settings()
         bundle = load_bundle(Path(model_path) if model_path else settings.model_path)
         router = Router.load(Path(routing_path) if routing_path else settings.routing_path)
-        index = duplicate_index or build_duplicate_index(settings)
+        templates = bundle.metadata.get(TEMPLATES_KEY, ())
+        index = duplicate_index or build_duplicate_index(settings, templates)
         stages: list[Stage] = [
             TokenizeStage(),
             ClassifyStage(bundle, top_k=settings.top_k, review_threshold=settings.review_threshold),

@@ -65,6 +65,7 @@ class DuplicateIndex:
         *,
         bands: int = DEFAULT_BANDS,
         seed: int = DEFAULT_SEED,
+        templates: Sequence[int] = (),
     ) -> None:
         if not 0.0 < threshold <= 1.0:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
@@ -78,7 +79,7 @@ class DuplicateIndex:
         self.rows = num_perm // bands
         self.window_days = window_days
         self.seed = seed
-        self._sketcher = Sketcher(num_perm, seed)
+        self._sketcher = Sketcher(num_perm, seed, templates)  # a city's template trigrams are left out
         self._lock = threading.RLock()
         self._reset()
 
@@ -102,6 +103,17 @@ class DuplicateIndex:
 
     def __contains__(self, case_id: object) -> bool:
         return case_id in self._slot_of
+
+    @property
+    def templates(self) -> NDArray[np.uint64]:
+        """The template trigram keys left out of every sketch (sorted; empty: none)."""
+        return self._sketcher.templates
+
+    def candidate_counts(self, texts: Sequence[str]) -> list[int]:
+        """How many indexed cases the LSH offers for each text before exact scoring (benchmarks)."""
+        sketches = self._sketcher.sketch(list(texts))
+        with self._lock:
+            return [len(self._lsh.candidates(row)) for row in sketches.signatures]
 
     def clear(self) -> None:
         with self._lock:

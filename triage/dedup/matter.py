@@ -74,6 +74,7 @@ class MatterIndex:
         terms_per_case: int = 20,
         postings_cap: int = 2000,
         lexical: bool = False,
+        templates: Sequence[int] = (),
     ) -> None:
         self.scorer = scorer or MatterScorer.default()
         threshold = self.scorer.threshold if threshold is None else threshold
@@ -90,7 +91,9 @@ class MatterIndex:
         self.postings_cap = postings_cap
         # copies only, at the lexical stage's default threshold (not the matter scorer's)
         self.lexical = (
-            DuplicateIndex(threshold=DEFAULT_DUPLICATE_THRESHOLD, window_days=window_days)
+            DuplicateIndex(
+                threshold=DEFAULT_DUPLICATE_THRESHOLD, window_days=window_days, templates=templates
+            )
             if lexical
             else None
         )
@@ -380,14 +383,20 @@ class MatterIndex:
             return row
 
 
-def build_duplicate_index(settings: Settings) -> MatterIndex | DuplicateIndex:
-    """The duplicate stage's index as configured: the same-matter matcher, or copies only."""
+def build_duplicate_index(settings: Settings, templates: Sequence[int] = ()) -> MatterIndex | DuplicateIndex:
+    """The duplicate stage's index as configured: the same-matter matcher, or copies only.
+
+    ``templates`` are the profile's template trigrams (``metadata["duplicate_templates"]``).
+    """
     if settings.duplicate_matcher == "lexical":
         return DuplicateIndex(
-            threshold=settings.duplicate_threshold, window_days=settings.duplicate_window_days
+            threshold=settings.duplicate_threshold,
+            window_days=settings.duplicate_window_days,
+            templates=templates,
         )
     return MatterIndex(
         threshold=settings.matter_threshold,
         window_days=settings.duplicate_window_days,
         lexical=settings.duplicate_lexical_source,
+        templates=templates,
     )

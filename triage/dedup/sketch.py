@@ -25,6 +25,13 @@ from numpy.typing import NDArray
 SHINGLE = 3  # characters per shingle; trigrams of the cleaned text
 FEATURE_BITS = 16  # stored features are trigram hashes folded to 16 bits (feature hashing)
 SCHEME = "affine32"  # datasketch permutation scheme the signatures follow
+# A city's work orders are written on templates ("市民来电反映：…请职能局按规定在30分钟内…"). Trigrams
+# found in at least this share of its orders are the template, not the matter: dropped from every
+# sketch, so that two orders sharing only the template neither meet in the LSH nor score as copies.
+TEMPLATE_MIN_SHARE = 0.2
+TEMPLATE_MIN_DOCS = 500  # below this many orders a share says nothing reliable
+TEMPLATES_KEY = "duplicate_templates"  # where a trained bundle's metadata keeps them
+TEMPLATE_SAMPLE = 20_000  # templates are frequent by definition: a sample of the history finds them
 _CHUNK_SHINGLES = 16_384  # shingles per min-reduce block: keeps the (num_perm x block) matrix in cache
 _MAX32 = np.uint32(0xFFFFFFFF)
 _U64 = np.uint64
@@ -150,12 +157,40 @@ def _first_occurrences(feats: NDArray[np.int64], counts: NDArray[np.int64]) -> N
     return keep
 
 
-class Sketcher:
-    """Computes :class:`Sketches` for batches of texts with a fixed set of MinHash permutations."""
+def template_keys(
+    texts: Sequence[str], *, min_share: float = TEMPLATE_MIN_SHARE, min_docs: int = TEMPLATE_MIN_DOCS
+) -> NDArray[np.uint64]:
+    """Sorted trigram keys found in at least ``min_share`` of ``texts`` (a hotline's template text).
 
-    def __init__(self, num_perm: int, seed: int = 1) -> None:
+    ``texts`` are normalised copies, as the index sees them. Empty below ``min_docs`` texts; at
+    most :data:`TEMPLATE_SAMPLE` evenly spaced texts are read.
+    """
+    if len(texts) < min_docs:
+        return np.empty(0, dtype=np.uint64)
+    step = max(1, len(texts) // TEMPLATE_SAMPLE)
+    sample = list(texts[::step])
+    chars, lens = _clean_codepoints(sample)
+    keys, counts = _shingle_keys(chars, lens)
+    docs = np.repeat(np.arange(len(sample), dtype=np.int64), counts)
+    order = np.lexsort((docs, keys))
+    keys, docs = keys[order], docs[order]
+    first = np.ones(len(keys), dtype=bool)  # one count per (key, document)
+    first[1:] = (keys[1:] != keys[:-1]) | (docs[1:] != docs[:-1])
+    unique, df = np.unique(keys[first], return_counts=True)
+    found: NDArray[np.uint64] = unique[df >= min_share * len(sample)]
+    return found
+
+
+class Sketcher:
+    """Computes :class:`Sketches` for batches of texts with a fixed set of MinHash permutations.
+
+    ``templates`` (from :func:`template_keys`) are trigram keys left out of every sketch.
+    """
+
+    def __init__(self, num_perm: int, seed: int = 1, templates: Sequence[int] = ()) -> None:
         self.num_perm = num_perm
         self.seed = seed
+        self.templates = np.unique(np.asarray(templates, dtype=np.uint64))
         a, b = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME).permutations
         self._a = np.ascontiguousarray(a, dtype=np.uint32)[:, None]
         self._b = np.ascontiguousarray(b, dtype=np.uint32)[:, None]
@@ -168,12 +203,23 @@ class Sketcher:
             )
         chars, lens = _clean_codepoints(texts)
         keys, counts = _shingle_keys(chars, lens)
+        if len(self.templates):
+            keys, counts = self._drop_templates(keys, counts)
         signatures = self._signatures(fmix32(shingle_hash32(keys)), counts)
         feats = (keys & _U64((1 << FEATURE_BITS) - 1)).astype(np.int64)
         first = _first_occurrences(feats, counts)
         kept_before = np.concatenate(([0], np.cumsum(first, dtype=np.int64)))
         offsets = kept_before[np.concatenate(([0], np.cumsum(counts)))]
         return Sketches(signatures, feats[first].astype(np.uint16), offsets)
+
+    def _drop_templates(
+        self, keys: NDArray[np.uint64], counts: NDArray[np.int64]
+    ) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
+        """``keys`` without the template trigrams, and each document's remaining count."""
+        at = np.minimum(np.searchsorted(self.templates, keys), len(self.templates) - 1)
+        keep = self.templates[at] != keys
+        docs = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+        return keys[keep], np.bincount(docs[keep], minlength=len(counts)).astype(np.int64)
 
     def _signatures(self, hv: NDArray[np.uint32], counts: NDArray[np.int64]) -> NDArray[np.uint32]:
         """Min over each document's shingles of ``a * hv + b (mod 2**32)`` for every permutation."""
