@@ -7,6 +7,7 @@ copies and returned a template-mate for most orders. Messages here are written f
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -16,12 +17,15 @@ from typer.testing import CliRunner
 
 from tests.test_city_training import TRAIN_ARGS, export_rows, write_export
 from training.cli import register
+from triage.batch import worker
+from triage.batch.classify import ClassifyOptions, run_classify
 from triage.classify.bundle import load_bundle, save_bundle
 from triage.config import Settings
 from triage.dedup.lexical import DuplicateIndex
 from triage.dedup.matter import build_duplicate_index
 from triage.dedup.sketch import TEMPLATE_MIN_DOCS, TEMPLATES_KEY, Sketcher, template_keys
 from triage.pipeline import Triager
+from triage.tabular.files import read_rows
 
 PREFIX = "市民来电反映："
 SUFFIX = "，请相关部门核实处理（请职能局按规定在30分钟内联系市民，响应处置）"
@@ -127,3 +131,44 @@ def test_training_stores_the_exports_templates_and_the_card_says_so(tmp_path: Pa
     stored = load_bundle(out).metadata[TEMPLATES_KEY]
     assert Sketcher(60, 1, stored).sketch([PREFIX + SUFFIX]).offsets[-1] == JUNCTION
     assert "## Template text" in (out / "model_card.md").read_text()
+
+
+@pytest.fixture(scope="module")
+def templated_bundle(tmp_path_factory) -> Path:
+    """The shipped TipDM bundle with this file's template trigrams in its metadata."""
+    out = tmp_path_factory.mktemp("templated")
+    bundle = load_bundle(Settings().model_path)
+    bundle.metadata[TEMPLATES_KEY] = template_keys(HISTORY).tolist()
+    save_bundle(bundle, out)
+    return out
+
+
+def _classify_groups(tmp_path: Path, model: Path | None) -> dict[str, str]:
+    rows = [(f"m{i}", text) for i, text in enumerate(INDEXED)]
+    rows.append(("again", f"{PREFIX}解放路菜市场门口的垃圾堆积，无人清运！{SUFFIX}"))
+    inp = tmp_path / f"in-{model is not None}.csv"
+    with inp.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["编号", "内容"])
+        out.writerows(rows)
+    result = tmp_path / f"out-{model is not None}.csv"
+    run_classify(
+        ClassifyOptions(input=inp, output=result, text_cols=["内容"], id_col="编号", model_path=model)
+    )
+    return {r.values["编号"]: r.values["duplicate_group"] for r in read_rows(result)}
+
+
+def test_batch_groups_leave_the_profiles_templates_out_as_the_service_does(
+    tmp_path, templated_bundle
+) -> None:
+    without = _classify_groups(tmp_path, None)
+    assert len(set(without.values())) < len(INDEXED)  # the premise: template-mates grouped together
+    groups = _classify_groups(tmp_path, templated_bundle)
+    assert [groups[f"m{i}"] for i in range(len(INDEXED))] == [f"m{i}" for i in range(len(INDEXED))]
+    assert groups["again"] == "m0"  # the resubmission still joins its original
+
+
+def test_workers_report_their_bundles_templates(templated_bundle) -> None:
+    spec = worker.ModelSpec(model_path=str(templated_bundle))
+    assert worker.duplicate_templates(spec) == template_keys(HISTORY).tolist()
+    assert worker.duplicate_templates(worker.ModelSpec()) == []  # the TipDM bundle has none

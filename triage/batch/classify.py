@@ -36,9 +36,8 @@ from triage.batch.worker import (
     RESULT_COLUMNS,
     Chunk,
     LocatedTexts,
-    ModelSpec,
     classify_chunk,
-    model_version,
+    engine_model_facts,
     spec_of,
     warm,
 )
@@ -130,26 +129,11 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
         columns, names = output_columns(list(reader.columns))
         fp = fingerprint(opts.input)
         ckpt = _load_or_start(opts, paths, fp)
-        dupes = FileDuplicates(opts.dedup_threshold, max_groups=opts.dedup_window) if opts.dedup else None
-        records: Iterator[Record] = iter(reader)
-        sizes = chunk_sizes(opts.chunk_size)  # one sequence across resumes: chunks fall where they fell
-        if ckpt.rows_read:
-            records = _replay(records, ckpt.rows_read, opts, sizes, dupes)
-        summary.resumed_at_row = ckpt.rows_read
-        resumed = f" (resumed after row {ckpt.rows_read})" if ckpt.rows_read else ""
-        log.info("classify job started: %s -> %s%s", opts.input, paths.output, resumed)
-        ticker.update(
-            rows_read=ckpt.rows_read,
-            rows_written=ckpt.rows_written,
-            rows_failed=ckpt.rows_failed,
-            resumed_rows=ckpt.rows_read,
-            start_units=reader.progress()[0],
-        )
         engine = make_engine(
             opts.engine, workers=opts.workers, scheduler=opts.scheduler, init=warm, init_args=(spec,)
         )
         try:
-            version = engine_model_version(engine, spec)
+            version, templates = engine_model_facts(engine, spec)
             if ckpt.rows_read == 0:
                 ckpt.options["model_version"] = version
             elif version != ckpt.options.get("model_version"):
@@ -158,6 +142,25 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
                     f"{version}; resume with the same model or run without --resume",
                     code="checkpoint_mismatch",
                 )
+            dupes = (
+                FileDuplicates(opts.dedup_threshold, max_groups=opts.dedup_window, templates=templates)
+                if opts.dedup
+                else None
+            )
+            records: Iterator[Record] = iter(reader)
+            sizes = chunk_sizes(opts.chunk_size)  # one sequence across resumes: chunks fall where they fell
+            if ckpt.rows_read:
+                records = _replay(records, ckpt.rows_read, opts, sizes, dupes)
+            summary.resumed_at_row = ckpt.rows_read
+            resumed = f" (resumed after row {ckpt.rows_read})" if ckpt.rows_read else ""
+            log.info("classify job started: %s -> %s%s", opts.input, paths.output, resumed)
+            ticker.update(
+                rows_read=ckpt.rows_read,
+                rows_written=ckpt.rows_written,
+                rows_failed=ckpt.rows_failed,
+                resumed_rows=ckpt.rows_read,
+                start_units=reader.progress()[0],
+            )
             writer = TabularWriter(
                 paths.part,
                 columns,
@@ -220,11 +223,6 @@ def run_classify(opts: ClassifyOptions, progress: ProgressCallback | None = None
 def _cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
-
-
-def engine_model_version(engine: Any, spec: ModelSpec) -> str:
-    """The model version the workers use (asked of a worker: the model is loaded there)."""
-    return next(iter(engine.map(model_version, [(None, None)], spec)))[1]
 
 
 def _load_or_start(opts: ClassifyOptions, paths: _Paths, fp: dict[str, Any]) -> Checkpoint:

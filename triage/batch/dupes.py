@@ -23,12 +23,19 @@ _K = 64  # candidates per lookup; founders are mutually dissimilar, so few pass
 
 
 class FileDuplicates:
-    def __init__(self, threshold: float | None = None, *, max_groups: int = DEFAULT_MAX_GROUPS) -> None:
+    def __init__(
+        self,
+        threshold: float | None = None,
+        *,
+        max_groups: int = DEFAULT_MAX_GROUPS,
+        templates: Sequence[int] = (),
+    ) -> None:
         from triage.dedup.lexical import DuplicateIndex
 
         self.threshold = threshold if threshold is not None else get_settings().duplicate_threshold
-        # No time window: a batch file is one snapshot, however old its rows are.
-        self.index = DuplicateIndex(threshold=self.threshold, window_days=None)
+        # No time window: a batch file is one snapshot, however old its rows are. The profile's
+        # template trigrams are left out, as in the service's index.
+        self.index = DuplicateIndex(threshold=self.threshold, window_days=None, templates=templates)
         self.max_groups = max_groups
         self._founders: deque[str] = deque()
         self._exact: OrderedDict[bytes, tuple[str, float | None]] = OrderedDict()  # text digest -> result

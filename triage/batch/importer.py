@@ -26,7 +26,7 @@ from triage.batch.dupes import FileDuplicates
 from triage.batch.engine import DEFAULT_CHUNK_SIZE, make_engine
 from triage.batch.jobs import CheckpointedRun, start_job
 from triage.batch.progress import JobSummary, ProgressCallback, Ticker, drop_unused_errors_file, ramped_chunks
-from triage.batch.worker import LocatedTexts, model_version, spec_of, suggest_chunk, warm
+from triage.batch.worker import LocatedTexts, engine_model_facts, spec_of, suggest_chunk, warm
 from triage.config import LOCAL_TZ, get_settings
 from triage.errors import InputError
 from triage.store import fulltext
@@ -190,19 +190,6 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
         ckpt.setdefault(key, 0)
     summary = JobSummary("import", resumed_at_row=ckpt["rows_read"])
     ticker = Ticker("import", progress, every=opts.progress_every)
-    dupes = FileDuplicates() if opts.dedup else None
-    records = iter(reader)
-    for _ in range(ckpt["rows_read"]):  # skip what the interrupted run committed, rebuilding groups
-        rec = next(records, None)
-        if rec is not None and dupes is not None:
-            try:
-                item = _prepare(rec, opts, source_name)
-                dupes.assign(rec.row, item.ref, item.model_text)
-            except InputError:
-                pass
-    ticker.update(
-        rows_read=ckpt["rows_read"], resumed_rows=ckpt["rows_read"], start_units=reader.progress()[0]
-    )
     errors = TabularWriter(
         errors_path,
         ERROR_COLUMNS,
@@ -220,7 +207,21 @@ def run_import(opts: ImportOptions, progress: ProgressCallback | None = None) ->
     run = CheckpointedRun(db, job.id, summary, ticker, ckpt, units=units)
     summary.outputs["errors"] = str(errors_path)
     with run.running(_details, engine, errors, reader):
-        ckpt["model_version"] = next(iter(engine.map(model_version, [(None, None)], spec)))[1]
+        # the workers' model: its version, and the template trigrams the duplicate groups leave out
+        ckpt["model_version"], templates = engine_model_facts(engine, spec)
+        dupes = FileDuplicates(templates=templates) if opts.dedup else None
+        records = iter(reader)
+        for _ in range(ckpt["rows_read"]):  # skip what the interrupted run committed, rebuilding groups
+            rec = next(records, None)
+            if rec is not None and dupes is not None:
+                try:
+                    item = _prepare(rec, opts, source_name)
+                    dupes.assign(rec.row, item.ref, item.model_text)
+                except InputError:
+                    pass
+        ticker.update(
+            rows_read=ckpt["rows_read"], resumed_rows=ckpt["rows_read"], start_units=reader.progress()[0]
+        )
 
         # (items, texts): bad records are reported here and not sent to workers
         def chunks() -> Iterator[_Chunk]:

@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from triage.dedup.sketch import TEMPLATES_KEY
 from triage.errors import InputError
 from triage.heap import freeze_loaded_objects
 from triage.result import plain
@@ -98,6 +99,19 @@ def warm(spec: ModelSpec) -> str:
 
 def model_version(spec: ModelSpec, _payload: object = None) -> str:
     return get_triager(spec).model_version
+
+
+def duplicate_templates(spec: ModelSpec, _payload: object = None) -> list[int]:
+    """The bundle's template trigrams, so a job's file-duplicate groups see what the service's index sees."""
+    bundle = getattr(get_triager(spec), "bundle", None)  # a custom factory's triager may have none
+    return list(bundle.metadata.get(TEMPLATES_KEY, ())) if bundle is not None else []
+
+
+def engine_model_facts(engine: Any, spec: ModelSpec) -> tuple[str, list[int]]:
+    """(model version, template trigrams) of the workers' model (asked of a worker: it is loaded there)."""
+    version = next(iter(engine.map(model_version, [(None, None)], spec)))[1]
+    templates = next(iter(engine.map(duplicate_templates, [(None, None)], spec)))[1]
+    return str(version), list(templates)
 
 
 def error_row(exc: InputError) -> dict[str, Any]:
