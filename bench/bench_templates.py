@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 from bench.bench_triage import read_rows  # noqa: E402
 from triage.dedup.lexical import DuplicateIndex  # noqa: E402
 from triage.dedup.sketch import template_keys  # noqa: E402
+from triage.result import DuplicateCandidate  # noqa: E402
 from triage.text.intake import prepare_text  # noqa: E402
 
 DEFAULT_DATA = REPO.parent / "shared" / "data" / "haikou12345" / "workorders.csv"
@@ -40,7 +41,10 @@ def light_edit(text: str, rng: random.Random) -> str:
     return "".join(c for c in text if rng.random() > 0.1) + "，谢谢"
 
 
-def measure(earlier: list[str], later: list[str], templates: list[int], seed: int) -> dict:
+def measure(
+    earlier: list[str], later: list[str], templates: list[int], seed: int
+) -> tuple[dict, list[list[DuplicateCandidate]]]:
+    """Figures of one index over the later orders, and what each lookup found."""
     import jieba
 
     index = DuplicateIndex(window_days=None, templates=templates)
@@ -57,7 +61,7 @@ def measure(earlier: list[str], later: list[str], templates: list[int], seed: in
     index.add_many((f"l{i}", t, None) for i, t in enumerate(later[:EDITED]))
     edits = index.query_many([light_edit(t, rng) for t in later[:EDITED]])
     recalled = sum(any(c.case_id == f"l{i}" for c in hits) for i, hits in enumerate(edits))
-    return {
+    figures = {
         "templates": len(templates),
         "candidates_mean": round(float(sizes.mean()), 1),
         "candidates_p50": float(np.median(sizes)),
@@ -65,8 +69,8 @@ def measure(earlier: list[str], later: list[str], templates: list[int], seed: in
         "lookup_vs_jieba": round(lookup / reference, 3),
         "later_with_copy_suggestion": round(sum(bool(f) for f in found) / len(later), 3),
         "light_edit_recall": round(recalled / min(EDITED, len(later)), 3),
-        "_found": found,
     }
+    return figures, found
 
 
 def main() -> None:
@@ -81,14 +85,13 @@ def main() -> None:
     texts = [prepare_text(t) for t in texts]
     earlier, later = texts[: len(texts) // 2], texts[len(texts) // 2 :]
     templates = template_keys(earlier).tolist()
-    without = measure(earlier, later, [], args.seed)
-    with_templates = measure(earlier, later, templates, args.seed)
+    without, found_before = measure(earlier, later, [], args.seed)
+    with_templates, found_after = measure(earlier, later, templates, args.seed)
     removed = [
         (i, hits[0])
-        for i, hits in enumerate(without.pop("_found"))
-        if hits and not with_templates["_found"][i]
+        for i, (hits, now) in enumerate(zip(found_before, found_after, strict=True))
+        if hits and not now
     ]
-    with_templates.pop("_found")
     out = {"orders": len(texts), "without_templates": without, "with_templates": with_templates,
            "suggestions_removed": len(removed)}  # fmt: skip
     if args.json:

@@ -47,6 +47,7 @@ def templated(i: int) -> str:
 
 JUNCTION = 2  # trigrams of PREFIX + SUFFIX that span the two (a matter always stands between them)
 HISTORY = [templated(i) for i in range(TEMPLATE_MIN_DOCS + 40)]
+TEMPLATES = template_keys(HISTORY).tolist()
 
 
 def test_template_keys_are_the_wording_most_orders_share() -> None:
@@ -81,14 +82,14 @@ def test_orders_sharing_only_the_template_are_not_copies() -> None:
     other_matter = f"{PREFIX}白龙南路下水道堵塞污水外溢{SUFFIX}"
     before = _index([]).query(other_matter)
     assert before, "the premise: without templates the shared wording alone reaches the threshold"
-    assert _index(template_keys(HISTORY).tolist()).query(other_matter) == []
+    assert _index(TEMPLATES).query(other_matter) == []
     # nor do they meet in the LSH: no candidate is even scored
     assert _index([]).candidate_counts([other_matter])[0] > 0
-    assert _index(template_keys(HISTORY).tolist()).candidate_counts([other_matter]) == [0]
+    assert _index(TEMPLATES).candidate_counts([other_matter]) == [0]
 
 
 def test_a_resubmitted_order_is_still_found_with_templates() -> None:
-    index = _index(template_keys(HISTORY).tolist())
+    index = _index(TEMPLATES)
     resubmitted = f"{PREFIX}解放路菜市场门口的垃圾堆积，无人清运！{SUFFIX}"
     found = index.query(resubmitted)
     assert [c.case_id for c in found] == ["c0"]
@@ -97,23 +98,27 @@ def test_a_resubmitted_order_is_still_found_with_templates() -> None:
 
 @pytest.mark.parametrize("matcher", ["lexical", "matter"])
 def test_both_matchers_sketch_with_the_profile_templates(matcher: str) -> None:
-    templates = template_keys(HISTORY).tolist()
     settings = Settings(duplicate_matcher=matcher, duplicate_lexical_source=True)
-    index = build_duplicate_index(settings, templates)
+    index = build_duplicate_index(settings, TEMPLATES)
     lexical = index if isinstance(index, DuplicateIndex) else index.lexical
     assert lexical is not None
-    assert lexical.templates.tolist() == sorted(templates)
+    assert lexical.templates.tolist() == sorted(TEMPLATES)
 
 
-def test_triager_takes_the_templates_from_its_bundle(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def templated_bundle(tmp_path_factory) -> Path:
+    """The shipped TipDM bundle with this file's template trigrams in its metadata."""
+    out = tmp_path_factory.mktemp("templated")
     bundle = load_bundle(Settings().model_path)
-    templates = template_keys(HISTORY).tolist()
-    bundle.metadata[TEMPLATES_KEY] = templates
-    save_bundle(bundle, tmp_path)
-    triager = Triager.load(tmp_path)
-    index = triager.duplicate_index
+    bundle.metadata[TEMPLATES_KEY] = TEMPLATES
+    save_bundle(bundle, out)
+    return out
+
+
+def test_triager_takes_the_templates_from_its_bundle(templated_bundle: Path) -> None:
+    index = Triager.load(templated_bundle).duplicate_index
     assert isinstance(index, DuplicateIndex)
-    assert index.templates.tolist() == sorted(templates)
+    assert index.templates.tolist() == sorted(TEMPLATES)
     assert Triager.load().duplicate_index.templates.size == 0  # the TipDM bundle has none
 
 
@@ -131,16 +136,6 @@ def test_training_stores_the_exports_templates_and_the_card_says_so(tmp_path: Pa
     stored = load_bundle(out).metadata[TEMPLATES_KEY]
     assert Sketcher(60, 1, stored).sketch([PREFIX + SUFFIX]).offsets[-1] == JUNCTION
     assert "## Template text" in (out / "model_card.md").read_text()
-
-
-@pytest.fixture(scope="module")
-def templated_bundle(tmp_path_factory) -> Path:
-    """The shipped TipDM bundle with this file's template trigrams in its metadata."""
-    out = tmp_path_factory.mktemp("templated")
-    bundle = load_bundle(Settings().model_path)
-    bundle.metadata[TEMPLATES_KEY] = template_keys(HISTORY).tolist()
-    save_bundle(bundle, out)
-    return out
 
 
 def _classify_groups(tmp_path: Path, model: Path | None) -> dict[str, str]:
@@ -170,5 +165,5 @@ def test_batch_groups_leave_the_profiles_templates_out_as_the_service_does(
 
 def test_workers_report_their_bundles_templates(templated_bundle) -> None:
     spec = worker.ModelSpec(model_path=str(templated_bundle))
-    assert worker.duplicate_templates(spec) == template_keys(HISTORY).tolist()
+    assert worker.duplicate_templates(spec) == TEMPLATES
     assert worker.duplicate_templates(worker.ModelSpec()) == []  # the TipDM bundle has none

@@ -26,7 +26,7 @@ def test_freeze_moves_live_objects_out_of_collection_and_thaw_undoes_it() -> Non
     assert all(id(x) in walked for x in kept)
 
 
-def test_batch_worker_freezes_after_loading_its_model(tmp_path, monkeypatch) -> None:
+def test_batch_worker_freezes_after_loading_its_model(monkeypatch) -> None:
     calls: list[str] = []
     monkeypatch.setattr(worker, "freeze_loaded_objects", lambda: calls.append("frozen"))
     spec = worker.ModelSpec(model_path=None, routing_path=None)

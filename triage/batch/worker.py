@@ -107,10 +107,13 @@ def duplicate_templates(spec: ModelSpec, _payload: object = None) -> list[int]:
     return list(bundle.metadata.get(TEMPLATES_KEY, ())) if bundle is not None else []
 
 
+def model_facts(spec: ModelSpec, _payload: object = None) -> tuple[str, list[int]]:
+    return model_version(spec), duplicate_templates(spec)
+
+
 def engine_model_facts(engine: Any, spec: ModelSpec) -> tuple[str, list[int]]:
-    """(model version, template trigrams) of the workers' model (asked of a worker: it is loaded there)."""
-    version = next(iter(engine.map(model_version, [(None, None)], spec)))[1]
-    templates = next(iter(engine.map(duplicate_templates, [(None, None)], spec)))[1]
+    """(model version, template trigrams) of the workers' model, in one round trip to a worker."""
+    version, templates = next(iter(engine.map(model_facts, [(None, None)], spec)))[1]
     return str(version), list(templates)
 
 
