@@ -79,3 +79,63 @@ def test_cut_words_is_the_whole_cut_and_reuses_what_tokenize_cut() -> None:
         assert tokenizer.block_cache_info()[1] == misses, "extracting places cut the text again"
     words = tokenizer.cut_words("幸福小区3栋楼下的井盖松动了")
     assert "3" in words and "的" in words and "幸福" in "".join(words)
+
+
+def _random_texts(n: int, seed: int) -> list[str]:
+    """Texts that stress the segmentation: dictionary words and their prefixes run together (so
+    routes tie and overlap), unknown characters, ASCII letters and digits, punctuation, whitespace."""
+    import random
+
+    rng = random.Random(seed)
+    freq = get_tokenizer().FREQ
+    words = sorted(w for w, f in freq.items() if f and 2 <= len(w) <= 6)
+    prefixes = sorted(w for w, f in freq.items() if not f)[:5000]
+    pieces = [*"的了是在和区路号栋楼ABCxyz0123456789.%-+#&_，。！？ \t\r\n㐀𠀀😀ＡＢ１２", "  ", "\r\n"]
+    texts = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(1, 30)):
+            kind = rng.random()
+            if kind < 0.6:
+                parts.append(rng.choice(words))
+            elif kind < 0.75:
+                parts.append(rng.choice(prefixes))
+            else:
+                parts.append(rng.choice(pieces))
+        texts.append("".join(parts))
+    return texts
+
+
+def test_fast_segmentation_is_jiebas_word_for_word() -> None:
+    """The fused dynamic programme gives exactly jieba's ``lcut(HMM=False)``, ties and ASCII runs
+    included, for the project's dictionary and for a user word added later (the total changes)."""
+    from triage.text import tokenizer
+
+    tok = tokenizer.get_tokenizer()
+    texts = [*_random_texts(3000, seed=7), *BLOCK_CACHE_CASES, "广场舞噪音南门广场ABC12ab3", "a1b2c3中d4"]
+    for text in texts:
+        expected = tok.lcut(text, HMM=False)
+        got = [w for block in tokenizer._BLOCKS.split(text) if block for w in tokenizer._segment(block)]
+        assert got == expected, text
+
+
+def test_fast_segmentation_breaks_ties_and_follows_the_dictionary_as_jieba_does() -> None:
+    """A dictionary made so that two routes score exactly the same float: jieba's ``max`` over
+    (score, end) keeps the longer first word, and so must we; a word added later moves the total."""
+    import math
+
+    import jieba
+
+    from triage.text import tokenizer
+
+    tok = jieba.Tokenizer()
+    tok.FREQ = {"甲": 2, "甲乙": 2, "乙": 0, "乙丙": 2, "丙": 2, "丁": 0}  # 0: a prefix, not a word
+    tok.total = 8
+    tok.initialized = True
+    for text in ("甲乙丙", "甲乙丙丁戊", "丁甲乙丙ab1甲", "乙丙甲乙"):
+        expected = tok.lcut(text, HMM=False)
+        assert tokenizer._cut_han(text, tok.FREQ, math.log(tok.total)) == expected, text
+    assert tok.lcut("甲乙丙", HMM=False) == ["甲乙", "丙"]  # the tie this test is about
+    tok.add_word("乙丙甲", 50)
+    text = "甲乙丙甲乙"
+    assert tokenizer._cut_han(text, tok.FREQ, math.log(tok.total)) == tok.lcut(text, HMM=False)
