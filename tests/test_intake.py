@@ -15,6 +15,23 @@ def test_full_width_forms_become_half_width() -> None:
     assert normalize_text("ＡＢＣ１２３，小区") == "ABC123,小区"
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "来电人反映：小区（３栋）路灯坏了！！电话１３８",  # full-width forms only: the fast path
+        "Ａ\u0301ｅ\u0301 combining marks after full-width letters",  # NFC composes after the mapping
+        "㍿ ﬁ ① ｶﾀｶﾅ ２⁵ 全角\u3000空格 ﹐small forms﹒",  # compatibility forms outside the mapped block
+        "e\u0301 plain decomposed",
+    ],
+)
+def test_nfkc_fast_path_is_nfkc(text: str) -> None:
+    import unicodedata
+
+    from triage.text.intake import _nfkc
+
+    assert _nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
 def test_html_tags_and_entities_are_removed() -> None:
     assert normalize_text("<p>井盖&nbsp;丢失</p><br/>&lt;急&gt;") == "井盖 丢失 <急>"
 
