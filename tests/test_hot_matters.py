@@ -114,3 +114,19 @@ def test_star_clusters_do_not_chain_and_join_dense_stars() -> None:
         _links(7, {(0, 1): 0.9, (0, 2): 0.9, (0, 3): 0.76, (4, 5): 0.9, (4, 6): 0.9, (4, 3): 0.95})
     )
     assert [3, 4, 5, 6] in map(sorted, split)
+
+
+def test_lexical_hot_issues_leave_the_sets_template_wording_out() -> None:
+    """Hotline orders on one template ("市民来电反映：… 请相关部门核实处理") are not one hot issue:
+    only the copies of one matter are. Each order's matter is a run of characters no other order
+    shares (so only the template could join them); two later orders repeat the first one's."""
+    from triage.dedup.sketch import TEMPLATE_MIN_DOCS
+
+    prefix, suffix = "市民来电反映：", "，请相关部门核实处理（请职能局按规定在30分钟内联系市民，响应处置）"
+    matters = ["".join(chr(0x4E00 + 9 * i + k) for k in range(9)) for i in range(TEMPLATE_MIN_DOCS + 40)]
+    records = [HotRecord(f"M{i}", f"{prefix}{m}{suffix}", None, NOW) for i, m in enumerate(matters)]
+    copies = [
+        HotRecord(f"C{i}", f"{prefix}{matters[0]}，已是第{i + 2}次反映{suffix}", None, NOW) for i in range(2)
+    ]
+    issues = cluster_hot_issues(records + copies, now=NOW, matcher="lexical")
+    assert [sorted(i.record_ids) for i in issues] == [["C0", "C1", "M0"]]

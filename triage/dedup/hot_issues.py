@@ -263,9 +263,18 @@ def cluster_hot_issues(
 def _lexical_pairs(
     texts: list[str], keys: list[str], threshold: float, neighbours: int
 ) -> list[list[DuplicateCandidate]]:
+    """Copy-level neighbours of every record; the set's own template wording (trigrams in a fifth of
+    the records, from 500 records on) is left out, as the profile's index leaves the city's out."""
     from triage.dedup.lexical import DuplicateIndex
+    from triage.dedup.sketch import template_keys
 
-    index = DuplicateIndex(threshold=threshold, num_perm=HOT_NUM_PERM, window_days=None, bands=HOT_BANDS)
+    index = DuplicateIndex(
+        threshold=threshold,
+        num_perm=HOT_NUM_PERM,
+        window_days=None,
+        bands=HOT_BANDS,
+        templates=template_keys(texts).tolist(),
+    )
     index.add_many(zip(keys, texts, [None] * len(texts), strict=True))
     return index.query_many(texts, k=neighbours, exclude=keys)
 
