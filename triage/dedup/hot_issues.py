@@ -263,8 +263,8 @@ def cluster_hot_issues(
 def _lexical_pairs(
     texts: list[str], keys: list[str], threshold: float, neighbours: int
 ) -> list[list[DuplicateCandidate]]:
-    """Copy-level neighbours of every record; the set's own template wording (trigrams in a fifth of
-    the records, from 500 records on) is left out, as the profile's index leaves the city's out."""
+    """Copy-level neighbours of every record; the set's own template wording (:func:`template_keys`
+    of its texts) is left out, as the profile's index leaves the city's out."""
     from triage.dedup.lexical import DuplicateIndex
     from triage.dedup.sketch import template_keys
 
