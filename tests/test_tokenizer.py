@@ -139,3 +139,35 @@ def test_fast_segmentation_breaks_ties_and_follows_the_dictionary_as_jieba_does(
     tok.add_word("乙丙甲", 50)
     text = "甲乙丙甲乙"
     assert tokenizer._cut_han(text, tok.FREQ, math.log(tok.total)) == tok.lcut(text, HMM=False)
+
+
+def test_single_ascii_letters_and_digits_are_recognised_as_jieba_does() -> None:
+    """The cut joins single ASCII letters/digits as jieba's ``re_eng`` does; the str-method test it
+    uses instead agrees with that pattern on every code point."""
+    import jieba
+
+    for code in range(0x110000):
+        char = chr(code)
+        assert bool(jieba.re_eng.match(char)) == (char.isascii() and char.isalnum()), hex(code)
+
+
+def test_tokenizer_bench_reports_no_differing_runs(tmp_path) -> None:
+    """``bench/bench_tokenizer.py`` (the figures in docs/benchmarks.md) on a file of its own."""
+    import csv
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = tmp_path / "texts.csv"
+    with data.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["title", "body"])
+        writer.writerows([t[:6], t] for t in _random_texts(50, seed=3))
+    script = Path(__file__).resolve().parent.parent / "bench" / "bench_tokenizer.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--data", str(data), "--repeat", "1", "--json"],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert figures["runs"] > 100 and figures["runs_differing"] == 0

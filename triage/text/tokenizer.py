@@ -83,7 +83,6 @@ def _keep(word: str) -> bool:
 BLOCK_CACHE_SIZE = 8_192
 _BLOCKS = jieba.re_han_default  # the same split jieba.Tokenizer.cut applies (cut_all=False)
 _SKIP = jieba.re_skip_default  # how jieba splits the runs between CJK runs (whitespace apart)
-_ENG_CHAR = jieba.re_eng.match
 
 
 def _cut_han(run: str, freq: dict[str, int], log_total: float) -> list[str]:
@@ -119,7 +118,7 @@ def _cut_han(run: str, freq: dict[str, int], log_total: float) -> list[str]:
     while x < n:
         y = end[x] + 1
         word = run[x:y]
-        if y - x == 1 and _ENG_CHAR(word):
+        if y - x == 1 and word.isascii() and word.isalnum():  # jieba's re_eng, for one character
             letters += word
         else:
             if letters:
