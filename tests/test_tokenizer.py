@@ -107,8 +107,8 @@ def _random_texts(n: int, seed: int) -> list[str]:
 
 
 def test_fast_segmentation_is_jiebas_word_for_word() -> None:
-    """The fused dynamic programme gives exactly jieba's ``lcut(HMM=False)``, ties and ASCII runs
-    included, for the project's dictionary and for a user word added later (the total changes)."""
+    """The fused dynamic programme gives exactly jieba's ``lcut(HMM=False)`` with the project's
+    dictionary, on texts of dictionary words, prefixes, ASCII runs, punctuation and whitespace."""
     from triage.text import tokenizer
 
     tok = tokenizer.get_tokenizer()
